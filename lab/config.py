@@ -1,0 +1,224 @@
+"""Run configuration: frozen dataclasses that validate themselves and round-trip to JSON.
+
+A :class:`RunConfig` is everything a run depends on; the engine turns it into a result, and the
+same config always gives the same result. Invalid values raise ``ValueError`` at construction,
+with a message naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from lab import optimizers
+
+MAX_STEPS = 100_000
+MAX_SAMPLES = 100_000
+MAX_REPEATS = 32
+MAX_LANES = 128  # optimizers x repeats trained together
+OBJECTIVES = ("regression", "rosenbrock", "beale", "saddle")
+DTYPES = ("float32", "float64")
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{name} must be a whole number in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} = {int(value)} is outside the allowed range [{low}, {high}]")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, low: float, high: float, low_open: bool = False) -> float:
+    rng = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number in {rng}, got {value!r}")
+    if not math.isfinite(value) or (value <= low if low_open else value < low) or value > high:
+        raise ValueError(f"{name} = {value} is outside the allowed range {rng}")
+    return float(value)
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> Any:
+    if value not in choices:
+        raise ValueError(f"{name} = {value!r} is not one of {list(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The regression data: y = true_w * x + true_b (+ Gaussian noise), x uniform in [0, 1)."""
+
+    samples: int = 50  # number of (x, y) pairs
+    true_w: float = 3.0  # slope the optimizers should find
+    true_b: float = 0.8  # intercept the optimizers should find
+    noise: float = 0.0  # standard deviation of the noise added to y
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "samples", _check_int("data.samples", self.samples, 2, MAX_SAMPLES))
+        object.__setattr__(self, "true_w", _check_float("data.true_w", self.true_w, -100.0, 100.0))
+        object.__setattr__(self, "true_b", _check_float("data.true_b", self.true_b, -100.0, 100.0))
+        object.__setattr__(self, "noise", _check_float("data.noise", self.noise, 0.0, 100.0))
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """One optimizer in a run: a registry entry with some hyperparameters overridden."""
+
+    name: str  # registry key, e.g. "Adam" or "Mini-batch SGD"
+    overrides: tuple[tuple[str, Any], ...] = ()  # (hyperparameter, value), sorted by name
+    batch_size: int | None = None  # None: the entry's batch mode decides
+    label: str | None = None  # shown instead of the name (e.g. "Adam lr=0.1" in a sweep)
+
+    def __post_init__(self) -> None:
+        spec = optimizers.get(self.name)  # raises for unknown names
+        object.__setattr__(self, "name", spec.name)
+        raw = dict(self.overrides)
+        checked = spec.hyperparams(raw)  # raises for unknown names and out-of-range values
+        norm = tuple(sorted((k, checked[k]) for k in raw if checked[k] != spec.defaults[k]))
+        object.__setattr__(self, "overrides", norm)
+        if self.batch_size is not None:
+            object.__setattr__(
+                self, "batch_size", _check_int(f"{spec.name}.batch_size", self.batch_size, 1, MAX_SAMPLES)
+            )
+
+    @classmethod
+    def of(cls, name: str, batch_size: int | None = None, label: str | None = None, **hyperparams: Any):
+        return cls(name, tuple(hyperparams.items()), batch_size, label)
+
+    @property
+    def spec(self) -> optimizers.OptimizerSpec:
+        return optimizers.get(self.name)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """Exactly the keyword arguments given to the torch.optim class."""
+        return self.spec.hyperparams(dict(self.overrides))
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.overrides:
+            out["hyperparams"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.overrides}
+        if self.batch_size is not None:
+            out["batch_size"] = self.batch_size
+        if self.label:
+            out["label"] = self.label
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | str) -> OptimizerConfig:
+        if isinstance(d, str):
+            return cls(d)
+        unknown = set(d) - {"name", "hyperparams", "batch_size", "label"}
+        if unknown:
+            raise ValueError(f"optimizer entry has unknown keys {sorted(unknown)}")
+        return cls(d["name"], tuple((d.get("hyperparams") or {}).items()), d.get("batch_size"), d.get("label"))
+
+
+def preset_optimizers() -> tuple[OptimizerConfig, ...]:
+    return tuple(OptimizerConfig(n) for n in optimizers.registry().presets())
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a comparison depends on. Same config, same result."""
+
+    optimizers: tuple[OptimizerConfig, ...] = field(default_factory=preset_optimizers)
+    steps: int = 1_000  # optimizer steps per optimizer
+    batch_size: int = 10  # samples per step for entries in "mini" batch mode
+    data: DataConfig = field(default_factory=DataConfig)
+    objective: str = "regression"  # or an analytic landscape: rosenbrock, beale, saddle
+    seed: int = 0  # seeds data, initial parameters and batch order
+    repeats: int = 1  # independent starts (different initial parameters and batch order)
+    init: tuple[float, float] | None = None  # (w0, b0); None: drawn from the seed
+    device: str = "cpu"  # cpu, cuda, cuda:N or mps
+    dtype: str = "float32"  # float32 (torch's default) or float64
+    tol: float = 1e-6  # converged once loss - best possible loss stays below this
+
+    def __post_init__(self) -> None:
+        opts = tuple(o if isinstance(o, OptimizerConfig) else OptimizerConfig.from_dict(o) for o in self.optimizers)
+        if not opts:
+            raise ValueError("optimizers must name at least one optimizer")
+        keys = [o.display for o in opts]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"optimizers must be distinct; repeated: {dupes} (give each a label)")
+        object.__setattr__(self, "optimizers", opts)
+        object.__setattr__(self, "steps", _check_int("steps", self.steps, 1, MAX_STEPS))
+        if isinstance(self.data, Mapping):
+            object.__setattr__(self, "data", DataConfig(**self.data))
+        object.__setattr__(self, "objective", _check_choice("objective", self.objective, OBJECTIVES))
+        n = self.data.samples
+        object.__setattr__(self, "batch_size", _check_int("batch_size", self.batch_size, 1, n))
+        for o in opts:
+            if o.batch_size is not None and o.batch_size > n:
+                raise ValueError(f"{o.display}.batch_size = {o.batch_size} is outside the allowed range [1, {n}]")
+        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, 2**31 - 1))
+        object.__setattr__(self, "repeats", _check_int("repeats", self.repeats, 1, MAX_REPEATS))
+        if len(opts) * self.repeats > MAX_LANES:
+            raise ValueError(
+                f"optimizers x repeats = {len(opts)} x {self.repeats} is over the limit of {MAX_LANES} runs"
+            )
+        if self.init is not None:
+            if not isinstance(self.init, (list, tuple)) or len(self.init) != 2:
+                raise ValueError(f"init must be a pair (w0, b0), got {self.init!r}")
+            object.__setattr__(
+                self, "init", tuple(_check_float(f"init[{i}]", v, -1e3, 1e3) for i, v in enumerate(self.init))
+            )
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"device must be a name such as 'cpu' or 'cuda:0', got {self.device!r}")
+        object.__setattr__(self, "dtype", _check_choice("dtype", self.dtype, DTYPES))
+        object.__setattr__(self, "tol", _check_float("tol", self.tol, 0.0, 1e3, low_open=True))
+
+    def batch_size_of(self, opt: OptimizerConfig) -> int:
+        """Samples per step for ``opt``: its own batch size, else its entry's batch mode."""
+        if opt.batch_size is not None:
+            return opt.batch_size
+        return {"full": self.data.samples, "single": 1, "mini": self.batch_size}[opt.spec.batch]
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["optimizers"] = [o.to_dict() for o in self.optimizers]
+        d["init"] = list(self.init) if self.init is not None else None
+        return d
+
+    def to_json(self) -> str:
+        """Canonical JSON: equal configs give equal strings (usable as a cache key)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}; allowed: {sorted(known)}")
+        kw = dict(d)
+        if "optimizers" in kw:
+            kw["optimizers"] = tuple(OptimizerConfig.from_dict(o) for o in kw["optimizers"])
+        if kw.get("init") is not None:
+            kw["init"] = tuple(kw["init"])
+        if isinstance(kw.get("data"), Mapping):
+            data_known = set(DataConfig.__dataclass_fields__)
+            bad = set(kw["data"]) - data_known
+            if bad:
+                raise ValueError(f"unknown data fields {sorted(bad)}; allowed: {sorted(data_known)}")
+            kw["data"] = DataConfig(**kw["data"])
+        return cls(**kw)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config is not valid JSON: {exc}") from None
+        if not isinstance(d, dict):
+            raise ValueError("config JSON must be an object")
+        return cls.from_dict(d)

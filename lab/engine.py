@@ -1,0 +1,247 @@
+"""The training engine: a :class:`RunConfig` in, a :class:`RunResult` out.
+
+Every optimizer of a run, from every start ("lane"), trains on the same data from the same
+initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.rules` are
+stacked into one (lanes, 2, 1) tensor and advanced together, so one step of all of them costs a
+handful of tensor operations in total instead of a forward, backward and optimizer step each.
+The others run through their real torch.optim class, one lane at a time. Tests check both
+against plain torch.optim loops.
+
+No global state: data, starts and batch orders come from generators seeded by the config, so
+equal configs give equal results, also from several threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lab import devices, objectives
+from lab.config import OptimizerConfig, RunConfig
+from lab.data import BatchStream
+from lab.results import LaneResult, RunResult
+from lab.rules import Rule, rule_for
+
+CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
+
+
+class RunCancelled(Exception):
+    """Raised when the cancel event is set during a run."""
+
+
+@dataclass
+class _Lane:
+    opt: OptimizerConfig
+    repeat: int
+    start: tuple[float, float]
+    batch_key: tuple[int, int]  # (batch size, repeat): lanes with equal keys see equal batches
+    rule: Rule | None
+
+
+class _Stacked:
+    """All rule-based lanes as one (lanes, 2, 1) parameter stack, advanced in lock-step."""
+
+    def __init__(self, lanes: list[_Lane], obj, streams: dict, steps: int, dtype, device):
+        self.lanes, self.obj, self.streams = lanes, obj, streams
+        self.dtype, self.device = dtype, device
+        self.keys = sorted({ln.batch_key for ln in lanes})
+        self.lane_batch = [self.keys.index(ln.batch_key) for ln in lanes]
+
+        def col(values):
+            return torch.tensor(values, dtype=dtype, device=device).view(-1, 1, 1)
+
+        rules = [ln.rule for ln in lanes]
+        self.lam, self.a = col([r.lam for r in rules]), col([r.a for r in rules])
+        self.beta, self.gamma = col([r.beta for r in rules]), col([r.gamma for r in rules])
+        self.use_lam = any(r.lam for r in rules)
+        self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, 0] for r in rules)
+        self.use_v = any(r.gamma or r.v0 for r in rules)
+        self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).unsqueeze(2)
+        self.m = torch.zeros_like(self.p)
+        self.v = col([r.v0 for r in rules]).expand_as(self.p).clone()
+        self.hist = torch.full((steps + 1, len(lanes), 2, 1), float("nan"), dtype=dtype, device=device)
+        self.hist[0] = self.p
+        self.alive, self.seconds = True, 0.0
+
+    def advance(self, done: int, count: int) -> None:
+        t0 = time.perf_counter()
+        table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
+        coef = torch.from_numpy(table).to(self.device, self.dtype).unsqueeze(-1).unsqueeze(-1)
+        grad = self.obj.gradients(
+            [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else [],
+            self.lane_batch, count,
+        )
+        p, m, v, lam, a, beta, gamma = self.p, self.m, self.v, self.lam, self.a, self.beta, self.gamma
+        use_lam, use_m, use_v = self.use_lam, self.use_m, self.use_v
+        out = self.hist[done + 1: done + 1 + count].unbind(0)
+        for i, (c, d, n, q, k, e) in enumerate(coef.unbind(0)):
+            g = grad(i, p)
+            if use_lam:
+                g = torch.addcmul(g, lam, p)
+            if use_m:
+                m.mul_(a).addcmul_(c, g)
+                num = torch.mul(m, n).addcmul_(q, g)
+            else:
+                num = torch.mul(g, q)
+            if use_v:
+                v.mul_(beta).addcmul_(g, g * gamma)
+                den = torch.sqrt(v).mul_(k).add_(e)
+            else:
+                den = e
+            p.mul_(d).addcdiv_(num, den, value=-1)
+            out[i].copy_(p)
+        self.alive = bool(torch.isfinite(p).any())  # syncs with the device once per chunk
+        self.seconds += time.perf_counter() - t0
+
+
+class _TorchLane:
+    """One lane run by its real torch.optim class: zero_grad, backward, step (with a closure)."""
+
+    def __init__(self, lane: _Lane, obj, stream: BatchStream | None, steps: int):
+        self.obj, self.stream = obj, stream
+        self.params = obj.leaf_params(*lane.start)
+        self.optimizer = lane.opt.spec.cls(self.params, **lane.opt.kwargs)
+        self.hist = torch.full((steps + 1, 2), float("nan"), dtype=torch.float64)
+        self.hist[0] = torch.tensor(lane.start, dtype=torch.float64)
+        self.alive, self.seconds = True, 0.0
+
+    def advance(self, done: int, count: int) -> None:
+        if not self.alive:
+            return
+        t0 = time.perf_counter()
+        batches = self.stream.take(count) if self.stream is not None else [None] * count
+        opt, params, obj = self.optimizer, self.params, self.obj
+        for i, idx in enumerate(batches):
+
+            def closure(idx=idx):
+                opt.zero_grad()
+                loss = obj.batch_loss(params, idx)
+                loss.backward()
+                return loss
+
+            with torch.enable_grad():
+                opt.step(closure)
+            flat = torch.cat([p.detach().reshape(-1) for p in params]).to("cpu", torch.float64)
+            self.hist[done + 1 + i] = flat
+            if not torch.isfinite(flat).all():
+                self.alive = False
+                break
+        devices.synchronize(params[0].device)
+        self.seconds += time.perf_counter() - t0
+
+
+def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
+    lanes = []
+    for opt in cfg.optimizers:
+        for r in range(cfg.repeats):
+            size = cfg.batch_size_of(opt) if cfg.objective == "regression" else cfg.data.samples
+            start = (float(starts[r, 0]), float(starts[r, 1]))
+            lanes.append(_Lane(opt, r, start, (size, r), rule_for(opt.spec.torch_class, opt.kwargs)))
+    return lanes
+
+
+def run(
+    cfg: RunConfig,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Train every optimizer of ``cfg`` side by side and return CPU results.
+
+    ``progress`` is called with the fraction done after every chunk of steps; when ``cancel`` is
+    set the run stops at the next chunk with :class:`RunCancelled`. Raises ``ValueError`` for
+    a device this machine does not have.
+    """
+    device = devices.resolve(cfg.device)
+    dtype = getattr(torch, cfg.dtype)
+    if device.type == "mps" and dtype == torch.float64:
+        raise ValueError("dtype = 'float64' is not supported on device 'mps'; choices there: ['float32']")
+    t_start = time.perf_counter()
+    obj, starts = objectives.build(cfg, dtype, device)
+    lanes = _make_lanes(cfg, starts)
+    n = cfg.data.samples
+
+    def stream(key: tuple[int, int]) -> BatchStream | None:
+        return BatchStream(n, key[0], cfg.seed, key[1]) if obj.stochastic else None
+
+    fast = [ln for ln in lanes if ln.rule is not None]
+    slow = [ln for ln in lanes if ln.rule is None]
+    with torch.no_grad():
+        stacked = None
+        if fast:
+            keys = {ln.batch_key for ln in fast}
+            stacked = _Stacked(fast, obj, {k: stream(k) for k in keys}, cfg.steps, dtype, device)
+        singles = [_TorchLane(ln, obj, stream(ln.batch_key), cfg.steps) for ln in slow]
+        parts = ([stacked] if stacked else []) + singles
+        done = 0
+        while done < cfg.steps:
+            if cancel is not None and cancel.is_set():
+                raise RunCancelled(f"cancelled after {done} of {cfg.steps} steps")
+            count = min(CHUNK, cfg.steps - done)
+            for part in parts:
+                if part.alive:
+                    part.advance(done, count)
+            done += count
+            if progress is not None:
+                progress(done / cfg.steps)
+            if not any(part.alive for part in parts):
+                break  # everything diverged: nothing left to compute
+
+        hist = {}
+        if stacked is not None:
+            fast_hist = stacked.hist.squeeze(3).to("cpu", torch.float64)
+            for i, ln in enumerate(fast):
+                hist[id(ln)] = (fast_hist[:, i], stacked.seconds / len(fast))
+        for ln, single in zip(slow, singles, strict=True):
+            hist[id(ln)] = (single.hist, single.seconds)
+        results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)]) for ln in lanes)
+
+    is_reg = cfg.objective == "regression"
+    return RunResult(
+        config=cfg,
+        lanes=results,
+        x=obj.x64.numpy() if is_reg else None,
+        y=obj.y64.numpy() if is_reg else None,
+        optimum=obj.optimum,
+        min_loss=obj.min_loss,
+        device=str(device),
+        torch_version=torch.__version__,
+        seconds=time.perf_counter() - t_start,
+    )
+
+
+def _lane_result(cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, seconds: float) -> LaneResult:
+    loss = obj.loss(params).numpy()
+    p = params.numpy()
+    ok = np.isfinite(loss) & np.isfinite(p).all(1)
+    diverged_at = None if ok.all() else int(np.argmin(ok))
+    end = len(loss) if diverged_at is None else diverged_at
+    loss, p = loss[:end], p[:end]
+    steps_to_tol = None
+    if diverged_at is None:
+        excess = loss - (obj.min_loss if obj.min_loss is not None else 0.0)
+        above = np.flatnonzero(excess > cfg.tol)
+        if len(above) == 0:
+            steps_to_tol = 0
+        elif above[-1] < len(loss) - 1:
+            steps_to_tol = int(above[-1]) + 1
+    return LaneResult(
+        optimizer=ln.opt.display,
+        name=ln.opt.name,
+        repeat=ln.repeat,
+        torch_class=ln.opt.spec.torch_class,
+        hyperparams={k: list(v) if isinstance(v, tuple) else v for k, v in ln.opt.kwargs.items()},
+        batch_size=ln.batch_key[0] if cfg.objective == "regression" else None,
+        w0=ln.start[0],
+        b0=ln.start[1],
+        loss=loss,
+        w=p[:, 0],
+        b=p[:, 1],
+        steps_to_tol=steps_to_tol,
+        seconds=seconds,
+        diverged_at=diverged_at,
+    )

@@ -1,0 +1,317 @@
+"""The optimizer registry: the tutorial's seven algorithms as presets, plus every other
+``torch.optim`` optimizer that can train the lab's two-parameter model.
+
+Entries are discovered from ``torch.optim`` at first use, so a newer torch brings its new
+optimizers along. Each class is probed once with one real step on an ``nn.Linear(1, 1)``-shaped
+pair of parameters; a class that cannot train it (``SparseAdam`` wants sparse gradients,
+``Muon`` wants 2-D parameters only) is listed in :func:`unavailable` with torch's own reason
+instead of being dropped silently.
+
+Each :class:`OptimizerSpec` carries what a UI needs: a display name, the torch class, its
+hyperparameters with default, range and slider scale, and a batch mode.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+BATCH_MODES = ("full", "single", "mini")
+
+# Keyword arguments of torch.optim classes that are about *how* the step runs, not *what* it
+# computes; the lab never exposes them.
+_MECHANICS = {"params", "self", "foreach", "maximize", "capturable", "differentiable", "fused"}
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One keyword argument of a torch.optim class, with what a form needs to edit it."""
+
+    name: str
+    kind: str  # "float" | "int" | "bool" | "pair" | "choice"
+    default: Any
+    low: Any = None  # float, or a (low, low) pair for kind "pair"
+    high: Any = None
+    log: bool = False  # a logarithmic slider suits this value
+    low_open: bool = False  # the lower bound itself is not allowed (lr > 0)
+    choices: tuple = ()
+    help: str = ""
+
+    def check(self, value: Any, where: str) -> Any:
+        """Return ``value`` normalised for torch, or raise ValueError naming field and range."""
+        field_name = f"{where}.{self.name}"
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{field_name} must be true or false, got {value!r}")
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValueError(f"{field_name} = {value!r} is not one of {list(self.choices)}")
+            return value
+        if self.kind == "pair":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValueError(f"{field_name} must be a pair of numbers, got {value!r}")
+            return tuple(
+                _check_number(v, f"{field_name}[{i}]", lo, hi, False, float)
+                for i, (v, lo, hi) in enumerate(zip(value, self.low, self.high, strict=True))
+            )
+        cast = int if self.kind == "int" else float
+        return _check_number(value, field_name, self.low, self.high, self.low_open, cast)
+
+    def describe_range(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return " | ".join(str(c) for c in self.choices)
+        if self.kind == "pair":
+            return " and ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.low, self.high, strict=True))
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+
+
+def _check_number(value: Any, field_name: str, low: float, high: float, low_open: bool, cast):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field_name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{field_name} = {value} is not finite; allowed range {_rng(low, high, low_open)}")
+    if cast is int and value != int(value):
+        raise ValueError(f"{field_name} must be a whole number, got {value!r}")
+    if (value <= low if low_open else value < low) or value > high:
+        raise ValueError(f"{field_name} = {value:g} is outside the allowed range {_rng(low, high, low_open)}")
+    return cast(value)
+
+
+def _rng(low: float, high: float, low_open: bool) -> str:
+    return f"{'(' if low_open else '['}{low:g}, {high:g}]"
+
+
+# What the lab knows about common torch.optim keyword arguments: kind, range, scale, help.
+# Keys are "Class.name" (wins) or "name". Anything not here is inferred from its default.
+_KNOWN: dict[str, dict[str, Any]] = {
+    "lr": dict(kind="float", low=0.0, high=10.0, log=True, low_open=True, help="learning rate: the step size"),
+    "momentum": dict(kind="float", low=0.0, high=0.999, help="fraction of the last update kept (velocity)"),
+    "dampening": dict(kind="float", low=0.0, high=1.0, help="scales down the new gradient in the velocity"),
+    "weight_decay": dict(kind="float", low=0.0, high=1.0, help="L2 pull of the parameters towards zero"),
+    "nesterov": dict(kind="bool", help="look ahead along the velocity before taking the gradient"),
+    "betas": dict(kind="pair", low=(0.0, 0.0), high=(0.9999, 0.9999),
+                  help="decay rates of the running mean of gradients and of squared gradients"),
+    "eps": dict(kind="float", low=1e-12, high=1.0, log=True, help="added to the denominator for stability"),
+    "amsgrad": dict(kind="bool", help="use the maximum of past squared-gradient averages"),
+    "lr_decay": dict(kind="float", low=0.0, high=1.0, help="learning rate decay per step"),
+    "initial_accumulator_value": dict(kind="float", low=0.0, high=10.0, help="starting sum of squared gradients"),
+    "alpha": dict(kind="float", low=0.0, high=0.9999, help="decay rate of the squared-gradient average"),
+    "ASGD.alpha": dict(kind="float", low=0.0, high=1.0, help="power of the step-size decay"),
+    "centered": dict(kind="bool", help="normalise by the gradient's variance instead of its second moment"),
+    "rho": dict(kind="float", low=0.0, high=0.9999, help="decay rate of the running averages"),
+    "lambd": dict(kind="float", low=0.0, high=1.0, help="decay term"),
+    "t0": dict(kind="float", low=0.0, high=1e9, help="step at which averaging starts"),
+    "momentum_decay": dict(kind="float", low=0.0, high=0.1, help="schedule of the momentum coefficient"),
+    "decoupled_weight_decay": dict(kind="bool", help="decay the weights directly (AdamW-style)"),
+    "etas": dict(kind="pair", low=(0.01, 1.0), high=(1.0, 5.0),
+                 help="multiplicative decrease and increase of each step size"),
+    "step_sizes": dict(kind="pair", low=(0.0, 1e-6), high=(1.0, 1000.0), help="smallest and largest step size"),
+    "max_iter": dict(kind="int", low=1, high=100, help="inner iterations per step"),
+    "tolerance_grad": dict(kind="float", low=0.0, high=1.0, help="stop when the gradient is smaller"),
+    "tolerance_change": dict(kind="float", low=0.0, high=1.0, help="stop when progress is smaller"),
+    "history_size": dict(kind="int", low=1, high=1000, help="number of past updates remembered"),
+    "line_search_fn": dict(kind="choice", choices=(None, "strong_wolfe"), help="line search (None: fixed step)"),
+    "beta2_decay": dict(kind="float", low=-1.0, high=0.0, help="decay-rate exponent of the second moment"),
+    "d": dict(kind="float", low=0.01, high=100.0, help="clipping threshold of the update"),
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A registry entry: one torch.optim class with preset hyperparameters and a batch mode."""
+
+    name: str  # registry key, e.g. "Mini-batch SGD"
+    torch_class: str  # e.g. "SGD"
+    defaults: Mapping[str, Any]  # the keyword arguments given to the class
+    params: tuple[HyperParam, ...]
+    batch: str = "full"  # "full" | "single" | "mini"
+    preset: bool = False  # one of the tutorial's seven
+    description: str = ""
+
+    @property
+    def cls(self) -> type[torch.optim.Optimizer]:
+        return getattr(torch.optim, self.torch_class)
+
+    def param(self, name: str) -> HyperParam:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ValueError(
+            f"{self.name} has no hyperparameter {name!r}; choices: {[p.name for p in self.params]}"
+        )
+
+    def hyperparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """All exposed keyword arguments: the defaults with ``overrides`` checked and applied."""
+        kwargs = dict(self.defaults)
+        for name, value in (overrides or {}).items():
+            kwargs[name] = self.param(name).check(value, self.name)
+        return kwargs
+
+
+# The tutorial's seven algorithms. Learning rates are chosen so that each one converges on the
+# default data (50 samples of y = 3x + 0.8) within the default 1 000 steps; tests check it.
+_PRESETS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
+    ("GD", "SGD", {"lr": 0.5}, "full", "Gradient descent: every step uses all samples."),
+    ("SGD", "SGD", {"lr": 0.2}, "single", "Stochastic gradient descent: every step uses one random sample."),
+    ("Mini-batch SGD", "SGD", {"lr": 0.3}, "mini", "Every step uses a small random batch."),
+    ("Momentum", "SGD", {"lr": 0.1, "momentum": 0.9}, "full",
+     "SGD with a velocity that averages past gradients, damping zig-zags."),
+    ("AdaGrad", "Adagrad", {"lr": 0.5}, "full",
+     "Divides each step by the root of the sum of all past squared gradients."),
+    ("RMSProp", "RMSprop", {"lr": 0.01}, "full",
+     "Divides each step by a running root-mean-square of recent gradients."),
+    ("Adam", "Adam", {"lr": 0.05}, "full", "Momentum plus RMSProp-style scaling, with bias correction."),
+)
+
+# Named variants beyond the seven, and defaults for discovered classes that converge here.
+_VARIANTS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
+    ("Nesterov", "SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "full",
+     "Momentum that takes the gradient at the look-ahead point."),
+)
+_DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "AdamW": {"lr": 0.05},
+    "NAdam": {"lr": 0.05},
+    "RAdam": {"lr": 0.05},
+    "Adamax": {"lr": 0.05},
+    "Adadelta": {"lr": 1.0},
+    "ASGD": {"lr": 0.5},
+    "Rprop": {"lr": 0.01},
+    "LBFGS": {"lr": 1.0},
+    "Adafactor": {"lr": 0.05},
+}
+
+
+def _hyperparams_of(cls: type) -> tuple[HyperParam, ...]:
+    """The editable keyword arguments of a torch.optim class, from its signature."""
+    out = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in _MECHANICS or p.default is inspect.Parameter.empty:
+            continue
+        info = _KNOWN.get(f"{cls.__name__}.{p.name}") or _KNOWN.get(p.name)
+        default = p.default
+        if info is None:
+            info = _infer(default)
+            if info is None:
+                continue  # e.g. Adafactor's eps=(None, 1e-3): kept at torch's default
+        if info["kind"] == "pair":
+            if not (isinstance(default, tuple) and len(default) == 2 and all(
+                    isinstance(v, (int, float)) for v in default)):
+                continue
+            default = tuple(float(v) for v in default)
+        elif info["kind"] in ("float", "int"):
+            if isinstance(default, bool) or not isinstance(default, (int, float)):
+                continue  # e.g. Adafactor's eps=(None, 1e-3): kept at torch's default
+            default = float(default) if info["kind"] == "float" else int(default)
+        out.append(HyperParam(name=p.name, default=default, **info))
+    return tuple(out)
+
+
+def _infer(default: Any) -> dict[str, Any] | None:
+    """Range for a keyword argument the lab does not know, guessed from its default."""
+    if isinstance(default, bool):
+        return dict(kind="bool")
+    if isinstance(default, int):
+        return dict(kind="int", low=0, high=max(10 * default, 10))
+    if isinstance(default, float) and math.isfinite(default):
+        if default > 0:
+            return dict(kind="float", low=0.0, high=max(10 * default, 1.0), log=default < 0.01)
+        return dict(kind="float", low=min(10 * default, -1.0), high=1.0)
+    return None
+
+
+def _probe(cls: type) -> str | None:
+    """One real step of ``cls`` on an nn.Linear(1, 1)-shaped problem; the error text, or None."""
+    w = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    x = torch.linspace(0, 1, 5, dtype=torch.float64).unsqueeze(1)
+    y = 3 * x + 0.8
+    try:
+        opt = cls([w, b])
+
+        def closure():
+            opt.zero_grad()
+            loss = ((x @ w.T + b - y) ** 2).mean()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    except Exception as exc:  # any failure means "cannot apply"; torch says why
+        return f"{type(exc).__name__}: {exc}"
+    if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
+        return "its first step gave non-finite parameters"
+    return None
+
+
+@dataclass(frozen=True)
+class Registry:
+    specs: tuple[OptimizerSpec, ...]
+    unavailable: Mapping[str, str]  # torch class name -> why it cannot train this model
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.specs]
+
+    def presets(self) -> list[str]:
+        return [s.name for s in self.specs if s.preset]
+
+    def get(self, name: str) -> OptimizerSpec:
+        key = _normalise(name)
+        for s in self.specs:
+            if _normalise(s.name) == key:
+                return s
+        for cls_name, why in self.unavailable.items():
+            if _normalise(cls_name) == key:
+                raise ValueError(f"optimizer {name!r} cannot train this model ({why})")
+        raise ValueError(f"unknown optimizer {name!r}; choices: {', '.join(self.names())}")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", str(name)).lower()
+
+
+@functools.cache
+def registry() -> Registry:
+    """Build the registry once per process (thread-safe enough: the result is immutable)."""
+    classes = {
+        n: c for n, c in vars(torch.optim).items()
+        if inspect.isclass(c) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer
+    }
+    unavailable = {n: why for n, c in sorted(classes.items()) if (why := _probe(c)) is not None}
+    specs: list[OptimizerSpec] = []
+
+    def add(name: str, cls_name: str, overrides: dict, batch: str, preset: bool, desc: str) -> None:
+        params = _hyperparams_of(classes[cls_name])
+        defaults = {p.name: p.default for p in params}
+        spec = OptimizerSpec(name, cls_name, defaults, params, batch, preset, desc)
+        specs.append(OptimizerSpec(name, cls_name, spec.hyperparams(overrides), params, batch, preset, desc))
+
+    for row in _PRESETS:
+        add(*row[:4], True, row[4])
+    for row in _VARIANTS:
+        add(*row[:4], False, row[4])
+    covered = {s.torch_class for s in specs}
+    for cls_name in sorted(classes, key=str.lower):
+        if cls_name in covered or cls_name in unavailable:
+            continue
+        doc = (inspect.getdoc(classes[cls_name]) or "").split("\n")[0]
+        add(cls_name, cls_name, _DISCOVERED_DEFAULTS.get(cls_name, {}), "full", False, doc)
+    return Registry(tuple(specs), dict(unavailable))
+
+
+def get(name: str) -> OptimizerSpec:
+    """The registry entry called ``name`` (case, spaces and dashes ignored)."""
+    return registry().get(name)
+
+
+def unavailable() -> Mapping[str, str]:
+    """torch.optim classes that cannot train this model, with the reason."""
+    return registry().unavailable

@@ -1,0 +1,169 @@
+r"""One update rule that many torch.optim classes are instances of.
+
+For each lane (one optimizer from one start), gradient :math:`G`, parameters :math:`p` and step
+:math:`t = 1, 2, \dots`::
+
+    g ← G + λ·p                              coupled weight decay
+    m ← a·m + c_t·g                           first moment / velocity
+    v ← β·v + γ·g²                            second moment / accumulator   (v starts at v0)
+    p ← d_t·p − η_t·(n_t·m + q_t·g) / (k_t·√v + e_t)
+
+The constants (λ, a, β, γ, v0) and the per-step coefficients (c, d, η, n, q, k, e) are chosen per
+class so that the rule reproduces that class's step exactly (up to floating-point rounding):
+
+=========  ============================================================================
+SGD        λ=wd, a=μ, c₁=1, c_t=1−dampening; n=1, q=0 (momentum), n=μ, q=1 (Nesterov),
+           n=0, q=1 (no momentum); k=0, e=1, η=lr
+Adam(W)    a=β₁, c=1−β₁, β=β₂, γ=1−β₂, n_t=1/(1−β₁ᵗ), k_t=1/√(1−β₂ᵗ), e=ε, η=lr;
+           decoupled decay: λ=0, d=1−lr·wd
+Adagrad    β=γ=1, v0=initial_accumulator_value, q=1, k=1, e=ε, η_t=lr/(1+(t−1)·lr_decay)
+RMSprop    β=α, γ=1−α, q=1, k=1, e=ε, η=lr (plain: no momentum, not centered)
+NAdam      Adam's moments; μ_t=β₁(1−½·0.96^(tψ)), Π_t=∏μ; n_t=μ_{t+1}/(1−Π_tμ_{t+1}),
+           q_t=(1−μ_t)/(1−Π_t), k_t=1/√(1−β₂ᵗ)
+RAdam      Adam's moments; while ρ_t>5: n_t=r_t·√(1−β₂ᵗ)/(1−β₁ᵗ), k=1, e=ε;
+           before: n_t=1/(1−β₁ᵗ), k=0, e=1
+ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α, d_t = 1−λ_a·η_t
+=========  ============================================================================
+
+Anything else (AMSGrad, centered or momentum RMSprop, Adamax, Adadelta, Rprop, LBFGS,
+Adafactor, and classes a newer torch adds) has no rule and runs through torch.optim itself.
+Tests check every rule against the real class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+COEFFS = ("c", "d", "n", "q", "k", "e")  # columns of Rule.table; n and q come multiplied by η
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Constants of the update rule for one lane and a function giving its per-step coefficients."""
+
+    lam: float  # coupled weight decay λ
+    a: float  # first-moment decay
+    beta: float  # second-moment decay
+    gamma: float  # weight of g² in the second moment
+    v0: float  # initial second moment
+    per_step: Callable[[np.ndarray], Mapping[str, Any]]  # t (float64) -> coefficient arrays or scalars
+
+    def table(self, t0: int, t1: int) -> np.ndarray:
+        """Coefficients of steps t0+1 … t1 as a (t1 - t0, 6) float64 array with columns
+        c, d, η·n, η·q, k, e (η folded into the numerator saves an operation per step)."""
+        t = np.arange(t0 + 1, t1 + 1, dtype=np.float64)
+        base = {"c": 0.0, "d": 1.0, "eta": 0.0, "n": 0.0, "q": 0.0, "k": 0.0, "e": 1.0}
+        base.update(self.per_step(t))
+        base["n"] = np.multiply(base["n"], base["eta"])
+        base["q"] = np.multiply(base["q"], base["eta"])
+        return np.stack([np.broadcast_to(np.asarray(base[k], dtype=np.float64), t.shape) for k in COEFFS], 1)
+
+
+def _decay(kw: Mapping[str, Any], decoupled: bool) -> tuple[float, float]:
+    """(λ, d) for weight decay applied to the gradient (coupled) or to the weights (decoupled)."""
+    wd, lr = kw.get("weight_decay", 0.0), kw["lr"]
+    return (0.0, 1.0 - lr * wd) if decoupled else (wd, 1.0)
+
+
+def _sgd(kw: Mapping[str, Any]) -> Rule:
+    lr, mu, damp = kw["lr"], kw["momentum"], kw["dampening"]
+    if mu == 0:
+        return Rule(kw["weight_decay"], 0.0, 0.0, 0.0, 0.0, lambda t: {"q": 1.0, "eta": lr})
+    n, q = (mu, 1.0) if kw["nesterov"] else (1.0, 0.0)
+    return Rule(
+        kw["weight_decay"], mu, 0.0, 0.0, 0.0,
+        lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr},
+    )
+
+
+def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
+    if kw.get("amsgrad"):
+        return None
+    (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
+    lam, d = _decay(kw, decoupled)
+    return Rule(
+        lam, b1, b2, 1.0 - b2, 0.0,
+        lambda t: {"c": 1.0 - b1, "d": d, "eta": lr, "n": 1.0 / (1.0 - b1**t),
+                   "k": 1.0 / np.sqrt(1.0 - b2**t), "e": eps},
+    )
+
+
+def _adagrad(kw: Mapping[str, Any]) -> Rule:
+    lr, decay, eps = kw["lr"], kw["lr_decay"], kw["eps"]
+    return Rule(
+        kw["weight_decay"], 0.0, 1.0, 1.0, kw["initial_accumulator_value"],
+        lambda t: {"eta": lr / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
+    )
+
+
+def _rmsprop(kw: Mapping[str, Any]) -> Rule | None:
+    if kw["centered"] or kw["momentum"] != 0:
+        return None
+    alpha, lr, eps = kw["alpha"], kw["lr"], kw["eps"]
+    return Rule(kw["weight_decay"], 0.0, alpha, 1.0 - alpha, 0.0,
+                lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps})
+
+
+def _nadam(kw: Mapping[str, Any]) -> Rule:
+    (b1, b2), lr, eps, psi = kw["betas"], kw["lr"], kw["eps"], kw["momentum_decay"]
+    lam, d = _decay(kw, kw["decoupled_weight_decay"])
+
+    def per_step(t: np.ndarray) -> dict[str, Any]:
+        upto = np.arange(1, int(t[-1]) + 2, dtype=np.float64)
+        mus = b1 * (1.0 - 0.5 * 0.96 ** (upto * psi))  # μ_1 … μ_{t_last + 1}
+        prods = np.cumprod(mus)
+        i = t.astype(np.int64) - 1
+        mu, mu_next, prod = mus[i], mus[i + 1], prods[i]
+        return {"c": 1.0 - b1, "d": d, "eta": lr, "n": mu_next / (1.0 - prod * mu_next),
+                "q": (1.0 - mu) / (1.0 - prod), "k": 1.0 / np.sqrt(1.0 - b2**t), "e": eps}
+
+    return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
+
+
+def _radam(kw: Mapping[str, Any]) -> Rule:
+    (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
+    lam, d = _decay(kw, kw["decoupled_weight_decay"])
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def per_step(t: np.ndarray) -> dict[str, Any]:
+        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
+        rho = rho_inf - 2.0 * t * b2**t / bc2
+        on = rho > 5.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rect = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        return {"c": 1.0 - b1, "d": d, "eta": lr, "n": np.where(on, rect * np.sqrt(bc2) / bc1, 1.0 / bc1),
+                "k": np.where(on, 1.0, 0.0), "e": np.where(on, eps, 1.0)}
+
+    return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
+
+
+def _asgd(kw: Mapping[str, Any]) -> Rule:
+    lr, lambd, alpha = kw["lr"], kw["lambd"], kw["alpha"]
+
+    def per_step(t: np.ndarray) -> dict[str, Any]:
+        eta = lr / (1.0 + lambd * lr * (t - 1.0)) ** alpha
+        return {"eta": eta, "d": 1.0 - lambd * eta, "q": 1.0}
+
+    return Rule(kw["weight_decay"], 0.0, 0.0, 0.0, 0.0, per_step)
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Rule | None]] = {
+    "SGD": _sgd,
+    "Adam": lambda kw: _adam(kw, kw.get("decoupled_weight_decay", False)),
+    "AdamW": lambda kw: _adam(kw, True),
+    "Adagrad": _adagrad,
+    "RMSprop": _rmsprop,
+    "NAdam": _nadam,
+    "RAdam": _radam,
+    "ASGD": _asgd,
+}
+
+
+def rule_for(torch_class: str, kwargs: Mapping[str, Any]) -> Rule | None:
+    """The rule reproducing ``torch_class(**kwargs)``, or None when it needs torch.optim itself."""
+    build = _BUILDERS.get(torch_class)
+    return build(kwargs) if build else None
