@@ -44,17 +44,25 @@ class Regression:
         zero = torch.zeros(1, 2, dtype=torch.float64)
         self._xx = torch.cat([(xt.unsqueeze(2) * xt.unsqueeze(1)).reshape(-1, 4), zero.repeat(1, 2)])
         self._xy = torch.cat([xt * y.unsqueeze(1), zero])
-        sol = torch.linalg.lstsq(xt, y.unsqueeze(1)).solution.squeeze(1)
-        self.optimum = (float(sol[0]), float(sol[1]))
-        self._p_star = sol
-        self._h = xt.T @ xt / len(x)
-        self.min_loss = float(((xt @ sol - y) ** 2).mean())
+        # Least squares in closed form from centred sums (no LAPACK: its threading may change
+        # the last bits, and equal configs must give equal bits).
+        xc, yc = x - x.mean(), y - y.mean()
+        w_star = float((xc * yc).sum() / (xc * xc).sum())
+        b_star = float(y.mean()) - w_star * float(x.mean())
+        self.optimum = (w_star, b_star)
+        self.min_loss = float(((w_star * x + b_star - y) ** 2).mean())
+        mx, mxx = float(x.mean()), float((x * x).mean())
+        self._quad = (mxx, 2 * mx, 1.0)  # loss = L* + mxx·dw² + 2·mx·dw·db + db²
         self.x = x.to(device, dtype).unsqueeze(1)
         self.y = y.to(device, dtype).unsqueeze(1)
 
     def loss(self, p: torch.Tensor) -> torch.Tensor:
-        d = p.to(torch.float64) - self._p_star.to(p.device)
-        return self.min_loss + torch.einsum("...i,ij,...j->...", d, self._h.to(p.device), d)
+        # Elementwise on purpose: a matmul's summation order can depend on threading, and the
+        # same config must give the same bits whatever else the process is doing.
+        p = p.to(torch.float64)
+        dw, db = p[..., 0] - self.optimum[0], p[..., 1] - self.optimum[1]
+        hww, hwb, hbb = self._quad
+        return self.min_loss + hww * dw * dw + hwb * dw * db + hbb * db * db
 
     def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int) -> GradFn:
         tables_a, tables_c = [], []

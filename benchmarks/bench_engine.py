@@ -1,0 +1,96 @@
+"""Engine speed against the naive way, measured in one process and printed as a ratio.
+
+The naive way is the tutorial's training loop run once per optimizer: an ``nn.Linear(1, 1)``,
+``MSELoss``, ``zero_grad / backward / step`` and ``loss.item()`` recorded every step, on the
+same data, starting point, hyperparameters and batch order as the engine. The engine trains
+the same optimizers side by side (see lab/engine.py).
+
+    python benchmarks/bench_engine.py                 # 7 presets x 30 000 steps, and x 1 000 steps
+    python benchmarks/bench_engine.py --steps 5000    # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from lab import engine
+from lab.config import RunConfig
+from lab.data import BatchStream, initial_params, make_data
+
+
+def naive(cfg: RunConfig) -> float:
+    """Seconds for the tutorial's loop, once per optimizer of ``cfg``."""
+    x, y = make_data(cfg.data, cfg.seed)
+    x, y = x.float().unsqueeze(1), y.float().unsqueeze(1)
+    w0, b0 = initial_params(cfg.seed, 1)[0].tolist()
+    t0 = time.perf_counter()
+    for opt in cfg.optimizers:
+        model = nn.Linear(1, 1)
+        with torch.no_grad():
+            model.weight.fill_(w0)
+            model.bias.fill_(b0)
+        criterion = nn.MSELoss()
+        optimizer = opt.spec.cls(model.parameters(), **opt.kwargs)
+        batches = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, 0).take(cfg.steps)
+        losses = []
+        for idx in batches:
+            out = model(x[idx])
+            loss = criterion(out, y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return time.perf_counter() - t0
+
+
+def best_of(fn, repeats: int) -> tuple[float, list[float]]:
+    times = [fn() for _ in range(repeats)]
+    return statistics.median(times), times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=30_000, help="steps of the long comparison")
+    ap.add_argument("--short", type=int, default=1_000, help="steps of the short, in-process comparison")
+    ap.add_argument("--repeats", type=int, default=5, help="engine timings per size (median shown)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for both sides (default: torch's)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)  # process-wide, so it applies to both sides alike
+
+    long_cfg, short_cfg = RunConfig(steps=args.steps), RunConfig(steps=args.short)
+    engine.run(short_cfg)  # warm-up: registry probe, first allocations
+
+    def timed(cfg):
+        t0 = time.perf_counter()
+        engine.run(cfg)
+        return time.perf_counter() - t0
+
+    lanes = len(long_cfg.optimizers)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {lanes} presets: "
+          f"{', '.join(o.name for o in long_cfg.optimizers)}")
+    naive_long = naive(long_cfg)
+    eng_long, all_long = best_of(lambda: timed(long_cfg), args.repeats)
+    naive_short = naive(short_cfg)
+    eng_short, all_short = best_of(lambda: timed(short_cfg), args.repeats)
+
+    rows = [
+        (f"{lanes} x {args.steps} steps", naive_long, eng_long),
+        (f"{lanes} x {args.short} steps", naive_short, eng_short),
+    ]
+    print(f"{'case':24s} {'naive loop':>12s} {'engine':>10s} {'speed-up':>9s} {'naive µs/step/opt':>18s}")
+    for name, nv, en in rows:
+        steps = int(name.split("x ")[1].split()[0])
+        print(f"{name:24s} {nv:11.3f}s {en:9.3f}s {nv / en:8.1f}x {1e6 * nv / (steps * lanes):17.1f}")
+    print(f"engine runs (s): long {[round(t, 3) for t in all_long]}, short {[round(t, 4) for t in all_short]}")
+    print(f"targets: long speed-up >= 10x -> {'met' if naive_long / eng_long >= 10 else 'NOT met'}; "
+          f"short <= 0.15 s -> {'met' if eng_short <= 0.15 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

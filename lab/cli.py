@@ -1,0 +1,124 @@
+"""Command line: ``python -m lab compare --out DIR ...`` and ``python -m lab list``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from lab import engine, optimizers
+from lab.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
+from lab.results import summary_frame, write_csvs
+
+_LONG_RUN = 200_000  # lane-steps above which progress is reported on stderr
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, not a usage dump
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def _optimizer_list(text: str) -> tuple[OptimizerConfig, ...]:
+    reg = optimizers.registry()
+    if text.strip().lower() == "presets":
+        names = reg.presets()
+    elif text.strip().lower() == "all":
+        names = reg.names()
+    else:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+    return tuple(OptimizerConfig(n) for n in names)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lab", description="Optimizer Lab from the command line.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    c = sub.add_parser("compare", help="train optimizers side by side and write CSV files")
+    c.add_argument("--out", required=True, type=Path, help="folder for data.csv, summary.csv, curves.csv")
+    c.add_argument("--optimizers", default="presets", help="NAME,NAME,… | presets | all (default: presets)")
+    d = RunConfig()
+    c.add_argument("--steps", type=int, default=d.steps)
+    c.add_argument("--seed", type=int, default=d.seed)
+    c.add_argument("--samples", type=int, default=d.data.samples)
+    c.add_argument("--noise", type=float, default=d.data.noise)
+    c.add_argument("--true-w", type=float, default=d.data.true_w)
+    c.add_argument("--true-b", type=float, default=d.data.true_b)
+    c.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size of mini-batch entries")
+    c.add_argument("--device", default=d.device)
+    c.add_argument("--repeats", type=int, default=d.repeats)
+    c.add_argument("--dtype", default=d.dtype, choices=["float32", "float64"])
+    c.add_argument("--tol", type=float, default=d.tol)
+    c.add_argument("--objective", default=d.objective, choices=list(OBJECTIVES))
+    c.add_argument("--quiet", action="store_true", help="no progress and no table")
+    sub.add_parser("list", help="list the optimizers (and those torch has that cannot apply)")
+    return p
+
+
+def _progress(total_work: int, quiet: bool):
+    if quiet or total_work < _LONG_RUN:
+        return None
+    tty = sys.stderr.isatty()
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        pct = int(fraction * 100)
+        if tty:
+            sys.stderr.write(f"\rtraining … {pct:3d}%")
+            if fraction >= 1:
+                sys.stderr.write("\n")
+        elif pct // 10 > last[0]:
+            last[0] = pct // 10
+            sys.stderr.write(f"training … {pct}%\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def _compare(args: argparse.Namespace) -> int:
+    cfg = RunConfig(
+        optimizers=_optimizer_list(args.optimizers),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        data=DataConfig(args.samples, args.true_w, args.true_b, args.noise),
+        objective=args.objective,
+        seed=args.seed,
+        repeats=args.repeats,
+        device=args.device,
+        dtype=args.dtype,
+        tol=args.tol,
+    )
+    work = cfg.steps * len(cfg.optimizers) * cfg.repeats
+    result = engine.run(cfg, progress=_progress(work, args.quiet))
+    paths = write_csvs(result, args.out)
+    if not args.quiet:
+        table = summary_frame(result)[["optimizer", "repeat", "w", "b", "final_loss", "steps_to_tol", "status"]]
+        if cfg.repeats == 1:
+            table = table.drop(columns="repeat")
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        print(f"{len(result.lanes)} runs × {cfg.steps} steps in {result.seconds:.2f} s on {result.device}; "
+              f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _list() -> int:
+    reg = optimizers.registry()
+    for s in reg.specs:
+        tag = "preset" if s.preset else "      "
+        print(f"{s.name:16s} {tag} torch.optim.{s.torch_class:10s} batch={s.batch:6s} {dict(s.defaults)}")
+    for name, why in reg.unavailable.items():
+        print(f"{name:16s} cannot apply: {why}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _compare(args) if args.command == "compare" else _list()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write results: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,83 @@
+"""``python -m lab compare``: files, columns, numbers, and one clear line on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lab import cli, engine
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.data import make_data
+
+REQUIRED = ["optimizer", "torch_class", "hyperparams", "batch_size", "steps", "w0", "b0", "w", "b", "final_loss",
+            "steps_to_tol", "seconds", "status", "seed", "device", "torch_version"]
+
+
+def test_compare_writes_the_three_csvs(tmp_path, capsys):
+    rc = cli.main(["compare", "--out", str(tmp_path), "--steps", "300", "--seed", "4", "--noise", "0.1",
+                   "--optimizers", "GD,adam,Mini-batch SGD"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "Mini-batch SGD" in printed and ("converged" in printed or "stopped" in printed)
+
+    data = pd.read_csv(tmp_path / "data.csv")
+    x, y = make_data(DataConfig(noise=0.1), 4)
+    np.testing.assert_array_equal(data["x"].to_numpy(), x.numpy())
+    np.testing.assert_array_equal(data["y"].to_numpy(), y.numpy())
+
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(REQUIRED) <= set(summary.columns)
+    assert list(summary["optimizer"]) == ["GD", "Adam", "Mini-batch SGD"]
+    assert list(summary["torch_class"]) == ["SGD", "Adam", "SGD"]
+    assert json.loads(summary.loc[1, "hyperparams"]) == {
+        "lr": 0.05, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0, "amsgrad": False,
+        "decoupled_weight_decay": False}
+    assert list(summary["batch_size"]) == [50, 50, 10]
+
+    cfg = RunConfig(optimizers=tuple(OptimizerConfig(n) for n in ("GD", "Adam", "Mini-batch SGD")), steps=300,
+                    seed=4, data=DataConfig(noise=0.1))
+    res = engine.run(cfg)
+    np.testing.assert_array_equal(summary["w"].to_numpy(), [ln.final_w for ln in res.lanes])
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert list(curves.columns) == ["optimizer", "repeat", "step", "loss", "w", "b"]
+    assert len(curves) == 3 * 301
+    adam = curves[curves.optimizer == "Adam"]
+    np.testing.assert_allclose(adam["loss"].to_numpy(), res.lane("Adam").loss, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--steps", "0"], "steps = 0 is outside the allowed range [1, 100000]"),
+        (["--optimizers", "Adam,Nope"], "unknown optimizer 'Nope'"),
+        (["--samples", "1"], "data.samples = 1 is outside"),
+        (["--device", "cuda:3"], "not available on this machine"),
+        (["--steps", "ten"], "invalid int value"),
+        (["--optimizers", "SparseAdam"], "cannot train this model"),
+    ],
+)
+def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, args, needle):
+    proc = subprocess.run([sys.executable, "-m", "lab", "compare", "--out", str(tmp_path / "o"), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_long_runs_report_progress_on_stderr(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lab", "compare", "--out", str(tmp_path), "--steps", "40000"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "training … 100%" in proc.stderr and "training … 10%" in proc.stderr
+
+
+def test_list_shows_presets_and_the_unapplicable(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "Mini-batch SGD" in out and "SparseAdam" in out and "cannot apply" in out

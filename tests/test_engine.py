@@ -1,0 +1,253 @@
+"""The engine against plain torch.optim loops, and its contracts (determinism, divergence,
+errors, progress and cancel)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from reference import torch_loop
+
+from lab import engine, optimizers
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.data import BatchStream, make_data
+from lab.rules import rule_for
+
+STEPS = 1_000
+TOL = 1e-5
+
+
+def _trajectory(res, i=0):
+    lane = res.lanes[i]
+    return np.stack([lane.w, lane.b], 1)
+
+
+def _assert_matches_torch(cfg: RunConfig, opt: OptimizerConfig) -> None:
+    res = engine.run(cfg)
+    ours, ref = _trajectory(res), torch_loop(cfg, opt)
+    assert ours.shape == ref.shape, f"{opt.display}: {res.lanes[0].status}"
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=TOL, err_msg=opt.display)
+
+
+@pytest.mark.parametrize("name", optimizers.registry().names())
+def test_every_registry_entry_equals_torch_optim(name):
+    opt = OptimizerConfig(name)
+    _assert_matches_torch(RunConfig(optimizers=(opt,), steps=STEPS, dtype="float64"), opt)
+
+
+VARIANTS = [
+    OptimizerConfig.of("SGD", lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.01),
+    OptimizerConfig.of("Nesterov", batch_size=7, lr=0.05, weight_decay=0.02),
+    OptimizerConfig.of("Adam", amsgrad=True),  # no rule: runs through torch.optim
+    OptimizerConfig.of("Adam", lr=0.02, weight_decay=0.05, decoupled_weight_decay=True, betas=(0.8, 0.99)),
+    OptimizerConfig.of("AdamW", batch_size=16, weight_decay=0.1),
+    OptimizerConfig.of("AdaGrad", lr_decay=0.01, initial_accumulator_value=0.5, weight_decay=0.01),
+    OptimizerConfig.of("RMSProp", centered=True),
+    OptimizerConfig.of("RMSProp", momentum=0.5, batch_size=5),
+    OptimizerConfig.of("RMSProp", alpha=0.9, lr=0.005, weight_decay=0.1, batch_size=3),
+    OptimizerConfig.of("NAdam", decoupled_weight_decay=True, weight_decay=0.05, momentum_decay=0.01),
+    OptimizerConfig.of("RAdam", decoupled_weight_decay=True, weight_decay=0.05, batch_size=9),
+    OptimizerConfig.of("ASGD", lambd=0.01, alpha=0.5, weight_decay=0.01, batch_size=4),
+    OptimizerConfig.of("LBFGS", line_search_fn="strong_wolfe", batch_size=25),
+    OptimizerConfig.of("Rprop", etas=(0.3, 1.5), batch_size=10),
+]
+
+
+@pytest.mark.parametrize("opt", VARIANTS, ids=lambda o: f"{o.name}-{dict(o.overrides)}-{o.batch_size}")
+def test_hyperparameter_variants_equal_torch_optim(opt):
+    cfg = RunConfig(optimizers=(opt,), steps=STEPS, dtype="float64", data=DataConfig(noise=0.3), seed=3)
+    _assert_matches_torch(cfg, opt)
+
+
+@pytest.mark.parametrize("landscape", ["rosenbrock", "beale", "saddle"])
+@pytest.mark.parametrize("name", ["Momentum", "Adam", "RMSProp", "LBFGS", "Adadelta"])
+def test_landscapes_equal_torch_optim(landscape, name):
+    opt = OptimizerConfig.of(name, lr=0.001) if name in ("Momentum", "Adam", "RMSProp") else OptimizerConfig(name)
+    cfg = RunConfig(optimizers=(opt,), steps=STEPS, dtype="float64", objective=landscape)
+    _assert_matches_torch(cfg, opt)
+
+
+def test_float32_default_stays_close_to_torch_optim():
+    cfg = RunConfig(steps=STEPS)
+    res = engine.run(cfg)
+    for i, opt in enumerate(cfg.optimizers):
+        np.testing.assert_allclose(_trajectory(res, i), torch_loop(cfg, opt), atol=1e-4, err_msg=opt.name)
+
+
+def test_every_preset_is_batched_and_converges_with_defaults():
+    res = engine.run(RunConfig())
+    assert [ln.optimizer for ln in res.lanes] == optimizers.registry().presets()
+    for lane, opt in zip(res.lanes, RunConfig().optimizers, strict=True):
+        assert rule_for(opt.spec.torch_class, opt.kwargs) is not None, opt.name
+        assert lane.status == "converged", (lane.optimizer, lane.final_loss)
+        assert abs(lane.final_w - 3.0) < 1e-3 and abs(lane.final_b - 0.8) < 1e-3, lane.optimizer
+
+
+def test_loss_curve_is_the_full_data_mse():
+    cfg = RunConfig(steps=50, dtype="float64", data=DataConfig(noise=0.5))
+    res = engine.run(cfg)
+    x, y = make_data(cfg.data, cfg.seed)
+    for lane in res.lanes:
+        direct = ((lane.w[:, None] * x.numpy()[None] + lane.b[:, None] - y.numpy()[None]) ** 2).mean(1)
+        np.testing.assert_allclose(lane.loss, direct, rtol=1e-9, atol=1e-12)
+
+
+def test_same_config_gives_identical_results_also_from_threads():
+    cfgs = [RunConfig(steps=300, seed=s, data=DataConfig(noise=0.2), repeats=2) for s in (1, 2, 1, 2)]
+    sequential = [engine.run(c) for c in cfgs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(engine.run, cfgs))
+    for a, b in zip(sequential, parallel, strict=True):
+        for la, lb in zip(a.lanes, b.lanes, strict=True):
+            np.testing.assert_array_equal(la.loss, lb.loss)
+            np.testing.assert_array_equal(la.w, lb.w)
+    assert not np.array_equal(sequential[0].lanes[0].loss, sequential[1].lanes[0].loss)
+
+
+def test_engine_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    engine.run(RunConfig(steps=20))
+    assert torch.equal(torch.rand(3), before)
+
+
+def test_repeats_start_differently_and_share_batches_within_a_repeat():
+    cfg = RunConfig(steps=10, repeats=3)
+    res = engine.run(cfg)
+    assert len(res.lanes) == 7 * 3
+    starts = {(ln.w0, ln.b0) for ln in res.lanes}
+    assert len(starts) == 3
+    a = BatchStream(50, 10, 0, 1).take(12)
+    b = BatchStream(50, 10, 0, 1).take(12)
+    c = BatchStream(50, 10, 0, 2).take(12)
+    assert all(torch.equal(i, j) for i, j in zip(a, b, strict=True))
+    assert not all(torch.equal(i, j) for i, j in zip(a, c, strict=True))
+
+
+def test_batches_cover_every_sample_once_per_epoch_even_when_size_does_not_divide():
+    batches = BatchStream(50, 8, 0, 0).take(7)  # 6 batches of 8, one of 2
+    assert [len(b) for b in batches] == [8] * 6 + [2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(50))
+
+
+def test_learning_rate_sweep_is_batched_and_equals_single_runs():
+    rates = np.geomspace(0.01, 0.7, 20)
+    sweep = tuple(OptimizerConfig.of("GD", label=f"lr={lr:.3g}", lr=float(lr)) for lr in rates)
+    cfg = RunConfig(optimizers=sweep, steps=200, dtype="float64")
+    res = engine.run(cfg)
+    for i in (0, 7, 19):
+        single = engine.run(cfg.replace(optimizers=(sweep[i],)))
+        np.testing.assert_allclose(_trajectory(res, i), _trajectory(single), atol=1e-12)
+
+
+def test_divergence_is_data_not_a_crash():
+    opts = (OptimizerConfig.of("GD", label="GD lr=5", lr=5.0), OptimizerConfig("Adam"), OptimizerConfig("LBFGS"),
+            OptimizerConfig.of("LBFGS", label="LBFGS lr=10", lr=10.0))  # diverges through torch.optim
+    res = engine.run(RunConfig(optimizers=opts))
+    bad, adam, lbfgs, bad_torch = res.lanes
+    assert bad.diverged_at is not None and bad.status == f"diverged at step {bad.diverged_at}"
+    assert len(bad.loss) == bad.diverged_at and np.isfinite(bad.loss).all()
+    assert bad.final_w is None and bad.final_loss is None
+    assert adam.status == "converged" and lbfgs.status == "converged"
+    from lab.results import summary_frame
+    summary = summary_frame(res).set_index("optimizer")
+    assert np.isnan(summary.loc["GD lr=5", "w"]) and summary.loc["Adam", "w"] == pytest.approx(3, abs=1e-3)
+    assert bad_torch.status == f"diverged at step {bad_torch.diverged_at}" and bad_torch.final_b is None
+
+
+def test_all_diverged_stops_early():
+    opts = (OptimizerConfig.of("GD", lr=9.0),)
+    res = engine.run(RunConfig(optimizers=opts, steps=100_000))
+    assert res.lanes[0].diverged_at is not None and res.seconds < 5
+
+
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", lr=0.0),)), "Adam.lr"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", lr=-1.0),)), "Adam.lr"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", lr=float("nan")),)), "Adam.lr"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", lr=float("inf")),)), "Adam.lr"),
+        (lambda: RunConfig(steps=0), "steps"),
+        (lambda: RunConfig(steps=10**9), "steps"),
+        (lambda: RunConfig(data=DataConfig(samples=1)), "data.samples"),
+        (lambda: RunConfig(batch_size=51), "batch_size"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig("Mini-batch SGD", batch_size=80),)), "batch_size"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig("Nadamax"),)), "Nadamax"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", lrr=0.1),)), "lrr"),
+        (lambda: RunConfig(optimizers=(OptimizerConfig.of("Adam", betas=(0.9, 1.5)),)), "Adam.betas[1]"),
+        (lambda: RunConfig(optimizers=()), "optimizers"),
+        (lambda: RunConfig(repeats=0), "repeats"),
+        (lambda: RunConfig(tol=0), "tol"),
+        (lambda: RunConfig(dtype="float16"), "dtype"),
+        (lambda: RunConfig.from_dict({"stepz": 3}), "stepz"),
+    ],
+)
+def test_bad_config_names_field_and_range(make, field):
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")) as info:
+        make()
+    msg = str(info.value)
+    assert any(word in msg for word in ("range", "choices", "one of", "allowed", "must", "limit")), msg
+
+
+def test_unavailable_device_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"device = 'cuda:7' is not available.*available here: cpu"):
+        engine.run(RunConfig(device="cuda:7"))
+    with pytest.raises(ValueError, match="not a device name"):
+        engine.run(RunConfig(device="gpu please"))
+
+
+def test_unapplicable_optimizers_are_listed_with_a_reason():
+    missing = optimizers.unavailable()
+    assert "sparse" in missing["SparseAdam"].lower()
+    assert "2D" in missing["Muon"]
+    with pytest.raises(ValueError, match="cannot train this model"):
+        optimizers.get("SparseAdam")
+    every = {n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
+             and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != "Optimizer"}
+    covered = {s.torch_class for s in optimizers.registry().specs} | set(missing)
+    assert every == covered
+
+
+def test_registry_entries_carry_what_a_ui_needs():
+    for spec in optimizers.registry().specs:
+        lr = spec.param("lr")
+        assert lr.log and lr.low_open and lr.low == 0 and spec.defaults["lr"] > 0
+        assert spec.batch in optimizers.BATCH_MODES
+        for p in spec.params:
+            assert p.check(spec.defaults[p.name], spec.name) == spec.defaults[p.name]
+    assert optimizers.get("mini-batch sgd").name == "Mini-batch SGD"
+    assert optimizers.get("adagrad").torch_class == "Adagrad"
+
+
+def test_progress_reaches_one_and_cancel_stops():
+    seen = []
+    engine.run(RunConfig(steps=3 * engine.CHUNK), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 3
+    stop = threading.Event()
+
+    def cancel_after_first(fraction):
+        stop.set()
+
+    with pytest.raises(engine.RunCancelled):
+        engine.run(RunConfig(steps=3 * engine.CHUNK), progress=cancel_after_first, cancel=stop)
+
+
+def test_config_round_trips_through_json():
+    cfg = RunConfig(
+        optimizers=(OptimizerConfig.of("Adam", lr=0.1, betas=(0.8, 0.99)), OptimizerConfig("SGD", batch_size=3)),
+        steps=123, data=DataConfig(samples=40, noise=0.1), seed=9, repeats=2, init=(0.5, -0.5), tol=1e-4,
+    )
+    again = RunConfig.from_json(cfg.to_json())
+    assert again == cfg and again.to_json() == cfg.to_json()
+    assert again.optimizers[0].kwargs["betas"] == (0.8, 0.99)
+
+
+def test_results_are_cpu_numpy():
+    res = engine.run(RunConfig(steps=5))
+    assert isinstance(res.lanes[0].loss, np.ndarray) and res.lanes[0].loss.dtype == np.float64
+    assert res.device == "cpu" and res.torch_version == torch.__version__
