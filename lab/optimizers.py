@@ -180,9 +180,9 @@ _VARIANTS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
 )
 _DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
     "AdamW": {"lr": 0.05},
-    "NAdam": {"lr": 0.05},
-    "RAdam": {"lr": 0.05},
-    "Adamax": {"lr": 0.05},
+    "NAdam": {"lr": 0.1},
+    "RAdam": {"lr": 0.1},
+    "Adamax": {"lr": 0.2},
     "Adadelta": {"lr": 1.0},
     "ASGD": {"lr": 0.5},
     "Rprop": {"lr": 0.01},
