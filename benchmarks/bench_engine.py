@@ -72,8 +72,10 @@ def main() -> None:
         return time.perf_counter() - t0
 
     lanes = len(long_cfg.optimizers)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {lanes} presets: "
-          f"{', '.join(o.name for o in long_cfg.optimizers)}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {lanes} presets: "
+        f"{', '.join(o.name for o in long_cfg.optimizers)}"
+    )
     naive_long = naive(long_cfg)
     eng_long, all_long = best_of(lambda: timed(long_cfg), args.repeats)
     naive_short = naive(short_cfg)
@@ -88,8 +90,10 @@ def main() -> None:
         steps = int(name.split("x ")[1].split()[0])
         print(f"{name:24s} {nv:11.3f}s {en:9.3f}s {nv / en:8.1f}x {1e6 * nv / (steps * lanes):17.1f}")
     print(f"engine runs (s): long {[round(t, 3) for t in all_long]}, short {[round(t, 4) for t in all_short]}")
-    print(f"targets: long speed-up >= 10x -> {'met' if naive_long / eng_long >= 10 else 'NOT met'}; "
-          f"short <= 0.15 s -> {'met' if eng_short <= 0.15 else 'NOT met'}")
+    print(
+        f"targets: long speed-up >= 10x -> {'met' if naive_long / eng_long >= 10 else 'NOT met'}; "
+        f"short <= 0.15 s -> {'met' if eng_short <= 0.15 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

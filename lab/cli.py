@@ -97,8 +97,10 @@ def _compare(args: argparse.Namespace) -> int:
             table = table.drop(columns="repeat")
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-        print(f"{len(result.lanes)} runs × {cfg.steps} steps in {result.seconds:.2f} s on {result.device}; "
-              f"wrote {', '.join(str(p) for p in paths.values())}")
+        print(
+            f"{len(result.lanes)} runs × {cfg.steps} steps in {result.seconds:.2f} s on {result.device}; "
+            f"wrote {', '.join(str(p) for p in paths.values())}"
+        )
     return 0
 
 

@@ -74,11 +74,12 @@ class _Stacked:
         coef = torch.from_numpy(table).to(self.device, self.dtype).unsqueeze(-1).unsqueeze(-1)
         grad = self.obj.gradients(
             [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else [],
-            self.lane_batch, count,
+            self.lane_batch,
+            count,
         )
         p, m, v, lam, a, beta, gamma = self.p, self.m, self.v, self.lam, self.a, self.beta, self.gamma
         use_lam, use_m, use_v = self.use_lam, self.use_m, self.use_v
-        out = self.hist[done + 1: done + 1 + count].unbind(0)
+        out = self.hist[done + 1 : done + 1 + count].unbind(0)
         for i, (c, d, n, q, k, e) in enumerate(coef.unbind(0)):
             g = grad(i, p)
             if use_lam:

@@ -39,15 +39,33 @@ def _saddle(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 LANDSCAPES: dict[str, Landscape] = {
     "rosenbrock": Landscape(
-        "rosenbrock", _rosenbrock, (-1.5, 2.0), (1.0, 1.0), 0.0, (-2.0, 2.0, -1.0, 3.0), 0.2,
+        "rosenbrock",
+        _rosenbrock,
+        (-1.5, 2.0),
+        (1.0, 1.0),
+        0.0,
+        (-2.0, 2.0, -1.0, 3.0),
+        0.2,
         "A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
     ),
     "beale": Landscape(
-        "beale", _beale, (1.0, 1.5), (3.0, 0.5), 0.0, (-4.5, 4.5, -4.5, 4.5), 0.2,
+        "beale",
+        _beale,
+        (1.0, 1.5),
+        (3.0, 0.5),
+        0.0,
+        (-4.5, 4.5, -4.5, 4.5),
+        0.2,
         "Flat plateaus and sharp ridges; the minimum sits at (3, 0.5).",
     ),
     "saddle": Landscape(
-        "saddle", _saddle, (-1.0, 1e-3), (0.0, 2**0.5), -1.0, (-1.5, 1.5, -2.0, 2.0), 0.05,
+        "saddle",
+        _saddle,
+        (-1.0, 1e-3),
+        (0.0, 2**0.5),
+        -1.0,
+        (-1.5, 1.5, -2.0, 2.0),
+        0.05,
         "A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
     ),
 }

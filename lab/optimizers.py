@@ -99,8 +99,12 @@ _KNOWN: dict[str, dict[str, Any]] = {
     "dampening": dict(kind="float", low=0.0, high=1.0, help="scales down the new gradient in the velocity"),
     "weight_decay": dict(kind="float", low=0.0, high=1.0, help="L2 pull of the parameters towards zero"),
     "nesterov": dict(kind="bool", help="look ahead along the velocity before taking the gradient"),
-    "betas": dict(kind="pair", low=(0.0, 0.0), high=(0.9999, 0.9999),
-                  help="decay rates of the running mean of gradients and of squared gradients"),
+    "betas": dict(
+        kind="pair",
+        low=(0.0, 0.0),
+        high=(0.9999, 0.9999),
+        help="decay rates of the running mean of gradients and of squared gradients",
+    ),
     "eps": dict(kind="float", low=1e-12, high=1.0, log=True, help="added to the denominator for stability"),
     "amsgrad": dict(kind="bool", help="use the maximum of past squared-gradient averages"),
     "lr_decay": dict(kind="float", low=0.0, high=1.0, help="learning rate decay per step"),
@@ -113,8 +117,9 @@ _KNOWN: dict[str, dict[str, Any]] = {
     "t0": dict(kind="float", low=0.0, high=1e9, help="step at which averaging starts"),
     "momentum_decay": dict(kind="float", low=0.0, high=0.1, help="schedule of the momentum coefficient"),
     "decoupled_weight_decay": dict(kind="bool", help="decay the weights directly (AdamW-style)"),
-    "etas": dict(kind="pair", low=(0.01, 1.0), high=(1.0, 5.0),
-                 help="multiplicative decrease and increase of each step size"),
+    "etas": dict(
+        kind="pair", low=(0.01, 1.0), high=(1.0, 5.0), help="multiplicative decrease and increase of each step size"
+    ),
     "step_sizes": dict(kind="pair", low=(0.0, 1e-6), high=(1.0, 1000.0), help="smallest and largest step size"),
     "max_iter": dict(kind="int", low=1, high=100, help="inner iterations per step"),
     "tolerance_grad": dict(kind="float", low=0.0, high=1.0, help="stop when the gradient is smaller"),
@@ -146,9 +151,7 @@ class OptimizerSpec:
         for p in self.params:
             if p.name == name:
                 return p
-        raise ValueError(
-            f"{self.name} has no hyperparameter {name!r}; choices: {[p.name for p in self.params]}"
-        )
+        raise ValueError(f"{self.name} has no hyperparameter {name!r}; choices: {[p.name for p in self.params]}")
 
     def hyperparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """All exposed keyword arguments: the defaults with ``overrides`` checked and applied."""
@@ -164,19 +167,39 @@ _PRESETS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
     ("GD", "SGD", {"lr": 0.5}, "full", "Gradient descent: every step uses all samples."),
     ("SGD", "SGD", {"lr": 0.2}, "single", "Stochastic gradient descent: every step uses one random sample."),
     ("Mini-batch SGD", "SGD", {"lr": 0.3}, "mini", "Every step uses a small random batch."),
-    ("Momentum", "SGD", {"lr": 0.1, "momentum": 0.9}, "full",
-     "SGD with a velocity that averages past gradients, damping zig-zags."),
-    ("AdaGrad", "Adagrad", {"lr": 0.5}, "full",
-     "Divides each step by the root of the sum of all past squared gradients."),
-    ("RMSProp", "RMSprop", {"lr": 0.01}, "full",
-     "Divides each step by a running root-mean-square of recent gradients."),
+    (
+        "Momentum",
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        "full",
+        "SGD with a velocity that averages past gradients, damping zig-zags.",
+    ),
+    (
+        "AdaGrad",
+        "Adagrad",
+        {"lr": 0.5},
+        "full",
+        "Divides each step by the root of the sum of all past squared gradients.",
+    ),
+    (
+        "RMSProp",
+        "RMSprop",
+        {"lr": 0.01},
+        "full",
+        "Divides each step by a running root-mean-square of recent gradients.",
+    ),
     ("Adam", "Adam", {"lr": 0.05}, "full", "Momentum plus RMSProp-style scaling, with bias correction."),
 )
 
 # Named variants beyond the seven, and defaults for discovered classes that converge here.
 _VARIANTS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
-    ("Nesterov", "SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "full",
-     "Momentum that takes the gradient at the look-ahead point."),
+    (
+        "Nesterov",
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        "full",
+        "Momentum that takes the gradient at the look-ahead point.",
+    ),
 )
 _DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
     "AdamW": {"lr": 0.05},
@@ -204,8 +227,9 @@ def _hyperparams_of(cls: type) -> tuple[HyperParam, ...]:
             if info is None:
                 continue  # e.g. Adafactor's eps=(None, 1e-3): kept at torch's default
         if info["kind"] == "pair":
-            if not (isinstance(default, tuple) and len(default) == 2 and all(
-                    isinstance(v, (int, float)) for v in default)):
+            if not (
+                isinstance(default, tuple) and len(default) == 2 and all(isinstance(v, (int, float)) for v in default)
+            ):
                 continue
             default = tuple(float(v) for v in default)
         elif info["kind"] in ("float", "int"):
@@ -282,7 +306,8 @@ def _normalise(name: str) -> str:
 def registry() -> Registry:
     """Build the registry once per process (thread-safe enough: the result is immutable)."""
     classes = {
-        n: c for n, c in vars(torch.optim).items()
+        n: c
+        for n, c in vars(torch.optim).items()
         if inspect.isclass(c) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer
     }
     unavailable = {n: why for n, c in sorted(classes.items()) if (why := _probe(c)) is not None}

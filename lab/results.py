@@ -16,9 +16,32 @@ import pandas as pd
 from lab.config import RunConfig
 
 SUMMARY_COLUMNS = [
-    "optimizer", "repeat", "torch_class", "hyperparams", "batch_size", "steps", "w0", "b0", "w", "b",
-    "final_loss", "w_error", "b_error", "steps_to_tol", "seconds", "status", "seed", "device",
-    "torch_version", "objective", "dtype", "samples", "noise", "true_w", "true_b", "tol",
+    "optimizer",
+    "repeat",
+    "torch_class",
+    "hyperparams",
+    "batch_size",
+    "steps",
+    "w0",
+    "b0",
+    "w",
+    "b",
+    "final_loss",
+    "w_error",
+    "b_error",
+    "steps_to_tol",
+    "seconds",
+    "status",
+    "seed",
+    "device",
+    "torch_version",
+    "objective",
+    "dtype",
+    "samples",
+    "noise",
+    "true_w",
+    "true_b",
+    "tol",
 ]
 CURVE_COLUMNS = ["optimizer", "repeat", "step", "loss", "w", "b"]
 
@@ -94,18 +117,36 @@ def summary_frame(res: RunResult) -> pd.DataFrame:
     target = (cfg.data.true_w, cfg.data.true_b) if is_reg else (res.optimum or (np.nan, np.nan))
     rows = []
     for ln in res.lanes:
-        rows.append({
-            "optimizer": ln.optimizer, "repeat": ln.repeat, "torch_class": ln.torch_class,
-            "hyperparams": json.dumps(ln.hyperparams, sort_keys=True), "batch_size": ln.batch_size,
-            "steps": cfg.steps, "w0": ln.w0, "b0": ln.b0, "w": _num(ln.final_w), "b": _num(ln.final_b),
-            "final_loss": _num(ln.final_loss),
-            "w_error": abs(_num(ln.final_w) - target[0]), "b_error": abs(_num(ln.final_b) - target[1]),
-            "steps_to_tol": ln.steps_to_tol, "seconds": ln.seconds, "status": ln.status,
-            "seed": cfg.seed, "device": res.device, "torch_version": res.torch_version,
-            "objective": cfg.objective, "dtype": cfg.dtype, "samples": cfg.data.samples if is_reg else None,
-            "noise": cfg.data.noise if is_reg else None, "true_w": target[0], "true_b": target[1],
-            "tol": cfg.tol,
-        })
+        rows.append(
+            {
+                "optimizer": ln.optimizer,
+                "repeat": ln.repeat,
+                "torch_class": ln.torch_class,
+                "hyperparams": json.dumps(ln.hyperparams, sort_keys=True),
+                "batch_size": ln.batch_size,
+                "steps": cfg.steps,
+                "w0": ln.w0,
+                "b0": ln.b0,
+                "w": _num(ln.final_w),
+                "b": _num(ln.final_b),
+                "final_loss": _num(ln.final_loss),
+                "w_error": abs(_num(ln.final_w) - target[0]),
+                "b_error": abs(_num(ln.final_b) - target[1]),
+                "steps_to_tol": ln.steps_to_tol,
+                "seconds": ln.seconds,
+                "status": ln.status,
+                "seed": cfg.seed,
+                "device": res.device,
+                "torch_version": res.torch_version,
+                "objective": cfg.objective,
+                "dtype": cfg.dtype,
+                "samples": cfg.data.samples if is_reg else None,
+                "noise": cfg.data.noise if is_reg else None,
+                "true_w": target[0],
+                "true_b": target[1],
+                "tol": cfg.tol,
+            }
+        )
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     df["steps_to_tol"] = df["steps_to_tol"].astype("Int64")
     df["batch_size"] = df["batch_size"].astype("Int64")
@@ -115,8 +156,16 @@ def summary_frame(res: RunResult) -> pd.DataFrame:
 def curves_frame(res: RunResult) -> pd.DataFrame:
     """Long format: one row per optimizer, repeat and step (steps 0 … steps)."""
     parts = [
-        pd.DataFrame({"optimizer": ln.optimizer, "repeat": ln.repeat, "step": np.arange(len(ln.loss)),
-                      "loss": ln.loss, "w": ln.w, "b": ln.b})
+        pd.DataFrame(
+            {
+                "optimizer": ln.optimizer,
+                "repeat": ln.repeat,
+                "step": np.arange(len(ln.loss)),
+                "loss": ln.loss,
+                "w": ln.w,
+                "b": ln.b,
+            }
+        )
         for ln in res.lanes
     ]
     return pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]

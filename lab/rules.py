@@ -75,7 +75,11 @@ def _sgd(kw: Mapping[str, Any]) -> Rule:
         return Rule(kw["weight_decay"], 0.0, 0.0, 0.0, 0.0, lambda t: {"q": 1.0, "eta": lr})
     n, q = (mu, 1.0) if kw["nesterov"] else (1.0, 0.0)
     return Rule(
-        kw["weight_decay"], mu, 0.0, 0.0, 0.0,
+        kw["weight_decay"],
+        mu,
+        0.0,
+        0.0,
+        0.0,
         lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr},
     )
 
@@ -86,16 +90,30 @@ def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
     (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
     lam, d = _decay(kw, decoupled)
     return Rule(
-        lam, b1, b2, 1.0 - b2, 0.0,
-        lambda t: {"c": 1.0 - b1, "d": d, "eta": lr, "n": 1.0 / (1.0 - b1**t),
-                   "k": 1.0 / np.sqrt(1.0 - b2**t), "e": eps},
+        lam,
+        b1,
+        b2,
+        1.0 - b2,
+        0.0,
+        lambda t: {
+            "c": 1.0 - b1,
+            "d": d,
+            "eta": lr,
+            "n": 1.0 / (1.0 - b1**t),
+            "k": 1.0 / np.sqrt(1.0 - b2**t),
+            "e": eps,
+        },
     )
 
 
 def _adagrad(kw: Mapping[str, Any]) -> Rule:
     lr, decay, eps = kw["lr"], kw["lr_decay"], kw["eps"]
     return Rule(
-        kw["weight_decay"], 0.0, 1.0, 1.0, kw["initial_accumulator_value"],
+        kw["weight_decay"],
+        0.0,
+        1.0,
+        1.0,
+        kw["initial_accumulator_value"],
         lambda t: {"eta": lr / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
     )
 
@@ -104,8 +122,7 @@ def _rmsprop(kw: Mapping[str, Any]) -> Rule | None:
     if kw["centered"] or kw["momentum"] != 0:
         return None
     alpha, lr, eps = kw["alpha"], kw["lr"], kw["eps"]
-    return Rule(kw["weight_decay"], 0.0, alpha, 1.0 - alpha, 0.0,
-                lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps})
+    return Rule(kw["weight_decay"], 0.0, alpha, 1.0 - alpha, 0.0, lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps})
 
 
 def _nadam(kw: Mapping[str, Any]) -> Rule:
@@ -118,8 +135,15 @@ def _nadam(kw: Mapping[str, Any]) -> Rule:
         prods = np.cumprod(mus)
         i = t.astype(np.int64) - 1
         mu, mu_next, prod = mus[i], mus[i + 1], prods[i]
-        return {"c": 1.0 - b1, "d": d, "eta": lr, "n": mu_next / (1.0 - prod * mu_next),
-                "q": (1.0 - mu) / (1.0 - prod), "k": 1.0 / np.sqrt(1.0 - b2**t), "e": eps}
+        return {
+            "c": 1.0 - b1,
+            "d": d,
+            "eta": lr,
+            "n": mu_next / (1.0 - prod * mu_next),
+            "q": (1.0 - mu) / (1.0 - prod),
+            "k": 1.0 / np.sqrt(1.0 - b2**t),
+            "e": eps,
+        }
 
     return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
 
@@ -135,8 +159,14 @@ def _radam(kw: Mapping[str, Any]) -> Rule:
         on = rho > 5.0
         with np.errstate(invalid="ignore", divide="ignore"):
             rect = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
-        return {"c": 1.0 - b1, "d": d, "eta": lr, "n": np.where(on, rect * np.sqrt(bc2) / bc1, 1.0 / bc1),
-                "k": np.where(on, 1.0, 0.0), "e": np.where(on, eps, 1.0)}
+        return {
+            "c": 1.0 - b1,
+            "d": d,
+            "eta": lr,
+            "n": np.where(on, rect * np.sqrt(bc2) / bc1, 1.0 / bc1),
+            "k": np.where(on, 1.0, 0.0),
+            "e": np.where(on, eps, 1.0),
+        }
 
     return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
 

@@ -22,7 +22,7 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndar
     if cfg.objective == "regression":
         x, y = make_data(cfg.data, cfg.seed)
         x, y = x.to(dtype).unsqueeze(1), y.to(dtype).unsqueeze(1)
-        w0, b0 = (cfg.init if cfg.init is not None else initial_params(cfg.seed, cfg.repeats)[repeat].tolist())
+        w0, b0 = cfg.init if cfg.init is not None else initial_params(cfg.seed, cfg.repeats)[repeat].tolist()
         model = nn.Linear(1, 1).to(dtype)
         with torch.no_grad():
             model.weight.fill_(w0)
@@ -38,8 +38,10 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndar
     else:
         land = get_landscape(cfg.objective)
         w0, b0 = cfg.init if cfg.init is not None else land.start
-        params = [torch.tensor([w0], dtype=dtype, requires_grad=True),
-                  torch.tensor([b0], dtype=dtype, requires_grad=True)]
+        params = [
+            torch.tensor([w0], dtype=dtype, requires_grad=True),
+            torch.tensor([b0], dtype=dtype, requires_grad=True),
+        ]
 
         def loss_of(i):
             return land.f(params[0], params[1]).sum()
@@ -47,6 +49,7 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndar
     optimizer = opt.spec.cls(params, **opt.kwargs)
     out = [[w0, b0]]
     for i in range(cfg.steps):
+
         def closure(i=i):
             optimizer.zero_grad()
             loss = loss_of(i)

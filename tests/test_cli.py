@@ -14,13 +14,42 @@ from lab import cli, engine
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.data import make_data
 
-REQUIRED = ["optimizer", "torch_class", "hyperparams", "batch_size", "steps", "w0", "b0", "w", "b", "final_loss",
-            "steps_to_tol", "seconds", "status", "seed", "device", "torch_version"]
+REQUIRED = [
+    "optimizer",
+    "torch_class",
+    "hyperparams",
+    "batch_size",
+    "steps",
+    "w0",
+    "b0",
+    "w",
+    "b",
+    "final_loss",
+    "steps_to_tol",
+    "seconds",
+    "status",
+    "seed",
+    "device",
+    "torch_version",
+]
 
 
 def test_compare_writes_the_three_csvs(tmp_path, capsys):
-    rc = cli.main(["compare", "--out", str(tmp_path), "--steps", "300", "--seed", "4", "--noise", "0.1",
-                   "--optimizers", "GD,adam,Mini-batch SGD"])
+    rc = cli.main(
+        [
+            "compare",
+            "--out",
+            str(tmp_path),
+            "--steps",
+            "300",
+            "--seed",
+            "4",
+            "--noise",
+            "0.1",
+            "--optimizers",
+            "GD,adam,Mini-batch SGD",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "Mini-batch SGD" in printed and ("converged" in printed or "stopped" in printed)
@@ -35,12 +64,21 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     assert list(summary["optimizer"]) == ["GD", "Adam", "Mini-batch SGD"]
     assert list(summary["torch_class"]) == ["SGD", "Adam", "SGD"]
     assert json.loads(summary.loc[1, "hyperparams"]) == {
-        "lr": 0.05, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0, "amsgrad": False,
-        "decoupled_weight_decay": False}
+        "lr": 0.05,
+        "betas": [0.9, 0.999],
+        "eps": 1e-08,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "decoupled_weight_decay": False,
+    }
     assert list(summary["batch_size"]) == [50, 50, 10]
 
-    cfg = RunConfig(optimizers=tuple(OptimizerConfig(n) for n in ("GD", "Adam", "Mini-batch SGD")), steps=300,
-                    seed=4, data=DataConfig(noise=0.1))
+    cfg = RunConfig(
+        optimizers=tuple(OptimizerConfig(n) for n in ("GD", "Adam", "Mini-batch SGD")),
+        steps=300,
+        seed=4,
+        data=DataConfig(noise=0.1),
+    )
     res = engine.run(cfg)
     np.testing.assert_array_equal(summary["w"].to_numpy(), [ln.final_w for ln in res.lanes])
     curves = pd.read_csv(tmp_path / "curves.csv")
@@ -62,8 +100,12 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     ],
 )
 def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, args, needle):
-    proc = subprocess.run([sys.executable, "-m", "lab", "compare", "--out", str(tmp_path / "o"), *args],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path / "o"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
@@ -71,8 +113,12 @@ def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, args, needle):
 
 
 def test_long_runs_report_progress_on_stderr(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "lab", "compare", "--out", str(tmp_path), "--steps", "40000"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path), "--steps", "40000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "training … 100%" in proc.stderr and "training … 10%" in proc.stderr
 

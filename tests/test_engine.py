@@ -145,8 +145,12 @@ def test_learning_rate_sweep_is_batched_and_equals_single_runs():
 
 
 def test_divergence_is_data_not_a_crash():
-    opts = (OptimizerConfig.of("GD", label="GD lr=5", lr=5.0), OptimizerConfig("Adam"), OptimizerConfig("LBFGS"),
-            OptimizerConfig.of("LBFGS", label="LBFGS lr=10", lr=10.0))  # diverges through torch.optim
+    opts = (
+        OptimizerConfig.of("GD", label="GD lr=5", lr=5.0),
+        OptimizerConfig("Adam"),
+        OptimizerConfig("LBFGS"),
+        OptimizerConfig.of("LBFGS", label="LBFGS lr=10", lr=10.0),
+    )  # diverges through torch.optim
     res = engine.run(RunConfig(optimizers=opts))
     bad, adam, lbfgs, bad_torch = res.lanes
     assert bad.diverged_at is not None and bad.status == f"diverged at step {bad.diverged_at}"
@@ -154,6 +158,7 @@ def test_divergence_is_data_not_a_crash():
     assert bad.final_w is None and bad.final_loss is None
     assert adam.status == "converged" and lbfgs.status == "converged"
     from lab.results import summary_frame
+
     summary = summary_frame(res).set_index("optimizer")
     assert np.isnan(summary.loc["GD lr=5", "w"]) and summary.loc["Adam", "w"] == pytest.approx(3, abs=1e-3)
     assert bad_torch.status == f"diverged at step {bad_torch.diverged_at}" and bad_torch.final_b is None
@@ -207,8 +212,13 @@ def test_unapplicable_optimizers_are_listed_with_a_reason():
     assert "2D" in missing["Muon"]
     with pytest.raises(ValueError, match="cannot train this model"):
         optimizers.get("SparseAdam")
-    every = {n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
-             and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != "Optimizer"}
+    every = {
+        n
+        for n in dir(torch.optim)
+        if isinstance(getattr(torch.optim, n), type)
+        and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)
+        and n != "Optimizer"
+    }
     covered = {s.torch_class for s in optimizers.registry().specs} | set(missing)
     assert every == covered
 
@@ -240,7 +250,12 @@ def test_progress_reaches_one_and_cancel_stops():
 def test_config_round_trips_through_json():
     cfg = RunConfig(
         optimizers=(OptimizerConfig.of("Adam", lr=0.1, betas=(0.8, 0.99)), OptimizerConfig("SGD", batch_size=3)),
-        steps=123, data=DataConfig(samples=40, noise=0.1), seed=9, repeats=2, init=(0.5, -0.5), tol=1e-4,
+        steps=123,
+        data=DataConfig(samples=40, noise=0.1),
+        seed=9,
+        repeats=2,
+        init=(0.5, -0.5),
+        tol=1e-4,
     )
     again = RunConfig.from_json(cfg.to_json())
     assert again == cfg and again.to_json() == cfg.to_json()

@@ -1,0 +1,326 @@
+"""Chart builders: pure functions from results to ``alt.Chart`` (test them with ``to_dict()``).
+
+What reaches the browser is bounded: every curve is downsampled to at most ``max_points``
+points whatever the step count (first and last step kept, min and max of each bucket kept so
+spikes survive), and only finite, positive values go to a log scale — a diverged run's line ends
+at its last finite step and is marked there.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import torch
+
+from lab import landscapes
+from lab.results import LaneResult, RunResult
+
+MAX_POINTS = 1_000
+Runs = list[tuple[str, RunResult]]  # (prefix, result): prefix labels runs when overlaying several
+
+
+def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of at most ``max_points`` points that keep the first, the last, and the min and
+    max of every bucket of ``y`` (NaNs ignored)."""
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max(1, (max_points - 2) // 2)
+    size = -(-(n - 2) // buckets)
+    body = np.full(buckets * size, np.nan)
+    body[: n - 2] = y[1:-1]
+    rows = body.reshape(buckets, size)
+    keep = [0, n - 1]
+    valid = ~np.isnan(rows).all(1)
+    if valid.any():
+        filled_lo = np.where(np.isnan(rows), np.inf, rows)
+        filled_hi = np.where(np.isnan(rows), -np.inf, rows)
+        base = 1 + np.arange(buckets) * size
+        keep.extend((base + filled_lo.argmin(1))[valid])
+        keep.extend((base + filled_hi.argmax(1))[valid])
+    return np.unique(np.clip(keep, 0, n - 1))
+
+
+def _series(prefix: str, lane: LaneResult, repeats: int) -> str:
+    name = lane.optimizer if repeats == 1 else f"{lane.optimizer} #{lane.repeat}"
+    return f"{prefix}{name}"
+
+
+def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Downsampled long frame: series, optimizer, repeat, step, value, loss, w, b.
+
+    ``measure`` is "loss" or "excess" (loss above the best possible loss). Rows whose value
+    cannot sit on a log scale (zero, negative, NaN, inf) are left out.
+    """
+    parts = []
+    for prefix, res in runs:
+        best = res.min_loss or 0.0
+        for lane in res.lanes:
+            value = lane.loss - best if measure == "excess" else lane.loss
+            ok = np.isfinite(value) & (value > 0)
+            steps = np.flatnonzero(ok)
+            if len(steps) == 0:
+                continue
+            pick = steps[downsample(np.log10(value[steps]), max_points)]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series": _series(prefix, lane, res.config.repeats),
+                        "optimizer": lane.optimizer,
+                        "repeat": lane.repeat,
+                        "step": pick,
+                        "value": value[pick],
+                        "loss": lane.loss[pick],
+                        "w": lane.w[pick],
+                        "b": lane.b[pick],
+                    }
+                )
+            )
+    cols = ["series", "optimizer", "repeat", "step", "value", "loss", "w", "b"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def divergence_frame(runs: Runs) -> pd.DataFrame:
+    """Where each diverged run's curve ends: last finite step and loss, and the step it diverged."""
+    rows = []
+    for prefix, res in runs:
+        for lane in res.lanes:
+            if lane.diverged_at is not None and len(lane.loss) > 0:
+                rows.append(
+                    {
+                        "series": _series(prefix, lane, res.config.repeats),
+                        "step": len(lane.loss) - 1,
+                        "value": float(lane.loss[-1]),
+                        "diverged_at": lane.diverged_at,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["series", "step", "value", "diverged_at"])
+
+
+def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, height: int = 380) -> alt.Chart:
+    """Loss against step on a log scale, one line per optimizer (and run, when overlaying).
+
+    Hover shows optimizer, step, loss, w and b; clicking a legend entry highlights that line;
+    a diverged line ends in a red cross at its last finite step.
+    """
+    df = curve_frame(runs, measure, max_points)
+    div = divergence_frame(runs)
+    title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
+    legend_pick = alt.selection_point(fields=["series"], bind="legend")
+    hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
+    color = alt.Color("series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])))
+    base = alt.Chart(df).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log")),
+        color=color,
+    )
+    lines = (
+        base.mark_line(strokeWidth=2)
+        .encode(
+            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.12)),
+        )
+        .add_params(legend_pick)
+    )
+    points = (
+        base.mark_point(filled=True, size=60)
+        .encode(
+            opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
+            tooltip=[
+                alt.Tooltip("series:N", title="optimizer"),
+                alt.Tooltip("step:Q"),
+                alt.Tooltip("loss:Q", format=".4e"),
+                alt.Tooltip("w:Q", format=".5f"),
+                alt.Tooltip("b:Q", format=".5f"),
+            ],
+        )
+        .add_params(hover)
+    )
+    rule = alt.Chart(df).mark_rule(color="#999").encode(x="step:Q").transform_filter(hover)
+    layers = [lines, points, rule]
+    if len(div):
+        layers.append(
+            alt.Chart(div)
+            .mark_point(shape="cross", size=160, color="#d62728", filled=True)
+            .encode(
+                x="step:Q",
+                y=alt.Y("value:Q", scale=alt.Scale(type="log")),
+                tooltip=[
+                    alt.Tooltip("series:N", title="optimizer"),
+                    alt.Tooltip("diverged_at:Q", title="diverged at step"),
+                ],
+            )
+        )
+    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+
+
+def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
+    """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed."""
+    cfg = res.config
+    n = len(res.x)
+    pick = np.linspace(0, n - 1, min(n, max_scatter)).astype(int)
+    pts = pd.DataFrame({"x": res.x[pick], "y": res.y[pick]})
+    lo, hi = float(res.x.min()), float(res.x.max())
+    rows = [
+        {
+            "line": f"true: y = {cfg.data.true_w:g}x + {cfg.data.true_b:g}",
+            "x": x,
+            "y": cfg.data.true_w * x + cfg.data.true_b,
+            "kind": "true",
+        }
+        for x in (lo, hi)
+    ]
+    for lane in res.lanes:
+        if lane.repeat == 0 and lane.final_w is not None:
+            rows += [
+                {"line": lane.optimizer, "x": x, "y": lane.final_w * x + lane.final_b, "kind": "fit"} for x in (lo, hi)
+            ]
+    lines = pd.DataFrame(rows)
+    legend_pick = alt.selection_point(fields=["line"], bind="legend")
+    scatter = (
+        alt.Chart(pts)
+        .mark_circle(size=40, color="#e45756", opacity=0.7)
+        .encode(
+            x=alt.X("x:Q", title="x"),
+            y=alt.Y("y:Q", title="y"),
+            tooltip=[alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")],
+        )
+    )
+    fits = (
+        alt.Chart(lines)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x="x:Q",
+            y="y:Q",
+            color=alt.Color("line:N", title="line", sort=list(dict.fromkeys(lines["line"]))),
+            strokeDash=alt.condition("datum.kind == 'true'", alt.value([6, 4]), alt.value([1, 0])),
+            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.15)),
+            detail="line:N",
+        )
+        .add_params(legend_pick)
+    )
+    return alt.layer(scatter, fits).properties(height=height)
+
+
+def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
+    """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale)."""
+    paths = []
+    for lane in res.lanes:
+        if lane.repeat != 0 or len(lane.w) == 0:
+            continue
+        pick = downsample(np.hypot(lane.w - lane.w[-1], lane.b - lane.b[-1]), max_points)
+        paths.append(
+            pd.DataFrame(
+                {
+                    "optimizer": lane.optimizer,
+                    "step": pick,
+                    "w": lane.w[pick],
+                    "b": lane.b[pick],
+                    "loss": lane.loss[pick],
+                }
+            )
+        )
+    path = (
+        pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=["optimizer", "step", "w", "b", "loss"])
+    )
+    ws = np.concatenate([path["w"].to_numpy(float), [res.optimum[0]]])
+    bs = np.concatenate([path["b"].to_numpy(float), [res.optimum[1]]])
+    ws, bs = ws[np.isfinite(ws)], bs[np.isfinite(bs)]
+    w_lo, w_hi = _span(ws)
+    b_lo, b_hi = _span(bs)
+    gw, gb = np.meshgrid(np.linspace(w_lo, w_hi, grid), np.linspace(b_lo, b_hi, grid))
+    loss = _surface_loss(res, gw, gb)
+    dw, db = (w_hi - w_lo) / (grid - 1), (b_hi - b_lo) / (grid - 1)
+    heat = pd.DataFrame(
+        {
+            "w": gw.ravel(),
+            "b": gb.ravel(),
+            "w2": gw.ravel() + dw,
+            "b2": gb.ravel() + db,
+            "loss": np.maximum(loss.ravel(), 1e-12),
+        }
+    )
+    bg = (
+        alt.Chart(heat)
+        .mark_rect(opacity=0.55)
+        .encode(
+            x=alt.X("w:Q", title="w", scale=alt.Scale(domain=[w_lo, w_hi + dw], nice=False)),
+            x2="w2:Q",
+            y=alt.Y("b:Q", title="b", scale=alt.Scale(domain=[b_lo, b_hi + db], nice=False)),
+            y2="b2:Q",
+            color=alt.Color("loss:Q", scale=alt.Scale(type="log", scheme="greys"), legend=None),
+        )
+    )
+    legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
+    color = alt.Color("optimizer:N", sort=list(dict.fromkeys(path["optimizer"])))
+    lines = (
+        alt.Chart(path)
+        .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12))
+        .encode(
+            x="w:Q",
+            y="b:Q",
+            order="step:Q",
+            color=color,
+            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.1)),
+            tooltip=[
+                "optimizer:N",
+                "step:Q",
+                alt.Tooltip("w:Q", format=".4f"),
+                alt.Tooltip("b:Q", format=".4f"),
+                alt.Tooltip("loss:Q", format=".3e"),
+            ],
+        )
+        .add_params(legend_pick)
+    )
+    best = (
+        alt.Chart(pd.DataFrame({"w": [res.optimum[0]], "b": [res.optimum[1]], "what": ["best (w, b)"]}))
+        .mark_point(shape="diamond", size=160, color="black", filled=True)
+        .encode(x="w:Q", y="b:Q", tooltip=["what:N"])
+    )
+    return alt.layer(bg, lines, best).properties(height=height)
+
+
+def _span(v: np.ndarray) -> tuple[float, float]:
+    lo, hi = (float(v.min()), float(v.max())) if len(v) else (-1.0, 1.0)
+    pad = max(0.1 * (hi - lo), 0.1)
+    return lo - pad, hi + pad
+
+
+def _surface_loss(res: RunResult, gw: np.ndarray, gb: np.ndarray) -> np.ndarray:
+    if res.x is not None:
+        r = gw[..., None] * res.x + gb[..., None] - res.y
+        return (r * r).mean(-1)
+    land = landscapes.get(res.config.objective)
+    return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - (res.min_loss or 0.0) + 1e-12
+
+
+TABLE_BEST = {"final loss": "min", "|w − w*|": "min", "|b − b*|": "min", "steps to tol": "min", "time (ms)": "min"}
+
+
+def results_table(res: RunResult) -> pd.DataFrame:
+    """Final results, one row per optimizer (and repeat): converged first by steps to tolerance,
+    then the rest by final loss, diverged last."""
+    rows = []
+    for lane in res.lanes:
+        target = (res.config.data.true_w, res.config.data.true_b) if res.x is not None else res.optimum
+        rows.append(
+            {
+                "optimizer": lane.optimizer if res.config.repeats == 1 else f"{lane.optimizer} #{lane.repeat}",
+                "w": lane.final_w,
+                "b": lane.final_b,
+                "final loss": lane.final_loss,
+                "|w − w*|": None if lane.final_w is None else abs(lane.final_w - target[0]),
+                "|b − b*|": None if lane.final_b is None else abs(lane.final_b - target[1]),
+                "steps to tol": lane.steps_to_tol,
+                "time (ms)": 1000 * lane.seconds,
+                "status": lane.status if lane.status != "stopped at max steps" else "not converged",
+                "_rank": (0 if lane.steps_to_tol is not None else 1 if lane.diverged_at is None else 2),
+            }
+        )
+    df = pd.DataFrame(rows)
+    df["_key"] = np.where(df["_rank"] == 0, df["steps to tol"].astype(float), df["final loss"].astype(float))
+    df = df.sort_values(["_rank", "_key"], kind="stable").drop(columns=["_rank", "_key"]).reset_index(drop=True)
+    for col in ("w", "b", "final loss", "|w − w*|", "|b − b*|"):
+        df[col] = df[col].astype(float)
+    df["steps to tol"] = df["steps to tol"].astype("Int64")
+    return df

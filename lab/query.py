@@ -1,0 +1,169 @@
+"""A comparison's configuration as URL query parameters, and back.
+
+Readable on purpose, so a teacher can edit a link by hand::
+
+    ?opt=GD,Adam&steps=2000&seed=3&samples=50&noise=0.1&true_w=3&true_b=0.8&batch=10
+     &device=cpu&tol=1e-06&Adam.lr=0.1&Adam.betas=0.8,0.99&GD.batch_size=5&same_lr=0.1&run=1
+
+Reading never raises: a value that does not parse or is out of range is replaced by its default
+and reported in a notice that names the parameter, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab import optimizers
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+
+_DATA = {"samples": "samples", "noise": "noise", "true_w": "true_w", "true_b": "true_b"}
+_TOP = {"steps": "steps", "seed": "seed", "batch": "batch_size", "device": "device", "tol": "tol"}
+_FLAGS = {"opt", "same_lr", "run"}
+
+
+@dataclass
+class PageState:
+    """What the Optimizers page shows: a run config plus UI-only choices."""
+
+    config: RunConfig = field(default_factory=RunConfig)
+    same_lr: float | None = None  # one learning rate for every optimizer, when set
+    autorun: bool = False  # train as soon as the page opens (shared links)
+    notices: list[str] = field(default_factory=list)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ",".join(_fmt(x) for x in v)
+    if v is None:
+        return "none"
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return str(v)
+
+
+def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
+    cfg = state.config
+    q: dict[str, str] = {"opt": ",".join(o.name for o in cfg.optimizers)}
+    for key, attr in _TOP.items():
+        q[key] = _fmt(getattr(cfg, attr))
+    for key, attr in _DATA.items():
+        q[key] = _fmt(getattr(cfg.data, attr))
+    for o in cfg.optimizers:
+        for name, value in o.overrides:
+            if not (state.same_lr is not None and name == "lr"):
+                q[f"{o.name}.{name}"] = _fmt(value)
+        if o.batch_size is not None:
+            q[f"{o.name}.batch_size"] = str(o.batch_size)
+    if state.same_lr is not None:
+        q["same_lr"] = _fmt(state.same_lr)
+    if autorun:
+        q["run"] = "1"
+    return q
+
+
+def _parse_value(text: str, default: Any) -> Any:
+    t = text.strip()
+    if isinstance(default, bool):
+        if t.lower() in ("true", "1", "yes", "on"):
+            return True
+        if t.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(f"{text!r} is not true or false")
+    if isinstance(default, tuple):
+        return tuple(float(x) for x in t.split(","))
+    if default is None or isinstance(default, str):
+        return None if t.lower() in ("none", "null", "") else t
+    if isinstance(default, int):
+        f = float(t)
+        return int(f) if f == int(f) else f
+    return float(t)
+
+
+def from_query(params: Mapping[str, Any]) -> PageState:
+    """The page state a URL describes; bad or unknown parameters fall back to defaults, noted."""
+    q = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
+    state = PageState()
+    notices = state.notices
+    cfg = RunConfig()
+
+    def note(key: str, value: str, why: str, fallback: Any) -> None:
+        notices.append(f"Ignored {key}={value!r}: {why}. Using {fallback}.")
+
+    for key in q:
+        if key not in _TOP and key not in _DATA and key not in _FLAGS and "." not in key:
+            notices.append(f"Ignored unknown parameter {key!r}.")
+
+    data_kw = {}
+    for key, attr in _DATA.items():
+        if key in q:
+            try:
+                value = _parse_value(q[key], getattr(cfg.data, attr))
+                DataConfig(**{**data_kw, attr: value})
+                data_kw[attr] = value
+            except ValueError as exc:
+                note(key, q[key], str(exc), getattr(cfg.data, attr))
+    cfg = cfg.replace(data=DataConfig(**data_kw))
+
+    if "opt" in q:
+        names = []
+        for raw in (n.strip() for n in q["opt"].split(",") if n.strip()):
+            try:
+                names.append(optimizers.get(raw).name)
+            except ValueError as exc:
+                notices.append(f"Ignored optimizer {raw!r}: {exc}.")
+        names = list(dict.fromkeys(names))
+        if names:
+            cfg = cfg.replace(optimizers=tuple(OptimizerConfig(n) for n in names))
+        else:
+            notices.append("No known optimizer in 'opt'. Using the seven presets.")
+
+    for key, attr in _TOP.items():
+        if key in q:
+            try:
+                cfg = cfg.replace(**{attr: _parse_value(q[key], getattr(cfg, attr))})
+            except ValueError as exc:
+                note(key, q[key], str(exc), getattr(cfg, attr))
+
+    same_lr = None
+    if "same_lr" in q:
+        try:
+            same_lr = optimizers.get("Adam").param("lr").check(float(q["same_lr"]), "same_lr")
+        except ValueError as exc:
+            note("same_lr", q["same_lr"], str(exc), "each optimizer's own learning rate")
+
+    opts = list(cfg.optimizers)
+    for key in (k for k in q if "." in k):
+        name, _, param = key.rpartition(".")
+        idx = next((i for i, o in enumerate(opts) if optimizers.get(o.name).name == _canon(name)), None)
+        if idx is None:
+            notices.append(f"Ignored {key!r}: {name!r} is not among the chosen optimizers.")
+            continue
+        o = opts[idx]
+        try:
+            if param == "batch_size":
+                new = OptimizerConfig(o.name, o.overrides, int(float(q[key])), o.label)
+                cfg.replace(optimizers=(new,))  # checks the size against the data
+            else:
+                default = o.spec.param(param).default
+                value = _parse_value(q[key], default)
+                new = OptimizerConfig(o.name, (*o.overrides, (param, value)), o.batch_size, o.label)
+            opts[idx] = new
+        except ValueError as exc:
+            note(key, q[key], str(exc), "the default")
+    if same_lr is not None:
+        opts = [OptimizerConfig(o.name, (*o.overrides, ("lr", same_lr)), o.batch_size, o.label) for o in opts]
+    state.config = cfg.replace(optimizers=tuple(opts))
+    state.same_lr = same_lr
+    state.autorun = q.get("run", "0").strip() in ("1", "true", "yes")
+    return state
+
+
+def _canon(name: str) -> str | None:
+    try:
+        return optimizers.get(name).name
+    except ValueError:
+        return None

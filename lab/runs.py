@@ -1,0 +1,226 @@
+"""Keeping runs: a bounded per-session history, a process-wide cache shared by all sessions,
+training slots for a shared server, and CSV exports of one or many runs.
+
+Everything here is plain Python; the app keeps one :class:`RunStore` in each session's state.
+Results are immutable and the same config always gives the same result, so a result trained for
+one user can be handed to every other user who asks for the same config.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import torch
+
+from lab import engine
+from lab.config import RunConfig
+from lab.results import RunResult, curves_frame, summary_frame
+
+DEFAULT_MAX_RUNS = 10
+SESSION_BYTES = 64 * 2**20  # per-session history budget
+SHARED_BYTES = 256 * 2**20  # process-wide cache budget
+
+
+def result_bytes(res: RunResult) -> int:
+    """Approximate memory held by a result's arrays."""
+    return sum(ln.loss.nbytes + ln.w.nbytes + ln.b.nbytes for ln in res.lanes) + (
+        0 if res.x is None else res.x.nbytes + res.y.nbytes
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    run_id: int
+    created: datetime
+    config: RunConfig
+    result: RunResult
+    source: str  # "trained", "shared cache"
+
+    def describe(self) -> dict:
+        cfg = self.config
+        return {
+            "run": self.run_id,
+            "time": self.created.strftime("%H:%M:%S"),
+            "optimizers": ", ".join(o.display for o in cfg.optimizers),
+            "steps": cfg.steps,
+            "seed": cfg.seed,
+            "samples": cfg.data.samples,
+            "noise": cfg.data.noise,
+            "batch": cfg.batch_size,
+            "device": self.result.device,
+            "seconds": round(self.result.seconds, 3),
+        }
+
+
+@dataclass
+class RunStore:
+    """The runs of one session, newest last, bounded by count and by memory.
+
+    ``trained`` counts engine calls made for this session, ``hits`` the requests answered from
+    the store without training again.
+    """
+
+    max_runs: int = DEFAULT_MAX_RUNS
+    max_bytes: int = SESSION_BYTES
+    entries: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
+    next_id: int = 1
+    trained: int = 0
+    hits: int = 0
+
+    def get(self, cfg: RunConfig) -> Entry | None:
+        entry = self.entries.get(cfg.to_json())
+        if entry is not None:
+            self.hits += 1
+        return entry
+
+    def add(self, cfg: RunConfig, result: RunResult, source: str = "trained") -> tuple[Entry, list[Entry]]:
+        """Keep ``result``; returns the entry and the entries dropped to stay within bounds."""
+        key = cfg.to_json()
+        if key in self.entries:
+            return self.entries[key], []
+        entry = Entry(self.next_id, datetime.now(), cfg, result, source)
+        self.next_id += 1
+        self.entries[key] = entry
+        return entry, self.trim()
+
+    def trim(self) -> list[Entry]:
+        dropped = []
+        while len(self.entries) > max(1, self.max_runs) or (
+            len(self.entries) > 1 and sum(result_bytes(e.result) for e in self.entries.values()) > self.max_bytes
+        ):
+            dropped.append(self.entries.popitem(last=False)[1])
+        return dropped
+
+    def by_id(self, run_id: int) -> Entry | None:
+        return next((e for e in self.entries.values() if e.run_id == run_id), None)
+
+    def delete(self, run_ids: list[int]) -> int:
+        keys = [k for k, e in self.entries.items() if e.run_id in set(run_ids)]
+        for k in keys:
+            del self.entries[k]
+        return len(keys)
+
+    def history(self) -> pd.DataFrame:
+        rows = [e.describe() for e in reversed(self.entries.values())]
+        return pd.DataFrame(
+            rows,
+            columns=["run", "time", "optimizers", "steps", "seed", "samples", "noise", "batch", "device", "seconds"],
+        )
+
+
+class SharedCache:
+    """A thread-safe LRU of results keyed by config, shared by every session of the process."""
+
+    def __init__(self, max_entries: int = 32, max_bytes: int = SHARED_BYTES):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._items: OrderedDict[str, RunResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, cfg: RunConfig) -> RunResult | None:
+        key = cfg.to_json()
+        with self._lock:
+            res = self._items.get(key)
+            if res is not None:
+                self._items.move_to_end(key)
+            return res
+
+    def put(self, cfg: RunConfig, res: RunResult) -> None:
+        with self._lock:
+            self._items[cfg.to_json()] = res
+            self._items.move_to_end(cfg.to_json())
+            while len(self._items) > self.max_entries or (
+                len(self._items) > 1 and sum(result_bytes(r) for r in self._items.values()) > self.max_bytes
+            ):
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+SHARED = SharedCache()
+# At most one training per core at a time: on a shared server the rest wait their turn instead of
+# slowing everyone down.
+_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+_configured = threading.Lock()
+_done = [False]
+
+
+def configure_process() -> None:
+    """Process-wide settings, once: one intra-op thread per training (the tensors are tiny;
+    concurrency comes from users training at the same time)."""
+    with _configured:
+        if not _done[0]:
+            torch.set_num_threads(1)
+            _done[0] = True
+
+
+@contextlib.contextmanager
+def training_slot(on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold one of the process's training slots; ``on_wait`` is called if we have to queue."""
+    if not _SLOTS.acquire(blocking=False):
+        if on_wait is not None:
+            on_wait()
+        _SLOTS.acquire()
+    try:
+        yield
+    finally:
+        _SLOTS.release()
+
+
+def fetch_or_train(
+    store: RunStore,
+    cfg: RunConfig,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_wait: Callable[[], None] | None = None,
+    shared: SharedCache = SHARED,
+) -> tuple[Entry, list[Entry], str]:
+    """The run for ``cfg``: from this session's store, else the shared cache, else the engine.
+
+    Returns the entry, the entries dropped from the store to make room, and where it came from
+    ("session", "shared cache" or "trained").
+    """
+    entry = store.get(cfg)
+    if entry is not None:
+        return entry, [], "session"
+    result = shared.get(cfg)
+    source = "shared cache"
+    if result is None:
+        with training_slot(on_wait):
+            result = engine.run(cfg, progress=progress, cancel=cancel)
+        store.trained += 1
+        shared.put(cfg, result)
+        source = "trained"
+    entry, dropped = store.add(cfg, result, source)
+    return entry, dropped, source
+
+
+def export_summary(entries: list[Entry]) -> pd.DataFrame:
+    """The command line's summary.csv columns, with a leading run_id column."""
+    return _stack(entries, summary_frame)
+
+
+def export_curves(entries: list[Entry]) -> pd.DataFrame:
+    """The command line's curves.csv columns, with a leading run_id column."""
+    return _stack(entries, curves_frame)
+
+
+def _stack(entries: list[Entry], frame: Callable[[RunResult], pd.DataFrame]) -> pd.DataFrame:
+    parts = [frame(e.result).assign(run_id=e.run_id) for e in entries]
+    df = pd.concat(parts, ignore_index=True)
+    return df[["run_id", *[c for c in df.columns if c != "run_id"]]]
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, float_format="%.17g").encode()

@@ -1,0 +1,58 @@
+"""Session-state keys shared by every page (the sidebar's device, seed and data), kept pure so
+plain tests can drive them with a dict standing in for ``st.session_state``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from lab import devices
+from lab.config import DataConfig, RunConfig
+from lab.query import PageState, from_query
+
+DEVICE, SEED = "shared.device", "shared.seed"
+SAMPLES, NOISE, TRUE_W, TRUE_B = "shared.samples", "shared.noise", "shared.true_w", "shared.true_b"
+URL_STATE, URL_NOTICES = "shared.url_state", "shared.url_notices"
+
+
+def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> None:
+    """Once per session: read the URL into the shared keys (and keep the page state it gives)."""
+    if URL_STATE in state:
+        return
+    page = from_query(query) if query else PageState()
+    cfg = page.config
+    have = devices.device_names()
+    device = cfg.device
+    if device not in have:
+        try:
+            device = str(devices.resolve(device))
+        except ValueError as exc:
+            page.notices.append(f"Ignored device={device!r}: {exc}. Using cpu.")
+            device = "cpu"
+    state.setdefault(DEVICE, device)
+    state.setdefault(SEED, cfg.seed)
+    state.setdefault(SAMPLES, cfg.data.samples)
+    state.setdefault(NOISE, cfg.data.noise)
+    state.setdefault(TRUE_W, cfg.data.true_w)
+    state.setdefault(TRUE_B, cfg.data.true_b)
+    state[URL_STATE] = page
+    state[URL_NOTICES] = list(page.notices)
+
+
+def data_config(state: Mapping[str, Any]) -> DataConfig:
+    d = DataConfig()
+    return DataConfig(
+        samples=int(state.get(SAMPLES, d.samples)),
+        true_w=float(state.get(TRUE_W, d.true_w)),
+        true_b=float(state.get(TRUE_B, d.true_b)),
+        noise=float(state.get(NOISE, d.noise)),
+    )
+
+
+def shared_fields(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The RunConfig fields the sidebar decides."""
+    return {
+        "data": data_config(state),
+        "seed": int(state.get(SEED, RunConfig().seed)),
+        "device": str(state.get(DEVICE, "cpu")),
+    }

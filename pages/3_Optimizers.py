@@ -1,0 +1,268 @@
+"""Optimizers: every chosen optimizer trained side by side on the same data from the same start."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from lab import charts, optimizers, runs, session
+from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
+from lab.query import PageState, to_query
+
+APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
+K = "opt."  # this page's session-state prefix
+
+# Widget state of a page that is not on screen is dropped by Streamlit; re-assigning keeps it.
+_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep")
+for _key in [k for k in st.session_state if str(k).startswith(tuple(K + p for p in _KEEP))]:
+    st.session_state[_key] = st.session_state[_key]
+
+reg = optimizers.registry()
+url_state: PageState = st.session_state.get(session.URL_STATE) or PageState()
+store: runs.RunStore = st.session_state.setdefault(K + "store", runs.RunStore())
+
+
+def hp_key(name: str, param: str, part: int | None = None) -> str:
+    return f"{K}hp.{name}.{param}" + ("" if part is None else f".{part}")
+
+
+def init_defaults() -> None:
+    """First visit of the session: widgets start from the URL's configuration or the defaults."""
+    if st.session_state.get(K + "ready"):
+        return
+    cfg = url_state.config
+    st.session_state[K + "selected"] = [o.name for o in cfg.optimizers]
+    st.session_state[K + "steps"] = min(cfg.steps, APP_MAX_STEPS)
+    st.session_state[K + "batch"] = cfg.batch_size
+    st.session_state[K + "same_lr_on"] = url_state.same_lr is not None
+    st.session_state[K + "same_lr"] = url_state.same_lr if url_state.same_lr is not None else 0.05
+    st.session_state[K + "measure"] = "loss"
+    st.session_state[K + "keep"] = runs.DEFAULT_MAX_RUNS
+    for o in cfg.optimizers:
+        for p, value in o.kwargs.items():
+            if isinstance(value, tuple):
+                st.session_state[hp_key(o.name, p, 0)], st.session_state[hp_key(o.name, p, 1)] = value
+            else:
+                st.session_state[hp_key(o.name, p)] = value
+    st.session_state[K + "ready"] = True
+
+
+def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, disabled: bool) -> None:
+    key = hp_key(spec.name, p.name)
+    if p.kind == "pair":
+        cols = st.columns(2)
+        for i, col in enumerate(cols):
+            k = hp_key(spec.name, p.name, i)
+            st.session_state.setdefault(k, spec.defaults[p.name][i])
+            col.number_input(f"{p.name}[{i}]", float(p.low[i]), float(p.high[i]), key=k, format="%g",
+                             step=_step(p.low[i], p.high[i], spec.defaults[p.name][i], p.log), help=p.help)
+        return
+    st.session_state.setdefault(key, spec.defaults[p.name])
+    if p.kind == "bool":
+        st.checkbox(p.name, key=key, help=p.help)
+    elif p.kind == "choice":
+        st.selectbox(p.name, list(p.choices), key=key, help=p.help, format_func=str)
+    elif p.kind == "int":
+        st.number_input(p.name, int(p.low), int(p.high), step=1, key=key, help=p.help)
+    else:
+        low = max(p.low, 1e-6) if p.low_open else p.low
+        st.number_input(p.name, float(low), float(p.high), key=key, format="%g", disabled=disabled,
+                        step=_step(low, p.high, spec.defaults[p.name], p.log), help=p.help)
+
+
+def _step(low: float, high: float, default: float, log: bool) -> float:
+    if log:
+        return float(max(abs(default) / 10, 1e-12))
+    return float(max((high - low) / 100, 1e-6))
+
+
+def read_optimizer(spec: optimizers.OptimizerSpec, same_lr: float | None) -> OptimizerConfig:
+    values = {}
+    for p in spec.params:
+        if p.kind == "pair":
+            values[p.name] = (st.session_state[hp_key(spec.name, p.name, 0)],
+                              st.session_state[hp_key(spec.name, p.name, 1)])
+        else:
+            values[p.name] = st.session_state[hp_key(spec.name, p.name)]
+    if same_lr is not None:
+        values["lr"] = same_lr
+    return OptimizerConfig.of(spec.name, **values)
+
+
+def current_config() -> tuple[PageState | None, str | None]:
+    """The configuration the widgets describe, or the error message naming what is wrong."""
+    try:
+        same_lr = float(st.session_state[K + "same_lr"]) if st.session_state[K + "same_lr_on"] else None
+        opts = tuple(read_optimizer(reg.get(n), same_lr) for n in st.session_state[K + "selected"])
+        cfg = RunConfig(optimizers=opts, steps=int(st.session_state[K + "steps"]),
+                        batch_size=int(st.session_state[K + "batch"]), **session.shared_fields(st.session_state))
+        return PageState(cfg, same_lr), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+# ---------------------------------------------------------------------------------------- page
+init_defaults()
+st.title("🏁 Optimizers, side by side")
+st.markdown(
+    "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data, **from the same starting "
+    "(w, b)** and with the same batch order, so the only difference is the update rule. "
+    "GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
+    "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
+)
+for notice in st.session_state.get(session.URL_NOTICES, []):
+    st.warning(notice, icon="🔗")
+
+controls = st.container(border=True)
+with controls:
+    c1, c2, c3 = st.columns([3, 1, 1])
+    c1.multiselect("Optimizers", reg.names(), key=K + "selected",
+                   help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.")
+    c2.number_input("Steps", 1, APP_MAX_STEPS, step=100, key=K + "steps",
+                    help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).")
+    samples = int(st.session_state[session.SAMPLES])
+    if st.session_state[K + "batch"] > samples:
+        st.session_state[K + "batch"] = samples
+    c3.number_input("Mini-batch size", 1, samples, step=1, key=K + "batch",
+                    help="Samples per step for mini-batch optimizers (GD uses all, SGD one).")
+    s1, s2 = st.columns([1, 2])
+    s1.toggle("Same learning rate for all", key=K + "same_lr_on")
+    s2.number_input("Learning rate for all", 1e-6, 10.0, key=K + "same_lr", format="%g", step=0.01,
+                    disabled=not st.session_state[K + "same_lr_on"], label_visibility="collapsed")
+    same_on = bool(st.session_state[K + "same_lr_on"])
+    chosen = [reg.get(n) for n in st.session_state[K + "selected"]]
+    if chosen:
+        st.caption("Hyperparameters (pre-filled with each optimizer's defaults; ranges as torch allows):")
+        cols = st.columns(min(4, len(chosen)))
+        for i, spec in enumerate(chosen):
+            batch = {"full": "all samples", "single": "one sample", "mini": "mini-batch"}[spec.batch]
+            with cols[i % len(cols)].expander(f"{spec.name}", expanded=False):
+                st.caption(f"`torch.optim.{spec.torch_class}` · batch: {batch}. {spec.description}")
+                for p in spec.params:
+                    hyperparam_widget(spec, p, disabled=same_on and p.name == "lr")
+    with st.expander("Optimizers torch has that cannot train this model"):
+        for name, why in optimizers.unavailable().items():
+            st.markdown(f"- **{name}** — {why}")
+
+state, error = current_config()
+left, right = st.columns([1, 5])
+train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None,
+                    width="stretch")
+if error:
+    right.error(f"Cannot train with these settings: {error}", icon="⚠️")
+if st.session_state.get(K + "btn.stop"):
+    right.info("Training stopped. Nothing from the stopped run was kept; earlier runs are still here.", icon="⏹️")
+
+autorun = url_state.autorun and not st.session_state.get(K + "autoran")
+if state is not None and (train or autorun):
+    st.session_state[K + "autoran"] = True
+    cfg = state.config
+    status = right.empty()
+    bar = right.progress(0.0, text="Training …")
+    left.button("Stop", key=K + "btn.stop", width="stretch")
+
+    def report(fraction: float) -> None:
+        bar.progress(min(1.0, fraction), text=f"Training … {fraction:.0%}")
+
+    try:
+        entry, dropped, source = runs.fetch_or_train(
+            store, cfg, progress=report, cancel=threading.Event(),
+            on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
+        )
+    except ValueError as exc:
+        entry = None
+        right.error(str(exc), icon="⚠️")
+    finally:
+        bar.empty()
+        status.empty()
+    if entry is not None:
+        st.session_state[K + "current"] = [entry.run_id]
+        st.query_params.from_dict(to_query(state))
+        if source == "session":
+            st.toast(f"Run #{entry.run_id} already had these settings: shown without training again.", icon="♻️")
+        for d in dropped:
+            st.toast(f"Run #{d.run_id} was dropped from the history (keeping the last {store.max_runs}).", icon="🗑️")
+
+# ------------------------------------------------------------------------------------- results
+shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
+if not shown:
+    st.info("Press **Train all** to train the chosen optimizers side by side.", icon="👆")
+else:
+    main = shown[0]
+    label = " vs ".join(f"run #{e.run_id}" for e in shown)
+    stale = state is not None and main.config != state.config and len(shown) == 1
+    st.subheader(f"Results — {label}" + (" (settings changed since: press Train all)" if stale else ""))
+    st.caption(
+        f"{len(main.config.optimizers)} optimizers × {main.config.steps:,} steps on {main.result.device} in "
+        f"{main.result.seconds:.2f} s · seed {main.config.seed} · {main.config.data.samples} samples, "
+        f"noise {main.config.data.noise:g} · source: {main.source}"
+    )
+    runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
+    m1, m2 = st.columns([3, 2])
+    with m1:
+        measure = st.radio("Plot", ["loss", "excess"], key=K + "measure", horizontal=True,
+                           format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
+                           help="With noisy data the loss cannot reach 0; the excess shows how close each gets.")
+        st.altair_chart(charts.loss_chart(runs_for_chart, measure), width="stretch")
+        st.caption("Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; "
+                   "a red cross marks where a run diverged.")
+    with m2:
+        st.markdown("**Fit**: the data and each optimizer's final line")
+        st.altair_chart(charts.fit_chart(main.result), width="stretch")
+    table = charts.results_table(main.result)
+    best_cols = [c for c in charts.TABLE_BEST if c in table.columns]
+    st.dataframe(
+        table.style.highlight_min(subset=best_cols, color="#c7f0d2").format(
+            {"w": "{:.6f}", "b": "{:.6f}", "final loss": "{:.3e}", "|w − w*|": "{:.2e}", "|b − b*|": "{:.2e}",
+             "time (ms)": "{:.1f}"}, na_rep="—"),
+        hide_index=True, width="stretch",
+    )
+    st.caption("Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
+               f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
+               "possible loss. Time: optimizers batched together share their pass's time.")
+    with st.expander("Paths through (w, b)", expanded=False):
+        st.altair_chart(charts.trajectory_chart(main.result), width="stretch")
+        st.caption("Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
+                   "The diamond is the best possible (w, b).")
+
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("Summary CSV", runs.csv_bytes(runs.export_summary([main])), f"run{main.run_id}_summary.csv",
+                       "text/csv", key=K + "dl.summary", on_click="ignore", width="stretch")
+    d2.download_button("Curves CSV", runs.csv_bytes(runs.export_curves([main])), f"run{main.run_id}_curves.csv",
+                       "text/csv", key=K + "dl.curves", on_click="ignore", width="stretch")
+    every = list(store.entries.values())
+    d3.download_button("All runs: summary CSV", runs.csv_bytes(runs.export_summary(every)), "all_runs_summary.csv",
+                       "text/csv", key=K + "dl.all_summary", on_click="ignore", width="stretch")
+    d4.download_button("All runs: curves CSV", runs.csv_bytes(runs.export_curves(every)), "all_runs_curves.csv",
+                       "text/csv", key=K + "dl.all_curves", on_click="ignore", width="stretch")
+    share = PageState(main.config, url_state.same_lr if main.config == url_state.config else None)
+    query = urlencode(to_query(share))
+    base = st.context.url or ""
+    st.text_input("Share this comparison (opens and trains the same run):", f"{base}?{query}", key=K + "share_link",
+                  disabled=False)
+
+# ------------------------------------------------------------------------------------- history
+with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
+    h1, h2 = st.columns([1, 3])
+    keep = h1.number_input("Keep the last", 1, 50, key=K + "keep", help="Runs kept in this session; oldest dropped.")
+    if keep != store.max_runs:
+        store.max_runs = int(keep)
+        for d in store.trim():
+            st.toast(f"Run #{d.run_id} was dropped from the history (keeping the last {store.max_runs}).", icon="🗑️")
+    hist = store.history()
+    picked = st.dataframe(hist, hide_index=True, key=K + "history", on_select="rerun", selection_mode="multi-row",
+                          width="stretch")
+    ids = [int(hist.iloc[i]["run"]) for i in picked.selection.rows] if len(hist) else []
+    b1, b2, b3 = st.columns(3)
+    if b1.button("Show", key=K + "btn.show", disabled=len(ids) != 1, width="stretch"):
+        st.session_state[K + "current"] = ids
+        st.rerun()
+    if b2.button("Overlay two", key=K + "btn.overlay", disabled=len(ids) != 2, width="stretch"):
+        st.session_state[K + "current"] = sorted(ids)
+        st.rerun()
+    if b3.button("Delete", key=K + "btn.delete", disabled=not ids, width="stretch"):
+        store.delete(ids)
+        st.rerun()
+    st.caption(f"This session trained {store.trained} run(s) and answered {store.hits} request(s) from its history.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("GPU".replace("_", " "))
+st.info("This section is being built: it will run the tutorial's code live, with every value computed by torch.")
