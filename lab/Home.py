@@ -15,24 +15,44 @@ from lab.config import MAX_SAMPLES
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-st.set_page_config(page_title="Optimizer Lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Optimizer Lab", page_icon=":material/science:", layout="wide")
 runs.configure_process()
 
 SECTIONS = [
-    ("1_Autograd.py", "Autograd", "🧮", "autograd",
-     "Watch torch record a computation, run backward, and fill `.grad` — then fit y = 3x + 0.8 by hand."),
-    ("2_PyTorch_API.py", "PyTorch API", "🧱", "pytorch-api",
-     "`nn.Module`, `torch.optim`, MSELoss and CrossEntropyLoss, `train()` and `eval()` — each one live."),
-    ("3_Optimizers.py", "Optimizers", "🏁", "optimizers",
-     "GD, SGD, mini-batch, Momentum, AdaGrad, RMSProp, Adam and every other torch.optim optimizer, "
-     "trained side by side: loss curves, fitted lines, paths through (w, b), a results table."),
-    ("4_GPU.py", "GPU", "⚡", "gpu",
-     "Move model and data to a device, bring results back, and measure what an accelerator really buys."),
+    (
+        "1_Autograd.py",
+        "Autograd",
+        ":material/functions:",
+        "autograd",
+        "Watch torch record a computation, run backward, and fill `.grad` — then fit y = 3x + 0.8 by hand.",
+    ),
+    (
+        "2_PyTorch_API.py",
+        "PyTorch API",
+        ":material/view_in_ar:",
+        "pytorch-api",
+        "`nn.Module`, `torch.optim`, MSELoss and CrossEntropyLoss, `train()` and `eval()` — each one live.",
+    ),
+    (
+        "3_Optimizers.py",
+        "Optimizers",
+        ":material/speed:",
+        "optimizers",
+        "GD, SGD, mini-batch, Momentum, AdaGrad, RMSProp, Adam and every other torch.optim optimizer, "
+        "trained side by side: loss curves, fitted lines, paths through (w, b), a results table.",
+    ),
+    (
+        "4_GPU.py",
+        "GPU",
+        ":material/memory:",
+        "gpu",
+        "Move model and data to a device, bring results back, and measure what an accelerator really buys.",
+    ),
 ]
 
 
 def home() -> None:
-    st.title("🧪 Optimizer Lab")
+    st.title("Optimizer Lab")
     st.markdown(
         "Train a real PyTorch model with **every optimizer side by side** and see, on one screen, how they "
         "differ. The model is the tutorial's one-input linear regression, `y = w·x + b`, fitted to "
@@ -45,7 +65,7 @@ def home() -> None:
             st.markdown(blurb)
 
 
-PAGE_OBJECTS = [st.Page(home, title="Home", icon="🏠", default=True)] + [
+PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True)] + [
     st.Page(PAGES / file, title=title, icon=icon, url_path=url) for file, title, icon, url, _ in SECTIONS
 ]
 
@@ -55,10 +75,21 @@ def sidebar() -> None:
     with st.sidebar:
         names = devices.device_names()
         infos = {d.name: d.description for d in devices.available_devices()}
-        st.selectbox("Device", names, key=session.DEVICE, format_func=lambda n: f"{n} — {infos[n]}",
-                     help="Where tensors live and training runs. Only the devices this machine has are listed.")
-        st.number_input("Seed", 0, 2**31 - 1, step=1, key=session.SEED,
-                        help="Seeds the data, the starting (w, b) and the batch order: same seed, same run.")
+        st.selectbox(
+            "Device",
+            names,
+            key=session.DEVICE,
+            format_func=lambda n: f"{n} — {infos[n]}",
+            help="Where tensors live and training runs. Only the devices this machine has are listed.",
+        )
+        st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            step=1,
+            key=session.SEED,
+            help="Seeds the data, the starting (w, b) and the batch order: same seed, same run.",
+        )
         with st.expander("Data: y = w·x + b + noise", expanded=False):
             st.number_input("Samples", 2, MAX_SAMPLES, step=10, key=session.SAMPLES)
             st.number_input("Noise (std)", 0.0, 100.0, step=0.05, format="%g", key=session.NOISE)

@@ -16,7 +16,12 @@ import torch
 from lab import landscapes
 from lab.results import LaneResult, RunResult
 
-MAX_POINTS = 1_000
+MAX_POINTS = 1_000  # per curve
+MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
+
+# We bound every payload ourselves (above); Altair's own 5 000-row guard would otherwise turn
+# eight optimizers into an exception. Same setting for every session, set once at import.
+alt.data_transformers.disable_max_rows()
 Runs = list[tuple[str, RunResult]]  # (prefix, result): prefix labels runs when overlaying several
 
 
@@ -54,6 +59,8 @@ def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS)
     cannot sit on a log scale (zero, negative, NaN, inf) are left out.
     """
     parts = []
+    curves = sum(len(res.lanes) for _, res in runs)
+    max_points = max(50, min(max_points, MAX_TOTAL // max(curves, 1)))
     for prefix, res in runs:
         best = res.min_loss or 0.0
         for lane in res.lanes:
@@ -109,7 +116,9 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
-    color = alt.Color("series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])))
+    color = alt.Color(
+        "series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_palette(df["series"].nunique())
+    )
     base = alt.Chart(df).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log")),
@@ -252,7 +261,9 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         )
     )
     legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
-    color = alt.Color("optimizer:N", sort=list(dict.fromkeys(path["optimizer"])))
+    color = alt.Color(
+        "optimizer:N", sort=list(dict.fromkeys(path["optimizer"])), scale=_palette(path["optimizer"].nunique())
+    )
     lines = (
         alt.Chart(path)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12))
@@ -278,6 +289,34 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         .encode(x="w:Q", y="b:Q", tooltip=["what:N"])
     )
     return alt.layer(bg, lines, best).properties(height=height)
+
+
+_COLORS = [  # tableau20, strong shades first
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+
+
+def _palette(n: int) -> alt.Scale:
+    return alt.Scale(range=[_COLORS[i % len(_COLORS)] for i in range(max(n, 1))])
 
 
 def _span(v: np.ndarray) -> tuple[float, float]:
@@ -322,5 +361,5 @@ def results_table(res: RunResult) -> pd.DataFrame:
     df = df.sort_values(["_rank", "_key"], kind="stable").drop(columns=["_rank", "_key"]).reset_index(drop=True)
     for col in ("w", "b", "final loss", "|w − w*|", "|b − b*|"):
         df[col] = df[col].astype(float)
-    df["steps to tol"] = df["steps to tol"].astype("Int64")
+    df["steps to tol"] = df["steps to tol"].astype(float)  # NaN where never reached
     return df

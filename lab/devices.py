@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,8 @@ class DeviceInfo:
 
 def available_devices() -> list[DeviceInfo]:
     """The CPU, each CUDA device and Apple's MPS when present, in that order."""
-    out = [DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)")]
+    cores = os.cpu_count() or 1
+    out = [DeviceInfo("cpu", f"CPU, {cores} core{'s' if cores != 1 else ''}")]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             p = torch.cuda.get_device_properties(i)

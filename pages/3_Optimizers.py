@@ -15,7 +15,7 @@ APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to sec
 K = "opt."  # this page's session-state prefix
 
 # Widget state of a page that is not on screen is dropped by Streamlit; re-assigning keeps it.
-_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep")
+_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep", "paths")
 for _key in [k for k in st.session_state if str(k).startswith(tuple(K + p for p in _KEEP))]:
     st.session_state[_key] = st.session_state[_key]
 
@@ -56,8 +56,15 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
         for i, col in enumerate(cols):
             k = hp_key(spec.name, p.name, i)
             st.session_state.setdefault(k, spec.defaults[p.name][i])
-            col.number_input(f"{p.name}[{i}]", float(p.low[i]), float(p.high[i]), key=k, format="%g",
-                             step=_step(p.low[i], p.high[i], spec.defaults[p.name][i], p.log), help=p.help)
+            col.number_input(
+                f"{p.name}[{i}]",
+                float(p.low[i]),
+                float(p.high[i]),
+                key=k,
+                format="%g",
+                step=_step(p.low[i], p.high[i], spec.defaults[p.name][i], p.log),
+                help=p.help,
+            )
         return
     st.session_state.setdefault(key, spec.defaults[p.name])
     if p.kind == "bool":
@@ -68,8 +75,16 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
         st.number_input(p.name, int(p.low), int(p.high), step=1, key=key, help=p.help)
     else:
         low = max(p.low, 1e-6) if p.low_open else p.low
-        st.number_input(p.name, float(low), float(p.high), key=key, format="%g", disabled=disabled,
-                        step=_step(low, p.high, spec.defaults[p.name], p.log), help=p.help)
+        st.number_input(
+            p.name,
+            float(low),
+            float(p.high),
+            key=key,
+            format="%g",
+            disabled=disabled,
+            step=_step(low, p.high, spec.defaults[p.name], p.log),
+            help=p.help,
+        )
 
 
 def _step(low: float, high: float, default: float, log: bool) -> float:
@@ -82,8 +97,10 @@ def read_optimizer(spec: optimizers.OptimizerSpec, same_lr: float | None) -> Opt
     values = {}
     for p in spec.params:
         if p.kind == "pair":
-            values[p.name] = (st.session_state[hp_key(spec.name, p.name, 0)],
-                              st.session_state[hp_key(spec.name, p.name, 1)])
+            values[p.name] = (
+                st.session_state[hp_key(spec.name, p.name, 0)],
+                st.session_state[hp_key(spec.name, p.name, 1)],
+            )
         else:
             values[p.name] = st.session_state[hp_key(spec.name, p.name)]
     if same_lr is not None:
@@ -96,16 +113,28 @@ def current_config() -> tuple[PageState | None, str | None]:
     try:
         same_lr = float(st.session_state[K + "same_lr"]) if st.session_state[K + "same_lr_on"] else None
         opts = tuple(read_optimizer(reg.get(n), same_lr) for n in st.session_state[K + "selected"])
-        cfg = RunConfig(optimizers=opts, steps=int(st.session_state[K + "steps"]),
-                        batch_size=int(st.session_state[K + "batch"]), **session.shared_fields(st.session_state))
+        cfg = RunConfig(
+            optimizers=opts,
+            steps=int(st.session_state[K + "steps"]),
+            batch_size=int(st.session_state[K + "batch"]),
+            **session.shared_fields(st.session_state),
+        )
         return PageState(cfg, same_lr), None
     except ValueError as exc:
         return None, str(exc)
 
 
+def tell_dropped(dropped: list[runs.Entry]) -> None:
+    for d in dropped:
+        st.toast(
+            f"Run #{d.run_id} was dropped from the history (keeping the last {store.max_runs}).",
+            icon=":material/delete:",
+        )
+
+
 # ---------------------------------------------------------------------------------------- page
 init_defaults()
-st.title("🏁 Optimizers, side by side")
+st.title("Optimizers, side by side")
 st.markdown(
     "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data, **from the same starting "
     "(w, b)** and with the same batch order, so the only difference is the update rule. "
@@ -113,24 +142,48 @@ st.markdown(
     "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
 )
 for notice in st.session_state.get(session.URL_NOTICES, []):
-    st.warning(notice, icon="🔗")
+    st.warning(notice, icon=":material/link:")
 
 controls = st.container(border=True)
 with controls:
     c1, c2, c3 = st.columns([3, 1, 1])
-    c1.multiselect("Optimizers", reg.names(), key=K + "selected",
-                   help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.")
-    c2.number_input("Steps", 1, APP_MAX_STEPS, step=100, key=K + "steps",
-                    help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).")
+    c1.multiselect(
+        "Optimizers",
+        reg.names(),
+        key=K + "selected",
+        help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.",
+    )
+    c2.number_input(
+        "Steps",
+        1,
+        APP_MAX_STEPS,
+        step=100,
+        key=K + "steps",
+        help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).",
+    )
     samples = int(st.session_state[session.SAMPLES])
     if st.session_state[K + "batch"] > samples:
         st.session_state[K + "batch"] = samples
-    c3.number_input("Mini-batch size", 1, samples, step=1, key=K + "batch",
-                    help="Samples per step for mini-batch optimizers (GD uses all, SGD one).")
+    c3.number_input(
+        "Mini-batch size",
+        1,
+        samples,
+        step=1,
+        key=K + "batch",
+        help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
+    )
     s1, s2 = st.columns([1, 2])
     s1.toggle("Same learning rate for all", key=K + "same_lr_on")
-    s2.number_input("Learning rate for all", 1e-6, 10.0, key=K + "same_lr", format="%g", step=0.01,
-                    disabled=not st.session_state[K + "same_lr_on"], label_visibility="collapsed")
+    s2.number_input(
+        "Learning rate for all",
+        1e-6,
+        10.0,
+        key=K + "same_lr",
+        format="%g",
+        step=0.01,
+        disabled=not st.session_state[K + "same_lr_on"],
+        label_visibility="collapsed",
+    )
     same_on = bool(st.session_state[K + "same_lr_on"])
     chosen = [reg.get(n) for n in st.session_state[K + "selected"]]
     if chosen:
@@ -148,12 +201,14 @@ with controls:
 
 state, error = current_config()
 left, right = st.columns([1, 5])
-train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None,
-                    width="stretch")
+train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None, width="stretch")
 if error:
-    right.error(f"Cannot train with these settings: {error}", icon="⚠️")
+    right.error(f"Cannot train with these settings: {error}", icon=":material/error:")
 if st.session_state.get(K + "btn.stop"):
-    right.info("Training stopped. Nothing from the stopped run was kept; earlier runs are still here.", icon="⏹️")
+    right.info(
+        "Training stopped. Nothing from the stopped run was kept; earlier runs are still here.",
+        icon=":material/stop_circle:",
+    )
 
 autorun = url_state.autorun and not st.session_state.get(K + "autoran")
 if state is not None and (train or autorun):
@@ -161,34 +216,41 @@ if state is not None and (train or autorun):
     cfg = state.config
     status = right.empty()
     bar = right.progress(0.0, text="Training …")
-    left.button("Stop", key=K + "btn.stop", width="stretch")
+    stop = left.empty()
+    stop.button("Stop", key=K + "btn.stop", width="stretch")
 
     def report(fraction: float) -> None:
         bar.progress(min(1.0, fraction), text=f"Training … {fraction:.0%}")
 
     try:
         entry, dropped, source = runs.fetch_or_train(
-            store, cfg, progress=report, cancel=threading.Event(),
+            store,
+            cfg,
+            progress=report,
+            cancel=threading.Event(),
             on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
         )
     except ValueError as exc:
         entry = None
-        right.error(str(exc), icon="⚠️")
+        right.error(str(exc), icon=":material/error:")
     finally:
         bar.empty()
         status.empty()
+        stop.empty()
     if entry is not None:
         st.session_state[K + "current"] = [entry.run_id]
         st.query_params.from_dict(to_query(state))
         if source == "session":
-            st.toast(f"Run #{entry.run_id} already had these settings: shown without training again.", icon="♻️")
-        for d in dropped:
-            st.toast(f"Run #{d.run_id} was dropped from the history (keeping the last {store.max_runs}).", icon="🗑️")
+            st.toast(
+                f"Run #{entry.run_id} already had these settings: shown without training again.",
+                icon=":material/cached:",
+            )
+        tell_dropped(dropped)
 
 # ------------------------------------------------------------------------------------- results
 shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
 if not shown:
-    st.info("Press **Train all** to train the chosen optimizers side by side.", icon="👆")
+    st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
 else:
     main = shown[0]
     label = " vs ".join(f"run #{e.run_id}" for e in shown)
@@ -202,46 +264,85 @@ else:
     runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
     m1, m2 = st.columns([3, 2])
     with m1:
-        measure = st.radio("Plot", ["loss", "excess"], key=K + "measure", horizontal=True,
-                           format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
-                           help="With noisy data the loss cannot reach 0; the excess shows how close each gets.")
+        measure = st.radio(
+            "Plot",
+            ["loss", "excess"],
+            key=K + "measure",
+            horizontal=True,
+            format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
+            help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
+        )
         st.altair_chart(charts.loss_chart(runs_for_chart, measure), width="stretch")
-        st.caption("Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; "
-                   "a red cross marks where a run diverged.")
+        st.caption(
+            "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; "
+            "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
+            "float32, torch's default dtype: the jitter there is rounding, not learning."
+        )
     with m2:
         st.markdown("**Fit**: the data and each optimizer's final line")
         st.altair_chart(charts.fit_chart(main.result), width="stretch")
     table = charts.results_table(main.result)
-    best_cols = [c for c in charts.TABLE_BEST if c in table.columns]
+    # Mark the best of a column only where it tells something (not when every row ties).
+    best_cols = [c for c in charts.TABLE_BEST if c in table.columns and table[c].nunique(dropna=True) > 1]
     st.dataframe(
         table.style.highlight_min(subset=best_cols, color="#c7f0d2").format(
-            {"w": "{:.6f}", "b": "{:.6f}", "final loss": "{:.3e}", "|w − w*|": "{:.2e}", "|b − b*|": "{:.2e}",
-             "time (ms)": "{:.1f}"}, na_rep="—"),
-        hide_index=True, width="stretch",
+            {
+                "w": "{:.6f}",
+                "b": "{:.6f}",
+                "final loss": "{:.3e}",
+                "|w − w*|": "{:.2e}",
+                "|b − b*|": "{:.2e}",
+                "time (ms)": "{:.1f}",
+                "steps to tol": "{:.0f}",
+            },
+            na_rep="—",
+        ),
+        hide_index=True,
+        width="stretch",
     )
-    st.caption("Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
-               f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
-               "possible loss. Time: optimizers batched together share their pass's time.")
-    with st.expander("Paths through (w, b)", expanded=False):
+    st.caption(
+        "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
+        f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
+        "possible loss. Time: optimizers batched together share their pass's time."
+    )
+    if st.toggle(
+        "Show the paths through (w, b)",
+        key=K + "paths",
+        help="Each optimizer's (w, b) step by step over the loss surface.",
+    ):
         st.altair_chart(charts.trajectory_chart(main.result), width="stretch")
-        st.caption("Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
-                   "The diamond is the best possible (w, b).")
+        st.caption(
+            "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
+            "The diamond is the best possible (w, b). Click a legend entry to highlight one path."
+        )
 
-    d1, d2, d3, d4 = st.columns(4)
-    d1.download_button("Summary CSV", runs.csv_bytes(runs.export_summary([main])), f"run{main.run_id}_summary.csv",
-                       "text/csv", key=K + "dl.summary", on_click="ignore", width="stretch")
-    d2.download_button("Curves CSV", runs.csv_bytes(runs.export_curves([main])), f"run{main.run_id}_curves.csv",
-                       "text/csv", key=K + "dl.curves", on_click="ignore", width="stretch")
+    # CSVs are built only when a button is clicked (a callable), not on every rerun.
     every = list(store.entries.values())
-    d3.download_button("All runs: summary CSV", runs.csv_bytes(runs.export_summary(every)), "all_runs_summary.csv",
-                       "text/csv", key=K + "dl.all_summary", on_click="ignore", width="stretch")
-    d4.download_button("All runs: curves CSV", runs.csv_bytes(runs.export_curves(every)), "all_runs_curves.csv",
-                       "text/csv", key=K + "dl.all_curves", on_click="ignore", width="stretch")
+    downloads = [
+        ("Summary CSV", f"run{main.run_id}_summary.csv", lambda: runs.csv_bytes(runs.export_summary([main]))),
+        ("Curves CSV", f"run{main.run_id}_curves.csv", lambda: runs.csv_bytes(runs.export_curves([main]))),
+        ("All runs: summary CSV", "all_runs_summary.csv", lambda: runs.csv_bytes(runs.export_summary(every))),
+        ("All runs: curves CSV", "all_runs_curves.csv", lambda: runs.csv_bytes(runs.export_curves(every))),
+    ]
+    for col, (label, file_name, make) in zip(st.columns(len(downloads)), downloads, strict=True):
+        col.download_button(
+            label,
+            make,
+            file_name,
+            "text/csv",
+            key=K + "dl." + file_name.split("_", 1)[-1],
+            on_click="ignore",
+            width="stretch",
+        )
     share = PageState(main.config, url_state.same_lr if main.config == url_state.config else None)
     query = urlencode(to_query(share))
     base = st.context.url or ""
-    st.text_input("Share this comparison (opens and trains the same run):", f"{base}?{query}", key=K + "share_link",
-                  disabled=False)
+    st.text_input(
+        "Share this comparison (opens and trains the same run):",
+        f"{base}?{query}",
+        key=K + "share_link",
+        disabled=False,
+    )
 
 # ------------------------------------------------------------------------------------- history
 with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
@@ -249,11 +350,11 @@ with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
     keep = h1.number_input("Keep the last", 1, 50, key=K + "keep", help="Runs kept in this session; oldest dropped.")
     if keep != store.max_runs:
         store.max_runs = int(keep)
-        for d in store.trim():
-            st.toast(f"Run #{d.run_id} was dropped from the history (keeping the last {store.max_runs}).", icon="🗑️")
+        tell_dropped(store.trim())
     hist = store.history()
-    picked = st.dataframe(hist, hide_index=True, key=K + "history", on_select="rerun", selection_mode="multi-row",
-                          width="stretch")
+    picked = st.dataframe(
+        hist, hide_index=True, key=K + "history", on_select="rerun", selection_mode="multi-row", width="stretch"
+    )
     ids = [int(hist.iloc[i]["run"]) for i in picked.selection.rows] if len(hist) else []
     b1, b2, b3 = st.columns(3)
     if b1.button("Show", key=K + "btn.show", disabled=len(ids) != 1, width="stretch"):

@@ -1,0 +1,213 @@
+"""The app through Streamlit's AppTest: Home, the shared sidebar and the Optimizers page."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptest_helpers import PAGES, MediaCapture, open_page, table
+
+from lab import devices, engine, optimizers, runs
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.query import PageState, to_query
+from lab.results import SUMMARY_COLUMNS
+
+
+@pytest.fixture(autouse=True)
+def fresh_shared_cache():
+    runs.SHARED.clear()
+    yield
+    runs.SHARED.clear()
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    calls = []
+    real = engine.run
+
+    def counting(cfg, *a, **kw):
+        calls.append(cfg)
+        return real(cfg, *a, **kw)
+
+    monkeypatch.setattr(engine, "run", counting)
+    return calls
+
+
+def test_home_links_every_section_and_shares_a_sidebar():
+    at = open_page()
+    assert not at.exception
+    labels = [link.label for link in at.get("page_link")]
+    assert [lbl.strip("*") for lbl in labels] == ["Autograd", "PyTorch API", "Optimizers", "GPU"]
+    device = at.sidebar.selectbox(key="shared.device")
+    assert [o.split(" — ")[0] for o in device.options] == devices.device_names() and device.value == "cpu"
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_loads_with_defaults(page):
+    at = open_page(page)
+    assert not at.exception
+    assert at.sidebar.selectbox(key="shared.device").value == "cpu"
+
+
+def _train(at):
+    at.button(key="opt.btn.train").click().run()
+    assert not at.exception
+    return at
+
+
+def _by_optimizer(df: pd.DataFrame) -> pd.DataFrame:
+    return df.set_index("optimizer")
+
+
+def test_train_all_table_equals_the_engine():
+    at = _train(open_page("optimizers"))
+    shown = _by_optimizer(table(at))
+    res = engine.run(RunConfig())
+    assert len(shown) == 7 and set(shown.index) == {ln.optimizer for ln in res.lanes}
+    for lane in res.lanes:
+        row = shown.loc[lane.optimizer]
+        assert row["w"] == lane.final_w and row["b"] == lane.final_b and row["final loss"] == lane.final_loss
+        assert row["steps to tol"] == lane.steps_to_tol and row["status"] == "converged"
+    assert len(at.get("vega_lite_chart")) >= 2  # loss curves and fit (and paths)
+
+
+def test_second_identical_request_comes_from_the_session_cache(engine_calls):
+    at = _train(open_page("optimizers"))
+    first = table(at)
+    _train(at)
+    assert len(engine_calls) == 1
+    store = at.session_state["opt.store"]
+    assert store.trained == 1 and store.hits == 1 and len(store.entries) == 1
+    pd.testing.assert_frame_equal(table(at).drop(columns="time (ms)"), first.drop(columns="time (ms)"))
+
+
+def test_sessions_share_results_of_equal_configs(engine_calls):
+    _train(open_page("optimizers"))
+    other = _train(open_page("optimizers"))
+    assert len(engine_calls) == 1
+    entry = next(iter(other.session_state["opt.store"].entries.values()))
+    assert entry.source == "shared cache"
+
+
+def test_changed_settings_train_again(engine_calls):
+    at = _train(open_page("optimizers"))
+    at.number_input(key="opt.steps").set_value(400).run()
+    _train(at)
+    assert len(engine_calls) == 2 and engine_calls[1].steps == 400
+    assert len(at.session_state["opt.store"].entries) == 2
+
+
+def test_downloaded_csv_parses_and_matches_the_table(monkeypatch):
+    media = MediaCapture(monkeypatch)
+    at = _train(open_page("optimizers"))
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    summary = pd.read_csv(io.BytesIO(media.of(buttons["Summary CSV"])))
+    assert list(summary.columns) == ["run_id", *SUMMARY_COLUMNS]
+    shown = _by_optimizer(table(at))
+    for _, row in summary.iterrows():
+        assert row["w"] == shown.loc[row["optimizer"], "w"] and row["b"] == shown.loc[row["optimizer"], "b"]
+        assert row["final_loss"] == pytest.approx(shown.loc[row["optimizer"], "final loss"], rel=1e-15)
+    curves = pd.read_csv(io.BytesIO(media.of(buttons["Curves CSV"])))
+    assert list(curves.columns) == ["run_id", "optimizer", "repeat", "step", "loss", "w", "b"]
+    assert len(curves) == 7 * 1001
+    every = pd.read_csv(io.BytesIO(media.of(buttons["All runs: summary CSV"])))
+    assert set(every["run_id"]) == {1}
+
+
+def test_url_query_reproduces_the_configuration():
+    cfg = RunConfig(
+        optimizers=(
+            OptimizerConfig.of("Adam", lr=0.1, betas=(0.8, 0.99)),
+            OptimizerConfig("Mini-batch SGD"),
+            OptimizerConfig("LBFGS"),
+        ),
+        steps=700,
+        batch_size=5,
+        seed=11,
+        data=DataConfig(samples=40, noise=0.2, true_w=-2.0, true_b=1.5),
+    )
+    at = open_page("optimizers", query=to_query(PageState(cfg)))
+    assert not at.exception
+    assert at.multiselect(key="opt.selected").value == ["Adam", "Mini-batch SGD", "LBFGS"]
+    assert at.number_input(key="opt.steps").value == 700
+    assert at.sidebar.number_input(key="shared.seed").value == 11
+    shown = _by_optimizer(table(at))  # the link trains on opening
+    res = engine.run(cfg)
+    for lane in res.lanes:
+        assert shown.loc[lane.optimizer, "w"] == lane.final_w
+        assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss
+    assert at.query_params["seed"] == ["11"] or at.query_params["seed"] == "11"
+
+
+def test_bad_url_parameters_fall_back_with_a_visible_notice():
+    at = open_page(
+        "optimizers",
+        query={
+            "steps": "lots",
+            "opt": "Adam,Nope",
+            "Adam.lr": "-3",
+            "colour": "red",
+            "device": "cuda:9",
+            "samples": "1",
+        },
+    )
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    for needle in ("steps='lots'", "'Nope'", "Adam.lr", "'colour'", "cuda:9", "samples"):
+        assert needle in text, needle
+    assert at.number_input(key="opt.steps").value == 1000
+    assert at.multiselect(key="opt.selected").value == ["Adam"]
+    assert at.sidebar.selectbox(key="shared.device").value == "cpu"
+
+
+def test_a_diverging_learning_rate_is_a_row_not_a_crash():
+    at = open_page("optimizers")
+    at.toggle(key="opt.same_lr_on").set_value(True).run()
+    at.number_input(key="opt.same_lr").set_value(1.5).run()
+    _train(at)
+    statuses = table(at)["status"].tolist()
+    assert any(s.startswith("diverged at step") for s in statuses)
+    assert any(s == "converged" for s in statuses)
+
+
+def test_no_optimizer_chosen_is_a_clear_error_and_keeps_the_last_run():
+    at = _train(open_page("optimizers"))
+    at.multiselect(key="opt.selected").set_value([]).run()
+    assert not at.exception
+    assert any("optimizers must name at least one optimizer" in e.value for e in at.error)
+    assert at.button(key="opt.btn.train").disabled
+    assert len(table(at)) == 7  # the earlier results are still on screen
+
+
+def test_hyperparameters_in_expanders_change_the_run(engine_calls):
+    at = open_page("optimizers")
+    at.multiselect(key="opt.selected").set_value(["Adam"]).run()
+    at.number_input(key="opt.hp.Adam.lr").set_value(0.2).run()
+    at.number_input(key="opt.hp.Adam.betas.0").set_value(0.5).run()
+    _train(at)
+    assert engine_calls[-1].optimizers[0].kwargs["lr"] == 0.2
+    assert engine_calls[-1].optimizers[0].kwargs["betas"] == (0.5, 0.999)
+
+
+def test_history_bound_drops_the_oldest():
+    at = open_page("optimizers")
+    at.number_input(key="opt.keep").set_value(2).run()
+    for steps in (100, 200, 300):
+        at.number_input(key="opt.steps").set_value(steps).run()
+        _train(at)
+    store = at.session_state["opt.store"]
+    assert [e.config.steps for e in store.entries.values()] == [200, 300]
+    assert np.isfinite(table(at)["w"]).all()
+
+
+def test_every_registry_optimizer_at_once_with_paths_shown():
+    at = open_page("optimizers")
+    at.multiselect(key="opt.selected").set_value(optimizers.registry().names()).run()
+    at.number_input(key="opt.steps").set_value(3000).run()
+    _train(at)
+    at.toggle(key="opt.paths").set_value(True).run()
+    assert not at.exception
+    assert len(table(at)) == len(optimizers.registry().names())
+    assert len(at.get("vega_lite_chart")) == 3

@@ -1,0 +1,113 @@
+"""Chart builders as pure functions: bounded payloads, nothing non-finite or non-positive on a
+log scale, diverged runs marked."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lab import charts, engine
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+
+
+def _datasets(chart) -> dict[str, list[dict]]:
+    return chart.to_dict()["datasets"]
+
+
+def _curve_rows(chart) -> list[dict]:
+    return [row for rows in _datasets(chart).values() for row in rows if "series" in row and "loss" in row]
+
+
+@pytest.fixture(scope="module")
+def long_run():
+    opts = (*RunConfig().optimizers, OptimizerConfig.of("GD", label="GD lr=5", lr=5.0))
+    return engine.run(RunConfig(optimizers=opts, steps=30_000, data=DataConfig(noise=0.1)))
+
+
+def test_downsample_keeps_ends_and_extremes():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=30_001)
+    y[12_345] = 100.0
+    y[23_456] = -100.0
+    idx = charts.downsample(y, 1_000)
+    assert len(idx) <= 1_000 and idx[0] == 0 and idx[-1] == 30_000
+    assert 12_345 in idx and 23_456 in idx
+    assert np.all(np.diff(idx) > 0)
+    np.testing.assert_array_equal(charts.downsample(y[:500], 1_000), np.arange(500))
+
+
+def test_loss_chart_payload_is_bounded_per_curve_and_finite(long_run):
+    chart = charts.loss_chart([("", long_run)])
+    rows = _curve_rows(chart)
+    per_series = {}
+    for row in rows:
+        per_series[row["series"]] = per_series.get(row["series"], 0) + 1
+        assert math.isfinite(row["value"]) and row["value"] > 0
+        assert all(math.isfinite(row[k]) for k in ("loss", "w", "b"))
+    assert max(per_series.values()) <= 1_000
+    assert len(per_series) == 8
+    steps = {s: [r["step"] for r in rows if r["series"] == s] for s in per_series}
+    assert all(min(v) == 0 for v in steps.values())
+    assert max(steps["Adam"]) == 30_000
+    assert len(json.dumps(chart.to_dict())) < 2_500_000
+
+
+def test_diverged_run_ends_at_its_last_finite_step_and_is_marked(long_run):
+    lane = long_run.lane("GD lr=5")
+    chart = charts.loss_chart([("", long_run)])
+    rows = [r for r in _curve_rows(chart) if r["series"] == "GD lr=5"]
+    assert max(r["step"] for r in rows) == lane.diverged_at - 1
+    marks = [r for rows in _datasets(chart).values() for r in rows if "diverged_at" in r]
+    assert marks == [
+        {
+            "series": "GD lr=5",
+            "step": lane.diverged_at - 1,
+            "value": float(lane.loss[-1]),
+            "diverged_at": lane.diverged_at,
+        }
+    ]
+
+
+def test_excess_loss_drops_zero_and_negative_values():
+    res = engine.run(RunConfig(steps=2_000, dtype="float64"))  # GD reaches a loss of ~1e-31
+    frame = charts.curve_frame([("", res)], "excess")
+    assert (frame["value"] > 0).all() and np.isfinite(frame["value"]).all()
+
+
+def test_overlay_labels_each_run():
+    a = engine.run(RunConfig(steps=100))
+    b = engine.run(RunConfig(steps=100, seed=1))
+    rows = _curve_rows(charts.loss_chart([("#1 ", a), ("#2 ", b)]))
+    assert {r["series"] for r in rows} == {f"#{i} {o.name}" for i in (1, 2) for o in RunConfig().optimizers}
+
+
+def test_fit_and_paths_charts_have_finite_data(long_run):
+    for chart in (charts.fit_chart(long_run), charts.trajectory_chart(long_run)):
+        for rows in _datasets(chart).values():
+            for row in rows:
+                for v in row.values():
+                    assert not isinstance(v, float) or math.isfinite(v), row
+    lines = [r for rows in _datasets(charts.fit_chart(long_run)).values() for r in rows if "line" in r]
+    assert {r["line"] for r in lines} >= {"GD", "Adam"} and "GD lr=5" not in {r["line"] for r in lines}
+
+
+def test_landscape_paths_chart():
+    res = engine.run(
+        RunConfig(
+            objective="rosenbrock",
+            steps=500,
+            optimizers=(OptimizerConfig.of("Adam", lr=0.01), OptimizerConfig("LBFGS")),
+        )
+    )
+    assert charts.trajectory_chart(res).to_dict()
+
+
+def test_results_table_sorts_and_keeps_missing_values_missing(long_run):
+    table = charts.results_table(long_run)
+    assert list(table["optimizer"])[-1] == "GD lr=5"
+    assert np.isnan(table.iloc[-1]["w"]) and table.iloc[-1]["status"].startswith("diverged at step")
+    converged = table[table["status"] == "converged"]["steps to tol"].tolist()
+    assert converged == sorted(converged)
