@@ -284,8 +284,9 @@ else:
     table = charts.results_table(main.result)
     # Mark the best of a column only where it tells something (not when every row ties).
     best_cols = [c for c in charts.TABLE_BEST if c in table.columns and table[c].nunique(dropna=True) > 1]
-    st.dataframe(
-        table.style.highlight_min(subset=best_cols, color="#c7f0d2").format(
+    st.table(
+        table.style.highlight_min(subset=best_cols, color="#c7f0d2")
+        .format(
             {
                 "w": "{:.6f}",
                 "b": "{:.6f}",
@@ -296,9 +297,8 @@ else:
                 "steps to tol": "{:.0f}",
             },
             na_rep="—",
-        ),
-        hide_index=True,
-        width="stretch",
+        )
+        .hide(axis="index"),
     )
     st.caption(
         "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "

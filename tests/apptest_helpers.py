@@ -29,7 +29,8 @@ def open_page(page: str | None = None, query: dict | None = None, timeout: float
 
 
 def table(at: AppTest, index: int = 0) -> pd.DataFrame:
-    value = at.dataframe[index].value
+    """The results table (an st.table of a pandas Styler) as a DataFrame."""
+    value = at.table[index].value
     return value.data if hasattr(value, "data") else value
 
 

@@ -1,0 +1,52 @@
+"""Driving the app in a browser: open a page, wait until Streamlit has finished running."""
+
+from __future__ import annotations
+
+import time
+
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
+
+
+def wait_idle(page, timeout: float = 60, settle: float = 0.3) -> None:
+    """Wait until the script has stopped running and stays stopped for ``settle`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.wait_for_selector(IDLE, timeout=max(1, deadline - time.monotonic()) * 1000)
+        quiet_until = time.monotonic() + settle
+        while time.monotonic() < quiet_until and page.locator(IDLE).count() == 1:
+            page.wait_for_timeout(50)
+        if page.locator(IDLE).count() == 1:
+            return
+    raise TimeoutError("the app kept running")
+
+
+def open_page(page, base: str, path: str = "") -> None:
+    page.goto(f"{base}/{path}")
+    page.wait_for_selector("[data-testid=stMain] h1")  # the script has run at least once
+    wait_idle(page)
+
+
+def exceptions(page) -> list[str]:
+    return page.locator("[data-testid=stException]").all_inner_texts()
+
+
+def click_and_wait(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+    page.wait_for_timeout(100)
+    wait_idle(page)
+
+
+def results_table(page) -> list[dict[str, str]]:
+    """The results table (st.table) as a list of row dicts of displayed text."""
+    table = page.locator("[data-testid=stTable] table").first
+    head = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    rows = []
+    for tr in table.locator("tbody tr").all():
+        cells = [c.strip() for c in tr.locator("th, td").all_inner_texts()]
+        rows.append(dict(zip(head[-len(cells) :], cells, strict=True)))
+    return rows
+
+
+def chart_drawn(page, index: int = 0) -> bool:
+    chart = page.locator("[data-testid=stVegaLiteChart]").nth(index)
+    return chart.locator("canvas, svg.marks").count() > 0

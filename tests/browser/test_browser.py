@@ -1,0 +1,124 @@
+"""The app in Debian's Chromium, as a person uses it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from app import chart_drawn, click_and_wait, exceptions, open_page, results_table, wait_idle
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu"]
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "home")
+def test_page_loads_without_exception(page, app_server, path):
+    open_page(page, app_server, path)
+    assert exceptions(page) == []
+    assert page.locator("[data-testid=stSidebar]").get_by_text("Device").count() >= 1
+
+
+def _train_defaults(page, app_server):
+    open_page(page, app_server, "optimizers")
+    click_and_wait(page, "Train all")
+    page.wait_for_selector("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks")
+    return results_table(page)
+
+
+def test_train_all_draws_chart_fit_and_table(page, app_server):
+    rows = _train_defaults(page, app_server)
+    assert exceptions(page) == []
+    assert [r["optimizer"] for r in rows] and len(rows) == 7
+    assert {r["optimizer"] for r in rows} == {"GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"}
+    assert all(r["status"] == "converged" for r in rows)
+    assert page.locator("[data-testid=stVegaLiteChart]").count() >= 2
+    assert chart_drawn(page, 0) and chart_drawn(page, 1)
+
+
+def test_csv_downloads_through_the_browser_and_matches_the_table(page, app_server, tmp_path):
+    rows = {r["optimizer"]: r for r in _train_defaults(page, app_server)}
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Summary CSV", exact=True).click()
+    path = tmp_path / "summary.csv"
+    info.value.save_as(path)
+    summary = pd.read_csv(path)
+    assert len(summary) == 7 and "run_id" in summary.columns and "hyperparams" in summary.columns
+    for _, row in summary.iterrows():
+        shown = rows[row["optimizer"]]
+        assert f"{row['w']:.6f}" == shown["w"] and f"{row['b']:.6f}" == shown["b"]
+        assert f"{row['final_loss']:.3e}" == shown["final loss"]
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Curves CSV", exact=True).click()
+    curves = pd.read_csv(info.value.path())
+    assert len(curves) == 7 * 1001
+
+
+def test_shared_link_reproduces_the_table_in_a_new_context(browser, page, app_server):
+    open_page(page, app_server, "optimizers")
+    steps = page.get_by_label("Steps", exact=True)
+    steps.fill("700")
+    steps.press("Enter")
+    wait_idle(page)
+    click_and_wait(page, "Train all")
+    first = results_table(page)
+    link = page.get_by_label("Share this comparison (opens and trains the same run):").input_value()
+    assert "steps=700" in link and link.startswith(app_server)
+    fresh = browser.new_context()
+    try:
+        other = fresh.new_page()
+        other.goto(link)
+        wait_idle(other)
+        other.wait_for_selector("[data-testid=stTable]")
+        again = results_table(other)
+    finally:
+        fresh.close()
+    strip = [{k: v for k, v in r.items() if k != "time (ms)"} for r in first]
+    assert [{k: v for k, v in r.items() if k != "time (ms)"} for r in again] == strip
+
+
+def test_bad_value_typed_into_a_field_shows_a_message(page, app_server):
+    open_page(page, app_server, "optimizers")
+    steps = page.get_by_label("Steps", exact=True)
+    steps.fill("999999999")
+    steps.press("Enter")
+    wait_idle(page)
+    assert exceptions(page) == []
+    assert steps.get_attribute("aria-invalid") == "true"  # red field with the reason on hover
+    assert "outside" in page.locator(f"[id='{steps.get_attribute('aria-describedby')}']").inner_text()
+    click_and_wait(page, "Train all")  # the last valid value is used, nothing is lost
+    assert page.get_by_text("7 optimizers × 1,000 steps").count() == 1
+    page.locator("[data-testid=stMultiSelect] [aria-label='Clear all']").first.click()
+    wait_idle(page)
+    assert page.get_by_text("optimizers must name at least one optimizer").count() == 1
+    assert exceptions(page) == []
+
+
+def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
+    open_page(page, app_server, "optimizers?steps=lots&opt=Adam,Nope&run=1")
+    assert exceptions(page) == []
+    assert page.get_by_text("Ignored steps='lots'").count() == 1
+    assert page.get_by_text("Ignored optimizer 'Nope'").count() == 1
+    assert [r["optimizer"] for r in results_table(page)] == ["Adam"]
+
+
+def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server):
+    _train_defaults(page, app_server)  # run #1
+    combo = page.locator("[data-testid=stMultiSelect] [role=combobox]").first
+    combo.click()
+    combo.fill("LBFGS")
+    combo.press("Enter")
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    steps = page.get_by_label("Steps", exact=True)
+    steps.fill("50000")  # LBFGS steps through torch.optim: tens of seconds
+    steps.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train all", exact=True).click()
+    page.locator("[data-testid=stProgress]").wait_for()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Training stopped.").wait_for()
+    wait_idle(page)
+    assert exceptions(page) == []
+    assert page.locator("[data-testid=stProgress]").count() == 0
+    assert page.get_by_text("Run history (1 kept)").count() == 1
+    assert page.get_by_text("Results — run #1").count() == 1
