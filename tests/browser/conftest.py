@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from lab import server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -47,78 +44,12 @@ def _require_browser() -> None:
         pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}; log: {log}\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not become healthy in {timeout} s; log: {log}")
-
-
-def start_server(python: str = sys.executable, log_name: str = "server.log") -> tuple[subprocess.Popen, str, Path]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    log = ARTIFACTS / log_name
-    cmd = [
-        python,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "lab" / "Home.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    handle = log.open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, log)
-    except Exception:
-        proc.kill()
-        raise
-    return proc, base, log
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="session")
 def app_server():
     _require_browser()
-    proc, base, _log = start_server()
+    proc, base = server.start(ARTIFACTS / "server.log")
     yield base
-    stop_server(proc)
-
-
-@pytest.fixture(scope="session")
-def server_log() -> Path:
-    return ARTIFACTS / "server.log"
+    server.stop(proc)
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +58,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=server.CHROMIUM_FLAGS, headless=True)
         yield b
         b.close()
 
