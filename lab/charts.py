@@ -8,6 +8,10 @@ at its last finite step and is marked there.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -18,11 +22,37 @@ from lab.results import LaneResult, RunResult
 
 MAX_POINTS = 1_000  # per curve
 MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
+HOVER_POINTS = 150  # hover targets per curve
 
 # We bound every payload ourselves (above); Altair's own 5 000-row guard would otherwise turn
 # eight optimizers into an exception. Same setting for every session, set once at import.
 alt.data_transformers.disable_max_rows()
 Runs = list[tuple[str, RunResult]]  # (prefix, result): prefix labels runs when overlaying several
+
+
+class SpecCache:
+    """A thread-safe LRU of finished Vega-Lite specs. Equal configs give equal results, so a chart
+    built for one user serves every user (and every rerun) that shows the same runs."""
+
+    def __init__(self, max_entries: int = 64):
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, build: Callable[[], alt.TopLevelMixin]) -> dict:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        spec = build().to_dict()  # outside the lock: building takes tens of milliseconds
+        with self._lock:
+            self._items[key] = spec
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return spec
+
+
+SPECS = SpecCache()
 
 
 def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -131,8 +161,15 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
         )
         .add_params(legend_pick)
     )
+    # Hover marks on a thinned copy (at most HOVER_POINTS per curve): finding the nearest point
+    # among every drawn point is what makes a chart slow to appear, and the eye needs no more.
+    counts = df.groupby("series", sort=False)["step"].transform("size")
+    every = np.ceil(counts / HOVER_POINTS).clip(lower=1)
+    position = df.groupby("series", sort=False).cumcount()
+    thin = df[(position % every == 0) | (position == counts - 1)]
+    hover_base = base.properties(data=thin)
     points = (
-        base.mark_point(filled=True, size=60)
+        hover_base.mark_point(filled=True, size=60)
         .encode(
             opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
             tooltip=[
@@ -145,7 +182,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
         )
         .add_params(hover)
     )
-    rule = alt.Chart(df).mark_rule(color="#999").encode(x="step:Q").transform_filter(hover)
+    rule = alt.Chart(thin).mark_rule(color="#999").encode(x="step:Q").transform_filter(hover)
     layers = [lines, points, rule]
     if len(div):
         layers.append(
@@ -165,25 +202,31 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
     """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed."""
-    cfg = res.config
-    n = len(res.x)
+    fits = [(ln.optimizer, ln.final_w, ln.final_b) for ln in res.lanes if ln.repeat == 0 and ln.final_w is not None]
+    return data_chart(res.x, res.y, res.config.data.true_w, res.config.data.true_b, fits, max_scatter, height)
+
+
+def data_chart(
+    x: np.ndarray,
+    y: np.ndarray,
+    true_w: float,
+    true_b: float,
+    fits: list[tuple[str, float, float]] = (),
+    max_scatter: int = 2_000,
+    height: int = 320,
+) -> alt.Chart:
+    """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed, and lines
+    y = w·x + b for each (name, w, b) in ``fits``."""
+    n = len(x)
     pick = np.linspace(0, n - 1, min(n, max_scatter)).astype(int)
-    pts = pd.DataFrame({"x": res.x[pick], "y": res.y[pick]})
-    lo, hi = float(res.x.min()), float(res.x.max())
+    pts = pd.DataFrame({"x": x[pick], "y": y[pick]})
+    lo, hi = float(x.min()), float(x.max())
     rows = [
-        {
-            "line": f"true: y = {cfg.data.true_w:g}x + {cfg.data.true_b:g}",
-            "x": x,
-            "y": cfg.data.true_w * x + cfg.data.true_b,
-            "kind": "true",
-        }
-        for x in (lo, hi)
+        {"line": f"true: y = {true_w:g}x + {true_b:g}", "x": v, "y": true_w * v + true_b, "kind": "true"}
+        for v in (lo, hi)
     ]
-    for lane in res.lanes:
-        if lane.repeat == 0 and lane.final_w is not None:
-            rows += [
-                {"line": lane.optimizer, "x": x, "y": lane.final_w * x + lane.final_b, "kind": "fit"} for x in (lo, hi)
-            ]
+    for name, w, b in fits:
+        rows += [{"line": name, "x": v, "y": w * v + b, "kind": "fit"} for v in (lo, hi)]
     lines = pd.DataFrame(rows)
     legend_pick = alt.selection_point(fields=["line"], bind="legend")
     scatter = (

@@ -9,6 +9,7 @@ import streamlit as st
 
 from lab import charts, optimizers, runs, session
 from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
+from lab.data import make_data
 from lab.query import PageState, to_query
 
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
@@ -251,6 +252,15 @@ if state is not None and (train or autorun):
 shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
 if not shown:
     st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
+    data_cfg = session.data_config(st.session_state)
+    x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
+    p1, _ = st.columns([2, 3])
+    with p1:
+        st.markdown(
+            f"**The data**: {data_cfg.samples} samples of y = {data_cfg.true_w:g}x + {data_cfg.true_b:g}"
+            + (f" + noise (std {data_cfg.noise:g})" if data_cfg.noise else "")
+        )
+        st.altair_chart(charts.data_chart(x.numpy(), y.numpy(), data_cfg.true_w, data_cfg.true_b), width="stretch")
 else:
     main = shown[0]
     label = " vs ".join(f"run #{e.run_id}" for e in shown)
@@ -262,6 +272,7 @@ else:
         f"noise {main.config.data.noise:g} · source: {main.source}"
     )
     runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
+    chart_key = tuple((prefix, e.config.to_json()) for (prefix, _), e in zip(runs_for_chart, shown, strict=True))
     m1, m2 = st.columns([3, 2])
     with m1:
         measure = st.radio(
@@ -272,7 +283,9 @@ else:
             format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
             help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
         )
-        st.altair_chart(charts.loss_chart(runs_for_chart, measure), width="stretch")
+        with st.container(key=K + "loss_chart"):  # a stable hook for browser tests and benchmarks
+            spec = charts.SPECS.get(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
+            st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
             "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; "
             "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
@@ -280,7 +293,8 @@ else:
         )
     with m2:
         st.markdown("**Fit**: the data and each optimizer's final line")
-        st.altair_chart(charts.fit_chart(main.result), width="stretch")
+        spec = charts.SPECS.get(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
+        st.vega_lite_chart(spec=spec, width="stretch")
     table = charts.results_table(main.result)
     # Mark the best of a column only where it tells something (not when every row ties).
     best_cols = [c for c in charts.TABLE_BEST if c in table.columns and table[c].nunique(dropna=True) > 1]
@@ -310,7 +324,8 @@ else:
         key=K + "paths",
         help="Each optimizer's (w, b) step by step over the loss surface.",
     ):
-        st.altair_chart(charts.trajectory_chart(main.result), width="stretch")
+        spec = charts.SPECS.get(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
+        st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
             "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
             "The diamond is the best possible (w, b). Click a legend entry to highlight one path."

@@ -17,8 +17,14 @@ def _datasets(chart) -> dict[str, list[dict]]:
     return chart.to_dict()["datasets"]
 
 
+def _curve_sets(chart) -> list[list[dict]]:
+    """The datasets holding curve points, largest first (the drawn lines, then the hover marks)."""
+    sets = [rows for rows in _datasets(chart).values() if rows and "series" in rows[0] and "loss" in rows[0]]
+    return sorted(sets, key=len, reverse=True)
+
+
 def _curve_rows(chart) -> list[dict]:
-    return [row for rows in _datasets(chart).values() for row in rows if "series" in row and "loss" in row]
+    return _curve_sets(chart)[0]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +58,9 @@ def test_loss_chart_payload_is_bounded_per_curve_and_finite(long_run):
     steps = {s: [r["step"] for r in rows if r["series"] == s] for s in per_series}
     assert all(min(v) == 0 for v in steps.values())
     assert max(steps["Adam"]) == 30_000
+    hover = _curve_sets(chart)[1]
+    per_hover = {s: sum(r["series"] == s for r in hover) for s in per_series}
+    assert max(per_hover.values()) <= charts.HOVER_POINTS + 1
     assert len(json.dumps(chart.to_dict())) < 2_500_000
 
 
