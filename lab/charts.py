@@ -20,7 +20,7 @@ import torch
 from lab import landscapes
 from lab.results import LaneResult, RunResult
 
-MAX_POINTS = 1_000  # per curve
+MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
 MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
 HOVER_POINTS = 150  # hover targets per curve
 
