@@ -15,7 +15,7 @@ from lab.config import MAX_SAMPLES
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-st.set_page_config(page_title="Optimizer Lab", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="Optimizer Lab", layout="wide")  # default favicon: served locally
 runs.configure_process()
 
 SECTIONS = [

@@ -406,3 +406,42 @@ def results_table(res: RunResult) -> pd.DataFrame:
         df[col] = df[col].astype(float)
     df["steps to tol"] = df["steps to tol"].astype(float)  # NaN where never reached
     return df
+
+
+def curve_chart(
+    values: np.ndarray, y_title: str = "loss", log_y: bool = True, height: int = 260, max_points: int = MAX_POINTS
+) -> alt.Chart:
+    """One curve against step (downsampled; non-positive values left off a log scale)."""
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values) & ((values > 0) if log_y else True)
+    steps = np.flatnonzero(ok)
+    pick = steps[downsample(np.log10(values[steps]) if log_y else values[steps], max_points)]
+    df = pd.DataFrame({"step": pick, y_title: values[pick]})
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    return (
+        alt.Chart(df)
+        .mark_line(strokeWidth=2, color=_COLORS[0])
+        .encode(
+            x="step:Q",
+            y=alt.Y(f"{y_title}:Q", scale=scale),
+            tooltip=["step:Q", alt.Tooltip(f"{y_title}:Q", format=".4e")],
+        )
+        .properties(height=height)
+    )
+
+
+def timing_chart(table: pd.DataFrame, height: int = 340) -> alt.Chart:
+    """Milliseconds per training step against samples, log-log, one line per device and model."""
+    df = table.dropna(subset=["ms_per_step"])
+    return (
+        alt.Chart(df)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("samples:Q", scale=alt.Scale(type="log"), title="samples in the batch"),
+            y=alt.Y("ms_per_step:Q", scale=alt.Scale(type="log"), title="ms per training step"),
+            color=alt.Color("device:N", scale=_palette(df["device"].nunique())),
+            strokeDash=alt.StrokeDash("model:N", legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
+            tooltip=["device:N", "model:N", "samples:Q", alt.Tooltip("ms_per_step:Q", format=".3f")],
+        )
+        .properties(height=height)
+    )

@@ -1,4 +1,115 @@
-import streamlit as st
+"""GPU: choose a device, move model and data there, bring results back — and measure what it buys."""
 
-st.title("GPU".replace("_", " "))
-st.info("This section is being built: it will run the tutorial's code live, with every value computed by torch.")
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from lab import charts, devices, session
+from lab import gpu_lesson as gpu
+
+
+def show_code(*objects) -> None:
+    with st.expander("The code that ran", expanded=False):
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+
+st.title("GPU")
+infos = devices.available_devices()
+accelerators = [d for d in infos if d.name != "cpu"]
+st.markdown(
+    "Training on a GPU takes three changes: pick a `torch.device`, move the model and the data "
+    "there with `.to(device)`, and bring results back with `.cpu()` before NumPy or plotting."
+)
+
+st.header("1. The devices this machine has")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "device": d.name,
+                "what": d.description,
+                "memory (GiB)": None if d.memory_gib is None else round(d.memory_gib, 1),
+            }
+            for d in infos
+        ]
+    ),
+    hide_index=True,
+)
+st.markdown(
+    f"`torch.cuda.is_available()` → **{torch.cuda.is_available()}**, "
+    f"`torch.cuda.device_count()` → **{torch.cuda.device_count() if torch.cuda.is_available() else 0}**."
+)
+if not accelerators:
+    st.info(
+        "No accelerator on this machine: everything below runs on the CPU, and the measurement shows the "
+        "CPU's figures. On a machine with a GPU the sidebar lists it and each table gains its column.",
+        icon=":material/info:",
+    )
+
+st.header("2. There and back again")
+device = str(st.session_state.get(session.DEVICE, "cpu"))
+st.markdown(f"With the sidebar's device, **`{device}`**:")
+st.dataframe(
+    pd.DataFrame(gpu.roundtrip(device, int(st.session_state[session.SEED]))).fillna("").astype(str),
+    hide_index=True,
+    width="stretch",
+)
+st.caption(
+    "A tensor's `.device` says where it lives; an operation runs where its inputs are (mixing devices is "
+    "an error). NumPy only knows CPU memory, hence `.cpu()` before `.numpy()`, and `.detach()` to leave "
+    "the autograd graph."
+)
+show_code(gpu.roundtrip)
+
+st.header("3. What the device buys, measured")
+st.markdown(
+    "Milliseconds per training step (forward, loss, backward, SGD step) for growing batches, for the "
+    "tutorial's model and for a wider one. Accelerator timings wait for the device to finish "
+    "(`torch.cuda.synchronize`), otherwise they would time only the queueing of the work."
+)
+names = tuple(d.name for d in infos)
+again = st.button("Measure again", key="gpu.btn.again", help="Measured once an hour for everyone otherwise.")
+bar = st.empty()
+table = gpu.measured(names, refresh=again, progress=lambda f: bar.progress(f, text=f"Measuring … {f:.0%}"))
+bar.empty()
+st.altair_chart(charts.timing_chart(table), width="stretch")
+wide = table.pivot_table(index=["model", "samples"], columns="device", values="ms_per_step", dropna=False)
+st.dataframe(
+    wide.reset_index().rename_axis(columns=None),
+    hide_index=True,
+    width="stretch",
+    column_config={d: st.column_config.NumberColumn(f"{d} (ms/step)", format="%.3f") for d in names},
+)
+skipped = table[table["note"] != ""]
+if len(skipped):
+    st.caption(
+        "Empty cells were not run: "
+        + "; ".join(f"{r.device}, {r.model}, {r.samples:,} samples — {r.note}" for r in skipped.itertuples())
+    )
+tiny = table[(table.samples == 50) & (table.model == next(iter(gpu.MODELS)))].set_index("device")["ms_per_step"]
+if accelerators:
+    lines = []
+    for (dev, model), size in gpu.crossover(table).items():
+        lines.append(
+            f"- **{dev}**, {model}: "
+            + (f"faster than the CPU from {size:,} samples on." if size else "never faster than the CPU in this range.")
+        )
+    st.markdown("\n".join(lines))
+    st.markdown(
+        "For the tutorial's 50 samples: "
+        + ", ".join(f"{d} {v:.3f} ms" for d, v in tiny.items())
+        + ". Each GPU step pays a fixed cost to launch its kernels; only big batches or wide models "
+        "have enough arithmetic to hide it."
+    )
+else:
+    st.markdown(
+        f"For the tutorial's 50 samples a CPU step takes {tiny.get('cpu', float('nan')):.3f} ms. On a GPU "
+        "such a step is no faster — launching each kernel costs a few microseconds whatever the size — "
+        "and only big batches or wide models have enough arithmetic to make the accelerator win."
+    )
+show_code(gpu.step_time, gpu.measure)

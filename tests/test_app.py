@@ -211,3 +211,36 @@ def test_every_registry_optimizer_at_once_with_paths_shown():
     assert not at.exception
     assert len(table(at)) == len(optimizers.registry().names())
     assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_autograd_page_shows_torch_numbers():
+    at = open_page("autograd")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["x.grad (from out.backward())"] == "4.5, 4.5, 4.5, 4.5"
+    at.number_input(key="ag.x0").set_value(3.0).run()
+    assert {m.label: m.value for m in at.metric}["x.grad (from out.backward())"] == "7.5, 4.5, 4.5, 4.5"
+    calls = at.dataframe[2].value  # backward twice without zeroing
+    assert list(calls["x.grad"]) == ["7.5, 4.5, 4.5, 4.5", "15, 9, 9, 9"]
+    at.toggle(key="ag.forget").set_value(True).run()
+    assert not at.exception and any("Without zeroing" in w.value for w in at.warning)
+
+
+def test_api_page_steps_the_optimizer_and_shows_train_eval_difference():
+    at = open_page("api")
+    assert not at.exception
+    at.button(key="api.btn.step").click().run()
+    phases = at.dataframe[2].value
+    assert list(phases["phase"])[-1] == "after optimizer.step()"
+    te = at.dataframe[4].value
+    assert not (te["net.train()"] == te["net.eval()"]).all()
+    at.text_input(key="api.pred").set_value("1, two").run()
+    assert not at.exception and any("not a list of numbers" in e.value for e in at.error)
+
+
+def test_gpu_page_lists_the_devices_torch_sees():
+    at = open_page("gpu")
+    assert not at.exception
+    shown = list(at.dataframe[0].value["device"])
+    assert shown == devices.device_names()
+    assert len(at.get("vega_lite_chart")) == 1

@@ -122,3 +122,19 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     assert page.locator("[data-testid=stProgress]").count() == 0
     assert page.get_by_text("Run history (1 kept)").count() == 1
     assert page.get_by_text("Results — run #1").count() == 1
+
+
+def test_section_pages_show_their_key_values(page, app_server):
+    open_page(page, app_server, "autograd")
+    grad = page.locator("[data-testid=stMetricValue]").filter(has_text="4.5, 4.5, 4.5, 4.5")
+    grad.first.wait_for()  # components load lazily: wait for them, then count
+    assert grad.count() == 2  # x.grad from backward() and the formula worked out by hand
+    page.locator("[data-testid=stGraphVizChart] svg").nth(1).wait_for()
+    open_page(page, app_server, "pytorch-api")
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Steps taken: 1.").wait_for()
+    open_page(page, app_server, "gpu")
+    page.get_by_text("torch.cuda.is_available()").first.wait_for()
+    page.locator("[data-testid=stVegaLiteChart] :is(canvas, svg.marks)").first.wait_for()
+    assert exceptions(page) == []

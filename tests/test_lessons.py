@@ -1,0 +1,121 @@
+"""The section pages' pure functions: the numbers they show are the ones torch computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lab import api_lesson as api
+from lab import autograd_lesson as ag
+from lab import devices
+from lab import gpu_lesson as gpu
+
+
+@pytest.mark.parametrize("x", [[1, 1, 1, 1], [0.0, -2.0, 3.5, 10.0]])
+def test_chain_gradient_matches_the_formula(x):
+    res = ag.chain(x)
+    assert res["out"].item() == pytest.approx(np.mean([3 * (v + 2) ** 2 for v in x]), rel=1e-6)
+    np.testing.assert_allclose(res["x.grad"].flatten().tolist(), ag.expected_grad(x), rtol=1e-6)
+    assert ag.describe(res["y"])["grad_fn"] == "AddBackward0" and ag.describe(res["x"])["is_leaf"]
+    assert ag.describe(res["out"])["grad_fn"] == "MeanBackward0"
+
+
+def test_ones_give_four_and_a_half_and_backward_twice_doubles():
+    assert ag.chain([1, 1, 1, 1])["x.grad"].flatten().tolist() == [4.5] * 4
+    assert ag.accumulate([1, 1, 1, 1], 3) == [[4.5] * 4, [9.0] * 4, [13.5] * 4]
+
+
+def test_switching_tracking():
+    sw = ag.switching(0)
+    assert sw["a.requires_grad before"] is False and sw["a"].requires_grad
+    assert type(sw["b"].grad_fn).__name__ == "SumBackward0"
+    assert sw["c"].grad_fn is None and not sw["c"].requires_grad and sw["c"].item() == pytest.approx(sw["b"].item())
+    assert sw["d"].grad_fn is None and not sw["d"].requires_grad
+
+
+def test_graph_follows_next_functions():
+    res = ag.chain([1, 1, 1, 1])
+    dot = ag.graph_dot(res["out"], {id(res["x"]): "x"})
+    for name in ("MeanBackward0", "MulBackward0", "AddBackward0", "AccumulateGrad", "x (2, 2)"):
+        assert name in dot
+    loss_dot = ag.regression_loss_graph()
+    assert "w (1,)" in loss_dot and "b (1,)" in loss_dot and "PowBackward0" in loss_dot
+
+
+def test_fit_by_hand_converges_and_forgetting_to_zero_does_not():
+    good = ag.fit_by_hand()
+    assert abs(good.w[-1] - 3) < 0.1 and abs(good.b[-1] - 0.8) < 0.1 and good.loss[-1] < 1e-3
+    bad = ag.fit_by_hand(zero_grad=False)
+    assert bad.loss[-1] > 100 * good.loss[-1]
+
+
+def test_anatomy_and_the_global_rng_untouched():
+    state = torch.random.get_rng_state()
+    a = api.anatomy(3)
+    assert [n for n, *_ in a["named_parameters"]] == ["linear.weight", "linear.bias"]
+    assert a["model(x)"] == a["model.forward(x)"] == pytest.approx(a["x @ w.T + b"])
+    api.train_vs_eval(3)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("name", ["SGD", "SGD + momentum", "Adam"])
+def test_lifecycle_phases_match_a_plain_loop(name):
+    phases = api.lifecycle(name, 0.1, 3)
+    assert [p["phase"] for p in phases] == [
+        "start of the step",
+        "after zero_grad()",
+        "after loss.backward()",
+        "after optimizer.step()",
+    ]
+    assert phases[1]["w.grad"] is None and phases[2]["w.grad"] is not None
+    assert phases[2]["w"] == phases[1]["w"] and phases[3]["w"] != phases[2]["w"]
+    again = api.lifecycle(name, 0.1, 3)
+    assert again == phases  # deterministic: recomputed from scratch on every press
+    if name == "SGD":
+        assert phases[3]["state"] == {} or all("momentum_buffer" in k for k in phases[3]["state"])
+        assert phases[3]["w"] == pytest.approx(phases[2]["w"] - 0.1 * phases[2]["w.grad"], abs=1e-7)
+    if name == "Adam":
+        assert phases[3]["state"]["w.step"] == [3.0]
+
+
+def test_losses():
+    m = api.mse([2.5, 0.0, 2.1, 7.8], [3, -0.5, 2, 8])
+    assert m["loss"] == pytest.approx(np.mean(np.square([-0.5, 0.5, 0.1, -0.2])), rel=1e-6)
+    ce = api.cross_entropy([2.0, 0.5, -1.0], 2)
+    p = np.exp([2.0, 0.5, -1.0]) / np.exp([2.0, 0.5, -1.0]).sum()
+    assert ce["loss"] == pytest.approx(-np.log(p[2]), rel=1e-5) and ce["probabilities"] == pytest.approx(p)
+
+
+def test_train_and_eval_outputs_differ_and_are_repeatable():
+    a, b = api.train_vs_eval(0), api.train_vs_eval(0)
+    assert a == b
+    assert not np.allclose(a["train"], a["eval"])
+
+
+def test_tutorial_training_reproduces_the_tutorial():
+    seen = []
+    r = api.tutorial_training(steps=3000, progress=seen.append)
+    assert seen == [1 / 3, 2 / 3, 1.0]
+    assert r["losses"][-1] < r["losses"][0] and len(r["losses"]) == 3000
+
+
+def test_roundtrip_reports_devices():
+    steps = gpu.roundtrip("cpu")
+    assert [s["device"] for s in steps[:5]] == ["cpu"] * 5 and steps[-1]["device"].startswith("NumPy")
+
+
+def test_measurement_is_bounded_and_stops_slow_series():
+    table = gpu.measure(["cpu"], samples=(50, 1_000, 100_000), budget=0.01, too_slow=0.001)
+    assert set(table["model"]) == set(gpu.MODELS)
+    assert (table["ms_per_step"].dropna() > 0).all()
+    assert (table["note"] != "").any()  # the wide model at 100 000 samples is predicted too slow
+    assert gpu.crossover(table) == {}  # no accelerator here
+
+
+def test_device_list_matches_torch():
+    names = devices.device_names()
+    assert names[0] == "cpu"
+    assert len([n for n in names if n.startswith("cuda")]) == (
+        torch.cuda.device_count() if torch.cuda.is_available() else 0
+    )
