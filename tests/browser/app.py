@@ -39,6 +39,7 @@ def click_and_wait(page, name: str) -> None:
 def results_table(page) -> list[dict[str, str]]:
     """The results table (st.table) as a list of row dicts of displayed text."""
     table = page.locator("[data-testid=stTable] table").first
+    table.locator("tbody tr").first.wait_for()
     head = [h.strip() for h in table.locator("thead th").all_inner_texts()]
     rows = []
     for tr in table.locator("tbody tr").all():
@@ -47,6 +48,11 @@ def results_table(page) -> list[dict[str, str]]:
     return rows
 
 
-def chart_drawn(page, index: int = 0) -> bool:
-    chart = page.locator("[data-testid=stVegaLiteChart]").nth(index)
-    return chart.locator("canvas, svg.marks").count() > 0
+def chart_drawn(page, index: int = 0, timeout: float = 15_000) -> bool:
+    """Whether the index-th Vega chart gets drawn (a canvas or an SVG) within ``timeout`` ms."""
+    marks = page.locator("[data-testid=stVegaLiteChart]").nth(index).locator("canvas, svg.marks").first
+    try:
+        marks.wait_for(timeout=timeout)
+    except Exception:  # playwright's TimeoutError: not drawn
+        return False
+    return True

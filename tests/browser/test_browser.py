@@ -95,6 +95,7 @@ def test_bad_value_typed_into_a_field_shows_a_message(page, app_server):
 
 def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
     open_page(page, app_server, "optimizers?steps=lots&opt=Adam,Nope&run=1")
+    page.get_by_text("Ignored steps='lots'").wait_for()
     assert exceptions(page) == []
     assert page.get_by_text("Ignored steps='lots'").count() == 1
     assert page.get_by_text("Ignored optimizer 'Nope'").count() == 1
@@ -127,7 +128,7 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
 def test_section_pages_show_their_key_values(page, app_server):
     open_page(page, app_server, "autograd")
     grad = page.locator("[data-testid=stMetricValue]").filter(has_text="4.5, 4.5, 4.5, 4.5")
-    grad.first.wait_for()  # components load lazily: wait for them, then count
+    grad.nth(1).wait_for()  # components load lazily: wait for both, then count
     assert grad.count() == 2  # x.grad from backward() and the formula worked out by hand
     page.locator("[data-testid=stGraphVizChart] svg").nth(1).wait_for()
     open_page(page, app_server, "pytorch-api")
