@@ -16,7 +16,7 @@ APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to sec
 K = "opt."  # this page's session-state prefix
 
 # Widget state of a page that is not on screen is dropped by Streamlit; re-assigning keeps it.
-_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep", "paths")
+_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep", "paths", "picked")
 for _key in [k for k in st.session_state if str(k).startswith(tuple(K + p for p in _KEEP))]:
     st.session_state[_key] = st.session_state[_key]
 
@@ -367,10 +367,20 @@ with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
         store.max_runs = int(keep)
         tell_dropped(store.trim())
     hist = store.history()
-    picked = st.dataframe(
-        hist, hide_index=True, key=K + "history", on_select="rerun", selection_mode="multi-row", width="stretch"
+    st.dataframe(hist, hide_index=True, width="stretch")
+    labels = {
+        e.run_id: f"#{e.run_id} · {e.created:%H:%M:%S} · {len(e.config.optimizers)} optimizers · "
+        f"{e.config.steps:,} steps · seed {e.config.seed}"
+        for e in store.entries.values()
+    }
+    st.session_state[K + "picked"] = [i for i in st.session_state.get(K + "picked", []) if i in labels]
+    ids = st.multiselect(
+        "Runs",
+        list(reversed(labels)),
+        key=K + "picked",
+        format_func=labels.get,
+        placeholder="choose one run to show, two to overlay, any to delete",
     )
-    ids = [int(hist.iloc[i]["run"]) for i in picked.selection.rows] if len(hist) else []
     b1, b2, b3 = st.columns(3)
     if b1.button("Show", key=K + "btn.show", disabled=len(ids) != 1, width="stretch"):
         st.session_state[K + "current"] = ids
@@ -379,6 +389,6 @@ with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
         st.session_state[K + "current"] = sorted(ids)
         st.rerun()
     if b3.button("Delete", key=K + "btn.delete", disabled=not ids, width="stretch"):
-        store.delete(ids)
+        store.delete(ids)  # the choice is pruned to existing runs at the top of the next run
         st.rerun()
     st.caption(f"This session trained {store.trained} run(s) and answered {store.hits} request(s) from its history.")

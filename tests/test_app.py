@@ -244,3 +244,24 @@ def test_gpu_page_lists_the_devices_torch_sees():
     shown = list(at.dataframe[0].value["device"])
     assert shown == devices.device_names()
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_history_shows_overlays_and_deletes_runs():
+    at = open_page("optimizers")
+    for steps in (100, 200, 300):
+        at.number_input(key="opt.steps").set_value(steps).run()
+        _train(at)
+    at.multiselect(key="opt.picked").set_value([1, 3]).run()
+    at.button(key="opt.btn.overlay").click().run()
+    assert not at.exception
+    assert any("Results — run #1 vs run #3" in h.value for h in at.subheader)
+    loss_spec = at.get("vega_lite_chart")[0].proto.spec
+    assert '"#1 GD"' in loss_spec and '"#3 Adam"' in loss_spec
+    at.multiselect(key="opt.picked").set_value([2]).run()
+    at.button(key="opt.btn.show").click().run()
+    assert any("Results — run #2" in h.value for h in at.subheader)
+    at.multiselect(key="opt.picked").set_value([1, 2]).run()
+    at.button(key="opt.btn.delete").click().run()
+    assert not at.exception
+    assert [e.run_id for e in at.session_state["opt.store"].entries.values()] == [3]
+    assert any("Press **Train all**" in i.value for i in at.info)  # run #2 was on screen and is gone

@@ -22,7 +22,9 @@ def wait_idle(page, timeout: float = 60, settle: float = 0.3) -> None:
 
 def open_page(page, base: str, path: str = "") -> None:
     page.goto(f"{base}/{path}")
-    page.wait_for_selector("[data-testid=stMain] h1")  # the script has run at least once
+    # The script has run at least once: a title, or an exception block (then the test's own
+    # check `exceptions(page) == []` fails at once, showing the exception's text).
+    page.wait_for_selector("[data-testid=stMain] h1, [data-testid=stException]")
     wait_idle(page)
 
 
