@@ -95,8 +95,9 @@ def _compare(args: argparse.Namespace) -> int:
         table = summary_frame(result)[["optimizer", "repeat", "w", "b", "final_loss", "steps_to_tol", "status"]]
         if cfg.repeats == 1:
             table = table.drop(columns="repeat")
+        table["steps_to_tol"] = table["steps_to_tol"].astype(object).where(table["steps_to_tol"].notna(), "—")
         with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}", na_rep="—"))
         print(
             f"{len(result.lanes)} runs × {cfg.steps} steps in {result.seconds:.2f} s on {result.device}; "
             f"wrote {', '.join(str(p) for p in paths.values())}"
