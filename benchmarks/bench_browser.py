@@ -27,7 +27,7 @@ from lab import server
 
 CHART = ".st-key-opt-loss_chart [data-testid=stVegaLiteChart] :is(canvas, svg.marks)"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"
-HIT_TEXT = "already had these settings"
+HIT_TEXT = "shown again from this session"
 
 ARM = """([sel, mode, text]) => {
   const snap = (c) => !c ? null : c.tagName === 'CANVAS' ? c.toDataURL()

@@ -242,8 +242,14 @@ if state is not None and (train or autorun):
         st.session_state[K + "current"] = [entry.run_id]
         st.query_params.from_dict(to_query(state))
         if source == "session":
-            st.toast(
-                f"Run #{entry.run_id} already had these settings: shown without training again.",
+            status.success(
+                f"Run #{entry.run_id} already had these settings: shown again from this session's "
+                "history, without training.",
+                icon=":material/cached:",
+            )
+        elif source == "shared cache":
+            status.success(
+                "These settings were already trained on this server: shown without training again.",
                 icon=":material/cached:",
             )
         tell_dropped(dropped)

@@ -80,6 +80,7 @@ def test_second_identical_request_comes_from_the_session_cache(engine_calls):
     assert len(engine_calls) == 1
     store = at.session_state["opt.store"]
     assert store.trained == 1 and store.hits == 1 and len(store.entries) == 1
+    assert any("shown again from this session's history" in m.value for m in at.success)
     pd.testing.assert_frame_equal(table(at).drop(columns="time (ms)"), first.drop(columns="time (ms)"))
 
 
@@ -89,6 +90,7 @@ def test_sessions_share_results_of_equal_configs(engine_calls):
     assert len(engine_calls) == 1
     entry = next(iter(other.session_state["opt.store"].entries.values()))
     assert entry.source == "shared cache"
+    assert any("already trained on this server" in m.value for m in other.success)
 
 
 def test_changed_settings_train_again(engine_calls):
