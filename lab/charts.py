@@ -146,9 +146,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
-    color = alt.Color(
-        "series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_palette(df["series"].nunique())
-    )
+    color = alt.Color("series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_lane_scale(runs))
     base = alt.Chart(df).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log")),
@@ -202,7 +200,11 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
     """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed."""
-    fits = [(ln.optimizer, ln.final_w, ln.final_b) for ln in res.lanes if ln.repeat == 0 and ln.final_w is not None]
+    fits = [
+        (ln.optimizer, ln.final_w, ln.final_b, _COLORS[i % len(_COLORS)])
+        for i, ln in enumerate(res.lanes)
+        if ln.repeat == 0 and ln.final_w is not None
+    ]
     return data_chart(res.x, res.y, res.config.data.true_w, res.config.data.true_b, fits, max_scatter, height)
 
 
@@ -211,12 +213,12 @@ def data_chart(
     y: np.ndarray,
     true_w: float,
     true_b: float,
-    fits: list[tuple[str, float, float]] = (),
+    fits: list[tuple[str, float, float, str]] = (),
     max_scatter: int = 2_000,
     height: int = 320,
 ) -> alt.Chart:
     """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed, and lines
-    y = w·x + b for each (name, w, b) in ``fits``."""
+    y = w·x + b for each (name, w, b, colour) in ``fits``."""
     n = len(x)
     pick = np.linspace(0, n - 1, min(n, max_scatter)).astype(int)
     pts = pd.DataFrame({"x": x[pick], "y": y[pick]})
@@ -225,7 +227,7 @@ def data_chart(
         {"line": f"true: y = {true_w:g}x + {true_b:g}", "x": v, "y": true_w * v + true_b, "kind": "true"}
         for v in (lo, hi)
     ]
-    for name, w, b in fits:
+    for name, w, b, _ in fits:
         rows += [{"line": name, "x": v, "y": w * v + b, "kind": "fit"} for v in (lo, hi)]
     lines = pd.DataFrame(rows)
     legend_pick = alt.selection_point(fields=["line"], bind="legend")
@@ -244,7 +246,16 @@ def data_chart(
         .encode(
             x="x:Q",
             y="y:Q",
-            color=alt.Color("line:N", title="line", sort=list(dict.fromkeys(lines["line"]))),
+            color=alt.Color(
+                "line:N",
+                title="line",
+                sort=list(dict.fromkeys(lines["line"])),
+                # the true line in near-black, the fitted ones in the loss chart's colours, same order
+                scale=alt.Scale(
+                    domain=list(dict.fromkeys(lines["line"])),
+                    range=["#222222", *[_COLORS[i % len(_COLORS)] for i in range(len(fits))]],
+                ),
+            ),
             strokeDash=alt.condition("datum.kind == 'true'", alt.value([6, 4]), alt.value([1, 0])),
             opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.15)),
             detail="line:N",
@@ -304,9 +315,7 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         )
     )
     legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
-    color = alt.Color(
-        "optimizer:N", sort=list(dict.fromkeys(path["optimizer"])), scale=_palette(path["optimizer"].nunique())
-    )
+    color = alt.Color("optimizer:N", sort=list(dict.fromkeys(path["optimizer"])), scale=_lane_scale([("", res)]))
     lines = (
         alt.Chart(path)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12))
@@ -356,6 +365,12 @@ _COLORS = [  # tableau20, strong shades first
     "#bcbd22",
     "#17becf",
 ]
+
+
+def _lane_scale(runs: Runs) -> alt.Scale:
+    """Every lane's series keeps the colour of its position, whatever is left out of a chart."""
+    names = [_series(prefix, ln, res.config.repeats) for prefix, res in runs for ln in res.lanes]
+    return alt.Scale(domain=names, range=[_COLORS[i % len(_COLORS)] for i in range(len(names))])
 
 
 def _palette(n: int) -> alt.Scale:

@@ -138,7 +138,7 @@ with f1:
             np.array(fit.y),
             data.true_w,
             data.true_b,
-            [("fitted", fit.w[-1], fit.b[-1])] if np.isfinite(fit.w[-1]) else [],
+            [("fitted", fit.w[-1], fit.b[-1], "#4e79a7")] if np.isfinite(fit.w[-1]) else [],
         ),
         width="stretch",
     )

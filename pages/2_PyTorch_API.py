@@ -199,7 +199,7 @@ else:
                 np.array(result["y"]),
                 3.0,
                 0.8,
-                [("model after training", result["w"], result["b"])],
+                [("model after training", result["w"], result["b"], "#4e79a7")],
             ),
             width="stretch",
         )
