@@ -144,16 +144,25 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     df = curve_frame(runs, measure, max_points)
     div = divergence_frame(runs)
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
+    # A diverging run would stretch the axis to 1e70 and flatten every other curve: the axis stops
+    # at 1 000x the largest starting value, lines are clipped there, and the cross sits on the edge.
+    starts = df[df["step"] == 0]["value"]
+    if len(df) and len(starts):
+        top = float(min(df["value"].max(), 1e3 * starts.max()))
+        y_scale = alt.Scale(type="log", domain=[float(df["value"].min()), top])
+        div = div.assign(value=np.minimum(div["value"].to_numpy(float), top))
+    else:
+        y_scale = alt.Scale(type="log")
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
     color = alt.Color("series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_lane_scale(runs))
     base = alt.Chart(df).encode(
         x=alt.X("step:Q", title="step"),
-        y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log")),
+        y=alt.Y("value:Q", title=title, scale=y_scale),
         color=color,
     )
     lines = (
-        base.mark_line(strokeWidth=2)
+        base.mark_line(strokeWidth=2, clip=True)
         .encode(
             opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.12)),
         )
@@ -167,7 +176,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     thin = df[(position % every == 0) | (position == counts - 1)]
     hover_base = base.properties(data=thin)
     points = (
-        hover_base.mark_point(filled=True, size=60)
+        hover_base.mark_point(filled=True, size=60, clip=True)
         .encode(
             opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
             tooltip=[
@@ -188,7 +197,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
             .mark_point(shape="cross", size=160, color="#d62728", filled=True)
             .encode(
                 x="step:Q",
-                y=alt.Y("value:Q", scale=alt.Scale(type="log")),
+                y=alt.Y("value:Q", scale=y_scale),
                 tooltip=[
                     alt.Tooltip("series:N", title="optimizer"),
                     alt.Tooltip("diverged_at:Q", title="diverged at step"),

@@ -70,14 +70,18 @@ def test_diverged_run_ends_at_its_last_finite_step_and_is_marked(long_run):
     rows = [r for r in _curve_rows(chart) if r["series"] == "GD lr=5"]
     assert max(r["step"] for r in rows) == lane.diverged_at - 1
     marks = [r for rows in _datasets(chart).values() for r in rows if "diverged_at" in r]
+    top = 1e3 * max(ln.loss[0] for ln in long_run.lanes)  # the axis stops at 1 000x the largest start
     assert marks == [
         {
             "series": "GD lr=5",
             "step": lane.diverged_at - 1,
-            "value": float(lane.loss[-1]),
+            "value": pytest.approx(top),
             "diverged_at": lane.diverged_at,
         }
     ]
+    layers = [layer for layer in chart.to_dict()["layer"] if "y" in layer.get("encoding", {})]
+    domains = [layer["encoding"]["y"]["scale"].get("domain") for layer in layers]
+    assert all(d is not None and d[1] == pytest.approx(top) for d in domains)
 
 
 def test_excess_loss_drops_zero_and_negative_values():
