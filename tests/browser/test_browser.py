@@ -139,3 +139,27 @@ def test_section_pages_show_their_key_values(page, app_server):
     page.get_by_text("torch.cuda.is_available()").first.wait_for()
     page.locator("[data-testid=stVegaLiteChart] :is(canvas, svg.marks)").first.wait_for()
     assert exceptions(page) == []
+
+
+def test_users_training_at_once_each_get_their_own_run(browser, app_server):
+    """A class on one server: four users press Train all together, each with their own seed."""
+    from lab import engine
+    from lab.config import RunConfig
+
+    contexts = [browser.new_context() for _ in range(4)]
+    try:
+        pages = [ctx.new_page() for ctx in contexts]
+        for seed, pg in enumerate(pages, start=101):
+            open_page(pg, app_server, f"optimizers?seed={seed}&steps=2000")
+        for pg in pages:  # as close to simultaneous as one driver gets
+            pg.get_by_role("button", name="Train all", exact=True).click(no_wait_after=True)
+        for seed, pg in enumerate(pages, start=101):
+            wait_idle(pg)
+            shown = {r["optimizer"]: r for r in results_table(pg)}
+            assert exceptions(pg) == []
+            for lane in engine.run(RunConfig(seed=seed, steps=2000)).lanes:
+                assert shown[lane.optimizer]["w"] == f"{lane.final_w:.6f}", (seed, lane.optimizer)
+                assert shown[lane.optimizer]["b"] == f"{lane.final_b:.6f}", (seed, lane.optimizer)
+    finally:
+        for ctx in contexts:
+            ctx.close()
