@@ -204,7 +204,10 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
                 ],
             )
         )
-    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+    # Zoom the step axis with Shift+wheel (a plain wheel keeps scrolling the page), pan by dragging,
+    # double-click to reset.
+    zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
+    return alt.layer(*layers).properties(height=height).add_params(zoom)
 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:

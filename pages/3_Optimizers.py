@@ -293,7 +293,8 @@ else:
             spec = charts.SPECS.get(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
             st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
-            "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; "
+            "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
+            "zooms the steps, drag pans, double-click resets; "
             "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
             "float32, torch's default dtype: the jitter there is rounding, not learning."
         )
