@@ -42,6 +42,7 @@ SUMMARY_COLUMNS = [
     "true_w",
     "true_b",
     "tol",
+    "config",
 ]
 CURVE_COLUMNS = ["optimizer", "repeat", "step", "loss", "w", "b"]
 
@@ -145,12 +146,28 @@ def summary_frame(res: RunResult) -> pd.DataFrame:
                 "true_w": target[0],
                 "true_b": target[1],
                 "tol": cfg.tol,
+                "config": cfg.to_json(),  # the whole run, so any summary row can reproduce it
             }
         )
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     df["steps_to_tol"] = df["steps_to_tol"].astype("Int64")
     df["batch_size"] = df["batch_size"].astype("Int64")
     return df
+
+
+def config_from_summary(summary: pd.DataFrame, run_id: int | None = None) -> RunConfig:
+    """The exact configuration behind a summary table (the command line's summary.csv or the app's
+    export; pick one run of a multi-run export with ``run_id``)."""
+    if "config" not in summary.columns or summary.empty:
+        raise ValueError("summary has no 'config' column (written by Optimizer Lab 0.1 and later)")
+    if run_id is not None:
+        if "run_id" not in summary.columns or run_id not in set(summary["run_id"]):
+            raise ValueError(f"run_id = {run_id} is not in this summary")
+        summary = summary[summary["run_id"] == run_id]
+    configs = set(summary["config"])
+    if len(configs) != 1:
+        raise ValueError(f"summary holds {len(configs)} runs; choose one with run_id")
+    return RunConfig.from_json(configs.pop())
 
 
 def curves_frame(res: RunResult) -> pd.DataFrame:

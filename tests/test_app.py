@@ -12,7 +12,7 @@ from apptest_helpers import PAGES, MediaCapture, open_page, table
 from lab import devices, engine, optimizers, runs
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.query import PageState, to_query
-from lab.results import SUMMARY_COLUMNS
+from lab.results import SUMMARY_COLUMNS, config_from_summary
 
 
 @pytest.fixture(autouse=True)
@@ -107,6 +107,7 @@ def test_downloaded_csv_parses_and_matches_the_table(monkeypatch):
     buttons = {b.proto.label: b for b in at.get("download_button")}
     summary = pd.read_csv(io.BytesIO(media.of(buttons["Summary CSV"])))
     assert list(summary.columns) == ["run_id", *SUMMARY_COLUMNS]
+    assert config_from_summary(summary, run_id=1) == RunConfig()  # the CSV alone reproduces the run
     shown = _by_optimizer(table(at))
     for _, row in summary.iterrows():
         assert row["w"] == shown.loc[row["optimizer"], "w"] and row["b"] == shown.loc[row["optimizer"], "b"]

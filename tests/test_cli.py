@@ -127,3 +127,32 @@ def test_list_shows_presets_and_the_unapplicable(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "Mini-batch SGD" in out and "SparseAdam" in out and "cannot apply" in out
+
+
+def test_summary_csv_gives_back_the_exact_config(tmp_path):
+    from lab.results import config_from_summary
+
+    assert (
+        cli.main(
+            [
+                "compare",
+                "--out",
+                str(tmp_path),
+                "--steps",
+                "50",
+                "--seed",
+                "9",
+                "--repeats",
+                "2",
+                "--optimizers",
+                "presets",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    cfg = config_from_summary(summary)
+    assert cfg == RunConfig.from_json((tmp_path / "config.json").read_text())
+    res = engine.run(cfg)
+    np.testing.assert_array_equal(summary["w"].to_numpy(), [ln.final_w for ln in res.lanes])
