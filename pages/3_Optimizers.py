@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -227,8 +226,7 @@ if state is not None and (train or autorun):
         entry, dropped, source = runs.fetch_or_train(
             store,
             cfg,
-            progress=report,
-            cancel=threading.Event(),
+            progress=report,  # Stop works through Streamlit: its rerun interrupts us inside report()
             on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
         )
     except ValueError as exc:
