@@ -8,8 +8,6 @@ at its last finite step and is marked there.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import altair as alt
@@ -18,6 +16,7 @@ import pandas as pd
 import torch
 
 from lab import landscapes
+from lab.lru import LRU
 from lab.results import LaneResult, RunResult
 
 MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
@@ -30,29 +29,13 @@ alt.data_transformers.disable_max_rows()
 Runs = list[tuple[str, RunResult]]  # (prefix, result): prefix labels runs when overlaying several
 
 
-class SpecCache:
-    """A thread-safe LRU of finished Vega-Lite specs. Equal configs give equal results, so a chart
-    built for one user serves every user (and every rerun) that shows the same runs."""
-
-    def __init__(self, max_entries: int = 64):
-        self.max_entries = max_entries
-        self._items: OrderedDict[tuple, dict] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, build: Callable[[], alt.TopLevelMixin]) -> dict:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        spec = build().to_dict()  # outside the lock: building takes tens of milliseconds
-        with self._lock:
-            self._items[key] = spec
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
-        return spec
+def spec(key: tuple, build: Callable[[], alt.TopLevelMixin]) -> dict:
+    """The finished Vega-Lite spec for ``key``, built once per process. Equal configs give equal
+    results, so a chart built for one user serves every user (and every rerun) showing the same runs."""
+    return SPECS.get_or_build(key, lambda: build().to_dict())
 
 
-SPECS = SpecCache()
+SPECS = LRU(64)
 
 
 def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:

@@ -21,6 +21,7 @@ import torch
 
 from lab import engine
 from lab.config import RunConfig
+from lab.lru import LRU
 from lab.results import RunResult, curves_frame, summary_frame
 
 DEFAULT_MAX_RUNS = 10
@@ -115,40 +116,7 @@ class RunStore:
         )
 
 
-class SharedCache:
-    """A thread-safe LRU of results keyed by config, shared by every session of the process."""
-
-    def __init__(self, max_entries: int = 32, max_bytes: int = SHARED_BYTES):
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._items: OrderedDict[str, RunResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, cfg: RunConfig) -> RunResult | None:
-        key = cfg.to_json()
-        with self._lock:
-            res = self._items.get(key)
-            if res is not None:
-                self._items.move_to_end(key)
-            return res
-
-    def put(self, cfg: RunConfig, res: RunResult) -> None:
-        with self._lock:
-            self._items[cfg.to_json()] = res
-            self._items.move_to_end(cfg.to_json())
-            while len(self._items) > self.max_entries or (
-                len(self._items) > 1 and sum(result_bytes(r) for r in self._items.values()) > self.max_bytes
-            ):
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-SHARED = SharedCache()
+SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session
 # At most one training per core at a time: on a shared server the rest wait their turn instead of
 # slowing everyone down.
 _SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
@@ -184,7 +152,7 @@ def fetch_or_train(
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
     on_wait: Callable[[], None] | None = None,
-    shared: SharedCache = SHARED,
+    shared: LRU = SHARED,
 ) -> tuple[Entry, list[Entry], str]:
     """The run for ``cfg``: from this session's store, else the shared cache, else the engine.
 
@@ -194,13 +162,13 @@ def fetch_or_train(
     entry = store.get(cfg)
     if entry is not None:
         return entry, [], "session"
-    result = shared.get(cfg)
+    result = shared.get(cfg.to_json())
     source = "shared cache"
     if result is None:
         with training_slot(on_wait):
             result = engine.run(cfg, progress=progress, cancel=cancel)
         store.trained += 1
-        shared.put(cfg, result)
+        shared.put(cfg.to_json(), result)
         source = "trained"
     entry, dropped = store.add(cfg, result, source)
     return entry, dropped, source

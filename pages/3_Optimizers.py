@@ -288,7 +288,7 @@ else:
             help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
         )
         with st.container(key=K + "loss_chart"):  # a stable hook for browser tests and benchmarks
-            spec = charts.SPECS.get(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
+            spec = charts.spec(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
             st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
             "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
@@ -298,7 +298,7 @@ else:
         )
     with m2:
         st.markdown("**Fit**: the data and each optimizer's final line")
-        spec = charts.SPECS.get(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
+        spec = charts.spec(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
         st.vega_lite_chart(spec=spec, width="stretch")
     table = charts.results_table(main.result)
     # Mark the best of a column only where it tells something (not when every row ties).
@@ -329,7 +329,7 @@ else:
         key=K + "paths",
         help="Each optimizer's (w, b) step by step over the loss surface.",
     ):
-        spec = charts.SPECS.get(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
+        spec = charts.spec(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
         st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
             "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "

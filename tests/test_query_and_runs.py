@@ -7,6 +7,7 @@ import pytest
 
 from lab import engine, runs
 from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.lru import LRU
 from lab.query import PageState, from_query, to_query
 
 
@@ -73,7 +74,7 @@ def test_store_is_bounded_by_count_and_memory():
 
 
 def test_fetch_or_train_counts_engine_calls_and_shares_across_sessions():
-    shared = runs.SharedCache()
+    shared = LRU(8)
     a, b = runs.RunStore(), runs.RunStore()
     cfg = RunConfig(steps=50, seed=77)
     _, _, src1 = runs.fetch_or_train(a, cfg, shared=shared)
