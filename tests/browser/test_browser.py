@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from app import chart_drawn, click_and_wait, exceptions, open_page, results_table, wait_idle
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +16,7 @@ PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu"]
 def test_page_loads_without_exception(page, app_server, path):
     open_page(page, app_server, path)
     assert exceptions(page) == []
-    assert page.locator("[data-testid=stSidebar]").get_by_text("Device").count() >= 1
+    expect(page.locator("[data-testid=stSidebar]").get_by_text("Device", exact=True)).to_have_count(1)
 
 
 def _train_defaults(page, app_server):
@@ -31,7 +32,7 @@ def test_train_all_draws_chart_fit_and_table(page, app_server):
     assert [r["optimizer"] for r in rows] and len(rows) == 7
     assert {r["optimizer"] for r in rows} == {"GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"}
     assert all(r["status"] == "converged" for r in rows)
-    assert page.locator("[data-testid=stVegaLiteChart]").count() >= 2
+    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2)  # loss curves and fit
     assert chart_drawn(page, 0) and chart_drawn(page, 1)
 
 
@@ -86,10 +87,10 @@ def test_bad_value_typed_into_a_field_shows_a_message(page, app_server):
     assert steps.get_attribute("aria-invalid") == "true"  # red field with the reason on hover
     assert "outside" in page.locator(f"[id='{steps.get_attribute('aria-describedby')}']").inner_text()
     click_and_wait(page, "Train all")  # the last valid value is used, nothing is lost
-    assert page.get_by_text("7 optimizers × 1,000 steps").count() == 1
+    expect(page.get_by_text("7 optimizers × 1,000 steps")).to_have_count(1)
     page.locator("[data-testid=stMultiSelect] [aria-label='Clear all']").first.click()
     wait_idle(page)
-    assert page.get_by_text("optimizers must name at least one optimizer").count() == 1
+    expect(page.get_by_text("optimizers must name at least one optimizer")).to_have_count(1)
     assert exceptions(page) == []
 
 
@@ -97,8 +98,8 @@ def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
     open_page(page, app_server, "optimizers?steps=lots&opt=Adam,Nope&run=1")
     page.get_by_text("Ignored steps='lots'").wait_for()
     assert exceptions(page) == []
-    assert page.get_by_text("Ignored steps='lots'").count() == 1
-    assert page.get_by_text("Ignored optimizer 'Nope'").count() == 1
+    expect(page.get_by_text("Ignored steps='lots'")).to_have_count(1)
+    expect(page.get_by_text("Ignored optimizer 'Nope'")).to_have_count(1)
     assert [r["optimizer"] for r in results_table(page)] == ["Adam"]
 
 
@@ -120,16 +121,16 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     page.get_by_text("Training stopped.").wait_for()
     wait_idle(page)
     assert exceptions(page) == []
-    assert page.locator("[data-testid=stProgress]").count() == 0
-    assert page.get_by_text("Run history (1 kept)").count() == 1
-    assert page.get_by_text("Results — run #1").count() == 1
+    expect(page.locator("[data-testid=stProgress]")).to_have_count(0)
+    expect(page.get_by_text("Run history (1 kept)")).to_have_count(1)
+    expect(page.get_by_text("Results — run #1")).to_have_count(1)
 
 
 def test_section_pages_show_their_key_values(page, app_server):
     open_page(page, app_server, "autograd")
     grad = page.locator("[data-testid=stMetricValue]").filter(has_text="4.5, 4.5, 4.5, 4.5")
     grad.nth(1).wait_for()  # components load lazily: wait for both, then count
-    assert grad.count() == 2  # x.grad from backward() and the formula worked out by hand
+    expect(grad).to_have_count(2)  # x.grad from backward() and the formula worked out by hand
     page.locator("[data-testid=stGraphVizChart] svg").nth(1).wait_for()
     open_page(page, app_server, "pytorch-api")
     page.get_by_role("button", name="Step", exact=True).click()
