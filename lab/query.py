@@ -138,7 +138,8 @@ def from_query(params: Mapping[str, Any]) -> PageState:
     opts = list(cfg.optimizers)
     for key in (k for k in q if "." in k):
         name, _, param = key.rpartition(".")
-        idx = next((i for i, o in enumerate(opts) if optimizers.get(o.name).name == _canon(name)), None)
+        canon = _canon(name)  # "adam.lr" and "Adam.lr" mean the same; o.name is canonical already
+        idx = next((i for i, o in enumerate(opts) if o.name == canon), None)
         if idx is None:
             notices.append(f"Ignored {key!r}: {name!r} is not among the chosen optimizers.")
             continue
