@@ -72,6 +72,7 @@ PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True
 
 def sidebar() -> None:
     session.init_from_url(st.session_state, st.query_params.to_dict())
+    session.keep_inputs(st.session_state)  # every page's inputs, whichever page is on screen
     with st.sidebar:
         names = devices.device_names()
         infos = {d.name: d.description for d in devices.available_devices()}

@@ -3,7 +3,7 @@ plain tests can drive them with a dict standing in for ``st.session_state``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from lab import devices
@@ -56,3 +56,19 @@ def shared_fields(state: Mapping[str, Any]) -> dict[str, Any]:
         "seed": int(state.get(SEED, RunConfig().seed)),
         "device": str(state.get(DEVICE, "cpu")),
     }
+
+
+PAGE_PREFIXES = ("ag.", "api.", "opt.", "gpu.")  # each page's session-state prefix
+NOT_INPUTS = (".btn.", ".dl.", ".share_link")  # buttons, downloads, and a field created with value=
+
+
+def keep_inputs(
+    state: MutableMapping[str, Any], prefixes: Iterable[str] = PAGE_PREFIXES, skip: Iterable[str] = NOT_INPUTS
+) -> None:
+    """Streamlit forgets the value of a widget that is not on screen, so a page's inputs would
+    reset after a visit elsewhere; writing each value back into the state on every run (from the
+    entrypoint, whichever page is shown) keeps them. A button's value cannot be written: keys
+    containing any of ``skip`` are left alone."""
+    prefixes, skip = tuple(prefixes), tuple(skip)
+    for key in [k for k in state if str(k).startswith(prefixes) and not any(x in str(k) for x in skip)]:
+        state[key] = state[key]

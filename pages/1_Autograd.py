@@ -12,8 +12,6 @@ from lab import autograd_lesson as ag
 from lab import charts, session
 
 K = "ag."
-for _key in [k for k in st.session_state if str(k).startswith(K)]:
-    st.session_state[_key] = st.session_state[_key]  # keep this page's inputs while elsewhere
 
 
 for _key, _value in {"times": 2, "lr": 0.01, "steps": 3_000, "forget": False}.items():

@@ -12,8 +12,6 @@ from lab import api_lesson as api
 from lab import charts, session
 
 K = "api."
-for _key in [k for k in st.session_state if str(k).startswith(K) and not str(k).startswith(K + "btn")]:
-    st.session_state[_key] = st.session_state[_key]  # keep this page's inputs while elsewhere
 DEFAULTS = {
     "opt": "SGD + momentum",
     "lr": 0.1,

@@ -14,10 +14,6 @@ from lab.query import PageState, to_query
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
 K = "opt."  # this page's session-state prefix
 
-# Widget state of a page that is not on screen is dropped by Streamlit; re-assigning keeps it.
-_KEEP = ("hp.", "selected", "steps", "batch", "same_lr", "measure", "keep", "paths", "picked")
-for _key in [k for k in st.session_state if str(k).startswith(tuple(K + p for p in _KEEP))]:
-    st.session_state[_key] = st.session_state[_key]
 
 reg = optimizers.registry()
 url_state: PageState = st.session_state.get(session.URL_STATE) or PageState()

@@ -268,3 +268,21 @@ def test_history_shows_overlays_and_deletes_runs():
     assert not at.exception
     assert [e.run_id for e in at.session_state["opt.store"].entries.values()] == [3]
     assert any("Press **Train all**" in i.value for i in at.info)  # run #2 was on screen and is gone
+
+
+def test_inputs_survive_a_visit_to_another_page():
+    at = open_page("optimizers")
+    at.number_input(key="opt.steps").set_value(700).run()
+    at.number_input(key="opt.hp.Adam.lr").set_value(0.2).run()
+    at.switch_page(PAGES["autograd"]).run()
+    at.number_input(key="ag.x0").set_value(2.0).run()
+    at.switch_page(PAGES["api"]).run()
+    at.text_input(key="api.pred").set_value("1, 2").run()
+    at.switch_page(PAGES["optimizers"]).run()
+    assert at.number_input(key="opt.steps").value == 700
+    assert at.number_input(key="opt.hp.Adam.lr").value == 0.2
+    at.switch_page(PAGES["autograd"]).run()
+    assert at.number_input(key="ag.x0").value == 2.0
+    at.switch_page(PAGES["api"]).run()
+    assert at.text_input(key="api.pred").value == "1, 2"
+    assert not at.exception

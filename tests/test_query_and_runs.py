@@ -96,3 +96,33 @@ def test_exports_have_the_cli_columns_and_a_run_id():
     assert list(curves.columns) == ["run_id", "optimizer", "repeat", "step", "loss", "w", "b"]
     assert len(curves) == 7 * 11 + 7 * 21
     assert store.delete([1]) == 1 and list(store.history()["run"]) == [2]
+
+
+def test_keep_inputs_writes_back_only_the_given_keys():
+    from lab.session import keep_inputs
+
+    written = []
+
+    class Recording(dict):
+        def __setitem__(self, key, value):
+            written.append(key)
+            super().__setitem__(key, value)
+
+    before = {
+        "opt.steps": 5,
+        "opt.hp.Adam.lr": 0.1,
+        "opt.btn.train": True,
+        "opt.dl.summary.csv": False,
+        "opt.share_link": "http://x",
+        "ag.x0": 1.0,
+        "shared.seed": 3,
+    }
+    state = Recording(before)
+    keep_inputs(state)
+    assert sorted(written) == ["ag.x0", "opt.hp.Adam.lr", "opt.steps"]
+    assert state == before
+
+
+def test_hyperparameter_keys_in_urls_ignore_case():
+    state = from_query({"opt": "Adam", "adam.lr": "0.2"})
+    assert state.notices == [] and state.config.optimizers[0].kwargs["lr"] == 0.2
