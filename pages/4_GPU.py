@@ -83,7 +83,8 @@ st.dataframe(
     wide.reset_index().rename_axis(columns=None),
     hide_index=True,
     width="stretch",
-    column_config={d: st.column_config.NumberColumn(f"{d} (ms/step)", format="%.3f") for d in names},
+    column_config={"samples": st.column_config.NumberColumn(format="localized")}
+    | {d: st.column_config.NumberColumn(f"{d} (ms/step)", format="%.3f") for d in names},
 )
 skipped = table[table["note"] != ""]
 if len(skipped):
@@ -91,25 +92,5 @@ if len(skipped):
         "Empty cells were not run: "
         + "; ".join(f"{r.device}, {r.model}, {r.samples:,} samples — {r.note}" for r in skipped.itertuples())
     )
-tiny = table[(table.samples == 50) & (table.model == next(iter(gpu.MODELS)))].set_index("device")["ms_per_step"]
-if accelerators:
-    lines = []
-    for (dev, model), size in gpu.crossover(table).items():
-        lines.append(
-            f"- **{dev}**, {model}: "
-            + (f"faster than the CPU from {size:,} samples on." if size else "never faster than the CPU in this range.")
-        )
-    st.markdown("\n".join(lines))
-    st.markdown(
-        "For the tutorial's 50 samples: "
-        + ", ".join(f"{d} {v:.3f} ms" for d, v in tiny.items())
-        + ". Each GPU step pays a fixed cost to launch its kernels; only big batches or wide models "
-        "have enough arithmetic to hide it."
-    )
-else:
-    st.markdown(
-        f"For the tutorial's 50 samples a CPU step takes {tiny.get('cpu', float('nan')):.3f} ms. On a GPU "
-        "such a step is no faster — launching each kernel costs a few microseconds whatever the size — "
-        "and only big batches or wide models have enough arithmetic to make the accelerator win."
-    )
-show_code(gpu.step_time, gpu.measure)
+st.markdown(gpu.verdict(table))
+show_code(gpu.step_time, gpu.measure, gpu.crossover)

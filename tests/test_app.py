@@ -10,6 +10,7 @@ import pytest
 from apptest_helpers import PAGES, MediaCapture, open_page, table
 
 from lab import devices, engine, optimizers, runs
+from lab import gpu_lesson as gpu
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.query import PageState, to_query
 from lab.results import SUMMARY_COLUMNS, config_from_summary
@@ -247,6 +248,22 @@ def test_gpu_page_lists_the_devices_torch_sees():
     shown = list(at.dataframe[0].value["device"])
     assert shown == devices.device_names()
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_gpu_page_with_an_accelerator_shows_its_column_and_verdict(monkeypatch):
+    """No GPU here: fake one in the device list and the measurement, to run the page's GPU branch."""
+    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
+    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
+    rows = [(d, m, n, t) for d in ("cpu", "cuda:0") for m in gpu.MODELS for n, t in [(50, 0.1), (10**6, 9.0)]]
+    rows = [(d, m, n, t / 10 if d != "cpu" and n > 50 else t, "") for d, m, n, t in rows]
+    table = pd.DataFrame(rows, columns=["device", "model", "samples", "ms_per_step", "note"])
+    monkeypatch.setattr(gpu, "measured", lambda names, **kw: table)
+    at = open_page("gpu")
+    assert not at.exception
+    assert list(at.dataframe[0].value["device"]) == ["cpu", "cuda:0"]
+    assert "cuda:0" in at.dataframe[2].value.columns
+    assert any("faster than the CPU from 1,000,000 samples on" in m.value for m in at.markdown)
+    assert not any("No accelerator" in i.value for i in at.info)
 
 
 def test_history_shows_overlays_and_deletes_runs():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -100,9 +101,52 @@ def test_tutorial_training_reproduces_the_tutorial():
     assert r["losses"][-1] < r["losses"][0] and len(r["losses"]) == 3000
 
 
-def test_roundtrip_reports_devices():
-    steps = gpu.roundtrip("cpu")
-    assert [s["device"] for s in steps[:5]] == ["cpu"] * 5 and steps[-1]["device"].startswith("NumPy")
+@pytest.mark.parametrize("device", devices.device_names())
+def test_roundtrip_reports_devices(device):
+    steps = gpu.roundtrip(device)
+    where = str(devices.resolve(device))
+    assert [s["device"] for s in steps][:5] == ["cpu", "cpu", where, where, where]
+    assert steps[-1]["device"] == "NumPy array (5, 1)" and len(steps[-1]["value"]) == 5
+
+
+def test_step_time_waits_for_the_device_before_reading_the_clock(monkeypatch):
+    seen = []
+    monkeypatch.setattr(gpu.devices, "synchronize", seen.append)
+    assert gpu.step_time("cpu", gpu.Lr, 50, budget=0.001) > 0
+    # after the warm-up, after the single timed step, after each timed round
+    assert seen == [torch.device("cpu")] * (2 + gpu.ROUNDS)
+
+
+def test_crossover_finds_the_first_size_where_the_accelerator_wins():
+    rows = [
+        ("cpu", "Lr", 50, 0.07),
+        ("cpu", "Lr", 1_000, 0.08),
+        ("cpu", "Lr", 100_000, 0.3),
+        ("cuda:0", "Lr", 50, 0.12),
+        ("cuda:0", "Lr", 1_000, 0.05),
+        ("cuda:0", "Lr", 100_000, 0.06),
+        # the CPU was not run at 1 000 (predicted too slow): an accelerator that ran there wins
+        ("cpu", "MLP", 50, 0.2),
+        ("cpu", "MLP", 1_000, float("nan")),
+        ("cuda:0", "MLP", 50, 0.3),
+        ("cuda:0", "MLP", 1_000, 0.1),
+        # an accelerator that did not run never wins
+        ("mps", "MLP", 50, 0.3),
+        ("mps", "MLP", 1_000, float("nan")),
+    ]
+    table = pd.DataFrame(rows, columns=["device", "model", "samples", "ms_per_step"])
+    assert gpu.crossover(table) == {("cuda:0", "Lr"): 1_000, ("cuda:0", "MLP"): 1_000, ("mps", "MLP"): None}
+
+
+def test_verdict_says_where_each_accelerator_wins():
+    rows = [("cpu", m, n, t) for m in gpu.MODELS for n, t in [(50, 0.07), (10_000, 0.2), (1_000_000, float("nan"))]]
+    rows += [("cuda:0", m, n, t) for m in gpu.MODELS for n, t in [(50, 0.11), (10_000, 0.1), (1_000_000, 0.3)]]
+    text = gpu.verdict(pd.DataFrame(rows, columns=["device", "model", "samples", "ms_per_step"]))
+    first = next(iter(gpu.MODELS))
+    assert f"**cuda:0**, {first}: faster than the CPU from 10,000 samples on." in text
+    assert "For the tutorial's 50 samples" in text and "cpu 0.070 ms, cuda:0 0.110 ms" in text
+    cpu_only = gpu.verdict(pd.DataFrame(rows[:3], columns=["device", "model", "samples", "ms_per_step"]))
+    assert "a CPU step takes 0.070 ms" in cpu_only and "no accelerator here" in cpu_only
 
 
 def test_measurement_is_bounded_and_stops_slow_series():
