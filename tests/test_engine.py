@@ -11,7 +11,7 @@ import pytest
 import torch
 from reference import torch_loop
 
-from lab import engine, optimizers
+from lab import devices, engine, optimizers
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.data import BatchStream, make_data
 from lab.rules import rule_for
@@ -268,3 +268,15 @@ def test_results_are_cpu_numpy():
     res = engine.run(RunConfig(steps=5))
     assert isinstance(res.lanes[0].loss, np.ndarray) and res.lanes[0].loss.dtype == np.float64
     assert res.device == "cpu" and res.torch_version == torch.__version__
+
+
+@pytest.mark.parametrize("device", devices.device_names())
+def test_every_device_this_machine_has_equals_torch_optim_on_the_cpu(device):
+    """On a machine with an accelerator this runs there too; the reference always runs on the CPU."""
+    opts = tuple(OptimizerConfig(n) for n in [*optimizers.registry().presets(), "LBFGS"])
+    cfg = RunConfig(optimizers=opts, steps=300, dtype="float64", data=DataConfig(noise=0.3), device=device)
+    res = engine.run(cfg)
+    assert res.device == str(devices.resolve(device))
+    for i, opt in enumerate(opts):
+        assert isinstance(res.lanes[i].w, np.ndarray)  # results come back as CPU NumPy
+        np.testing.assert_allclose(_trajectory(res, i), torch_loop(cfg, opt), rtol=0, atol=1e-8, err_msg=opt.name)
