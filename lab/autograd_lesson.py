@@ -103,8 +103,9 @@ class HandFit:
     x: list[float]
     y: list[float]
     loss: list[float]  # loss at each step
-    w: list[float]
+    w: list[float]  # after each step
     b: list[float]
+    start: tuple[float, float]  # (w, b) before the first step
 
 
 def fit_by_hand(
@@ -123,6 +124,7 @@ def fit_by_hand(
     y = true_w * x + true_b + noise * torch.randn(samples, generator=g)
     w = torch.rand(1, generator=g, requires_grad=True)
     b = torch.rand(1, generator=g, requires_grad=True)
+    start = (w.item(), b.item())
     losses, ws, bs = [], [], []
     for _ in range(steps):
         y_predict = x * w + b
@@ -137,4 +139,4 @@ def fit_by_hand(
         losses.append(loss.item())
         ws.append(w.item())
         bs.append(b.item())
-    return HandFit(x.tolist(), y.tolist(), losses, ws, bs)
+    return HandFit(x.tolist(), y.tolist(), losses, ws, bs, start)

@@ -146,7 +146,9 @@ if forget:
     st.warning(
         "Without zeroing, each step's gradient is added to all the earlier ones, so the update uses the "
         "*sum* of every gradient so far. The steps keep growing in the old direction, overshoot, swing "
-        "back slowly — the loss bounces instead of settling, or blows up with a larger learning rate.",
+        "back slowly — the loss bounces instead of settling, or blows up with a larger learning rate. "
+        "Summing every gradient so far is exactly SGD with momentum 1: a ball rolling with no friction "
+        "(Momentum on the Optimizers page keeps only a fraction, 0.9, of the old sum at each step).",
         icon=":material/warning:",
     )
 show_code(ag.fit_by_hand)

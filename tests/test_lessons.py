@@ -51,6 +51,24 @@ def test_fit_by_hand_converges_and_forgetting_to_zero_does_not():
     assert bad.loss[-1] > 100 * good.loss[-1]
 
 
+@pytest.mark.parametrize(("zero_grad", "momentum"), [(True, 0.0), (False, 1.0)])
+def test_fit_by_hand_equals_torch_optim_sgd(zero_grad, momentum):
+    """The hand update is torch.optim.SGD; forgetting to zero the gradients adds each one to the
+    sum of all before it, which is SGD with momentum 1 (and no dampening)."""
+    fit = ag.fit_by_hand(lr=0.05, steps=200, zero_grad=zero_grad, seed=4, noise=0.2)
+    x, y = torch.tensor(fit.x), torch.tensor(fit.y)
+    w, b = (torch.tensor([v], requires_grad=True) for v in fit.start)
+    opt = torch.optim.SGD([w, b], lr=0.05, momentum=momentum)
+    ws, bs, losses = [], [], []
+    for _ in range(200):
+        opt.zero_grad()
+        loss = ((x * w + b - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        ws.append(w.item()), bs.append(b.item()), losses.append(loss.item())
+    np.testing.assert_allclose(np.array([ws, bs, losses]), np.array([fit.w, fit.b, fit.loss]), rtol=1e-5, atol=1e-6)
+
+
 def test_anatomy_and_the_global_rng_untouched():
     state = torch.random.get_rng_state()
     a = api.anatomy(3)
