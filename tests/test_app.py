@@ -1,14 +1,17 @@
-"""The app through Streamlit's AppTest: Home, the shared sidebar and the Optimizers page."""
+"""The app through Streamlit's AppTest: Home, the shared sidebar, the Optimizers page and the section pages."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from apptest_helpers import PAGES, MediaCapture, open_page, table
 
+from lab import api_lesson as api
+from lab import autograd_lesson as ag
 from lab import devices, engine, optimizers, runs
 from lab import gpu_lesson as gpu
 from lab.config import DataConfig, OptimizerConfig, RunConfig
@@ -248,6 +251,62 @@ def test_gpu_page_lists_the_devices_torch_sees():
     shown = list(at.dataframe[0].value["device"])
     assert shown == devices.device_names()
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_autograd_page_controls_change_what_torch_computes():
+    at = open_page("autograd")
+    at.slider(key="ag.times").set_value(4).run()
+    assert list(at.dataframe[2].value["x.grad"]) == [", ".join([f"{4.5 * k:g}"] * 4) for k in range(1, 5)]
+    at.number_input(key="ag.lr").set_value(0.1).run()
+    at.number_input(key="ag.steps").set_value(200).run()
+    fit = ag.fit_by_hand(0.1, 200)  # the sidebar's defaults: seed 0, 50 samples of y = 3x + 0.8
+    metrics = {m.label: m.value for m in at.metric}
+    assert not at.exception
+    assert (metrics["w"], metrics["b"]) == (f"{fit.w[-1]:.4f}", f"{fit.b[-1]:.4f}")
+    assert metrics["final loss"] == f"{fit.loss[-1]:.3e}"
+
+
+def test_api_page_controls_each_do_what_they_say():
+    at = open_page("api")
+    at.selectbox(key="api.opt").set_value("Adam").run()
+    at.number_input(key="api.lr").set_value(0.5).run()
+    at.button(key="api.btn.step").click().run()
+    at.button(key="api.btn.step").click().run()
+    assert any("Steps taken: 2." in c.value for c in at.caption)
+    last = at.dataframe[2].value.iloc[-1]
+    assert last["w"] == pytest.approx(api.lifecycle("Adam", 0.5, 2)[-1]["w"])
+    state = json.loads(at.json[0].value)
+    assert state["w.step"] == [2.0] and {"w.exp_avg", "w.exp_avg_sq", "b.exp_avg"} <= set(state)
+    at.button(key="api.btn.reset").click().run()
+    assert any("Steps taken: 0." in c.value for c in at.caption) and not at.json
+
+    at.text_input(key="api.target").set_value("3, -0.5, 2, 7").run()
+    mse = np.mean(np.square(np.array([2.5, 0.0, 2.1, 7.8]) - [3, -0.5, 2, 7]))
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["nn.MSELoss()(predictions, targets)"]) == pytest.approx(mse, rel=1e-5)
+    for i, v in enumerate([0.0, 0.0, 3.0]):
+        at.number_input(key=f"api.logit{i}").set_value(v).run()
+    at.radio(key="api.cls").set_value(2).run()
+    p = np.exp([0.0, 0.0, 3.0]) / np.exp([0.0, 0.0, 3.0]).sum()
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["nn.CrossEntropyLoss()(logits, target)"]) == pytest.approx(-np.log(p[2]), rel=1e-5)
+
+    at.number_input(key="api.steps").set_value(2000).run()
+    at.number_input(key="api.tlr").set_value(0.01).run()
+    at.button(key="api.btn.run").click().run()
+    run = api.tutorial_training(2000, 0.01)
+    metrics = {m.label: m.value for m in at.metric}
+    assert not at.exception
+    assert (metrics["w"], metrics["b"]) == (f"{run['w']:.4f}", f"{run['b']:.4f}")
+
+
+def test_gpu_page_measure_again_asks_for_a_fresh_measurement(monkeypatch):
+    asked = []
+    real = gpu.measured
+    monkeypatch.setattr(gpu, "measured", lambda names, **kw: asked.append(kw["refresh"]) or real(names))
+    at = open_page("gpu")
+    at.button(key="gpu.btn.again").click().run()
+    assert not at.exception and asked == [False, True]
 
 
 def test_gpu_page_with_an_accelerator_shows_its_column_and_verdict(monkeypatch):

@@ -142,6 +142,35 @@ def test_section_pages_show_their_key_values(page, app_server):
     assert exceptions(page) == []
 
 
+def _metric(page, label: str) -> str:
+    box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def test_section_page_controls_work_in_the_browser(page, app_server):
+    """One press of each kind of control on the section pages, checked against torch's numbers."""
+    from lab import api_lesson as api
+    from lab import autograd_lesson as ag
+
+    open_page(page, app_server, "autograd")
+    page.get_by_text("forget to zero the gradients").click()
+    wait_idle(page)
+    expect(page.get_by_text("exactly SGD with momentum 1")).to_have_count(1)
+    forgot = ag.fit_by_hand(zero_grad=False)
+    assert _metric(page, "final loss") == f"{forgot.loss[-1]:.3e}"
+
+    open_page(page, app_server, "pytorch-api")
+    page.get_by_role("radiogroup").get_by_text("2", exact=True).click()  # the true class
+    wait_idle(page)
+    expected = api.cross_entropy([2.0, 0.5, -1.0], 2)["loss"]
+    assert float(_metric(page, "nn.CrossEntropyLoss()(logits, target)")) == pytest.approx(expected, rel=1e-5)
+    click_and_wait(page, "Run")  # the tutorial's 30 000 steps, with a progress bar
+    run = api.tutorial_training()
+    expect(page.get_by_text("With lr = 1e-3 plain gradient descent is slow")).to_have_count(1)
+    assert (_metric(page, "w"), _metric(page, "b")) == (f"{run['w']:.4f}", f"{run['b']:.4f}")
+    assert exceptions(page) == []
+
+
 def test_users_training_at_once_each_get_their_own_run(browser, app_server):
     """A class on one server: four users press Train all together, each with their own seed."""
     from lab import engine
