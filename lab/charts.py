@@ -440,6 +440,45 @@ def curve_chart(
     )
 
 
+def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) -> alt.Chart:
+    """Final loss above the best possible against learning rate, log-log, one line per optimizer
+    (a learning-rate sweep: ``lab.tuning.Sweep.table``). The best learning rate of each optimizer is
+    a large diamond; a learning rate that diverged is a red cross on the top edge. Values below
+    ``floor`` (float rounding) are drawn at the floor."""
+    df = table.copy()
+    df["lr"] = df["lr"].astype(float)
+    ok = df["excess_loss"].notna() & np.isfinite(df["excess_loss"].astype(float))
+    df["value"] = np.where(ok, np.maximum(df["excess_loss"].astype(float).fillna(floor), floor), np.nan)
+    finite = df.loc[ok, "value"]
+    top = float(finite.max()) * 10 if len(finite) else 1.0
+    bottom = float(finite.min()) if len(finite) else floor
+    df["value"] = df["value"].fillna(top)
+    df["steps to tol"] = df["steps_to_tol"].astype("Float64").astype(float)
+    names = list(dict.fromkeys(df["optimizer"]))
+    color = alt.Color("optimizer:N", sort=names, scale=_palette(len(names)))
+    y = alt.Y("value:Q", title="final loss − best possible", scale=alt.Scale(type="log", domain=[bottom, top]))
+    x = alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"))
+    tooltip = [
+        "optimizer:N",
+        alt.Tooltip("lr:Q", format="g"),
+        "status:N",
+        alt.Tooltip("steps to tol:Q", format=".0f"),
+        alt.Tooltip("final_loss:Q", title="final loss", format=".4e"),
+    ]
+    pick = alt.selection_point(fields=["optimizer"], bind="legend")
+    fade = alt.condition(pick, alt.value(1.0), alt.value(0.12))
+    base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
+    lines = base.transform_filter("datum.status != null && indexof(datum.status, 'diverged') < 0")
+    layers = [
+        lines.mark_line(point=True, strokeWidth=2).encode(opacity=fade).add_params(pick),
+        base.transform_filter("datum.best").mark_point(shape="diamond", size=220, filled=True).encode(opacity=fade),
+        base.transform_filter("indexof(datum.status, 'diverged') >= 0")
+        .mark_point(shape="cross", size=120, filled=True, color="#d62728")
+        .encode(opacity=fade),
+    ]
+    return alt.layer(*layers).properties(height=height)
+
+
 def timing_chart(table: pd.DataFrame, height: int = 340) -> alt.Chart:
     """Milliseconds per training step against samples, log-log, one line per device and model."""
     df = table.dropna(subset=["ms_per_step"])

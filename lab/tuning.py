@@ -1,0 +1,130 @@
+"""Each optimizer at its best learning rate: a sweep over a log grid, every lane trained together.
+
+A comparison at each optimizer's default learning rate partly measures how well the defaults suit
+the problem. Sweeping the learning rate answers the fairer question — what can each update rule do
+at its best here? — and shows how sensitive each one is to the choice.
+
+For every optimizer of a config (its other hyperparameters kept), every grid value inside the
+learning rate's allowed range, and its current learning rate, becomes one lane, labelled
+``"<optimizer> @ lr <value>"``. The lanes run through :func:`lab.engine.run` (batched where the
+engine can), on the config's data, steps, seed and device, with one repeat. The best learning
+rate of an optimizer is the one that reaches the tolerance in the fewest steps; when none does,
+the lowest final loss; a learning rate that diverged is never best.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lab import engine
+from lab.config import MAX_LANES, OptimizerConfig, RunConfig
+from lab.results import LaneResult
+
+GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)  # log-spaced: half a decade apart
+COLUMNS = ["optimizer", "lr", "status", "steps_to_tol", "final_loss", "excess_loss", "best"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    config: RunConfig  # what was swept: the optimizers with their own hyperparameters
+    grid: tuple[float, ...]
+    table: pd.DataFrame  # one row per (optimizer, lr) tried: COLUMNS
+    best: dict[str, float]  # optimizer (display name) -> best lr; absent when every lr diverged
+    seconds: float
+
+
+def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[OptimizerConfig, OptimizerConfig]]:
+    """(the config's optimizer, one swept variant) for every grid value its lr range allows, and
+    for its current learning rate too — so the best found is never worse than what it had."""
+    out = []
+    for opt in cfg.optimizers:
+        params = {p.name: p for p in opt.spec.params}
+        if "lr" not in params:
+            continue
+        others = {k: v for k, v in opt.kwargs.items() if k != "lr"}
+        tried = set()
+        for lr in sorted({*grid, opt.kwargs["lr"]}):
+            label = f"{opt.display} @ lr {lr:.6g}"
+            try:
+                params["lr"].check(lr, opt.display)
+            except ValueError:
+                continue
+            if label not in tried:
+                tried.add(label)
+                out.append((opt, OptimizerConfig.of(opt.name, opt.batch_size, label, lr=lr, **others)))
+    return out
+
+
+def score(lane: LaneResult, min_loss: float | None) -> tuple:
+    """Smaller is better: converged soonest, then lowest final loss; diverged last."""
+    if lane.diverged_at is not None:
+        return (2, 0.0)
+    if lane.steps_to_tol is not None:
+        return (0, lane.steps_to_tol, lane.final_loss)
+    return (1, lane.final_loss - (min_loss or 0.0))
+
+
+def sweep(
+    cfg: RunConfig,
+    grid: tuple[float, ...] = GRID,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Sweep:
+    """Train every optimizer of ``cfg`` at every learning rate of ``grid``; pick each one's best."""
+    pairs = lanes(cfg, grid)
+    if not pairs:
+        raise ValueError("none of the chosen optimizers has a learning rate to sweep")
+    t0 = time.perf_counter()
+    chunks = [pairs[i : i + MAX_LANES] for i in range(0, len(pairs), MAX_LANES)]
+    results = []
+    for k, chunk in enumerate(chunks):
+
+        def part(f: float, k: int = k) -> None:
+            if progress is not None:
+                progress((k + f) / len(chunks))
+
+        res = engine.run(cfg.replace(optimizers=tuple(v for _, v in chunk), repeats=1), progress=part, cancel=cancel)
+        results += [(opt, variant, res.lane(variant.display), res.min_loss) for opt, variant in chunk]
+    rows, best, best_score = [], {}, {}
+    for opt, variant, lane, min_loss in results:
+        lr = variant.kwargs["lr"]
+        s = score(lane, min_loss)
+        final = lane.final_loss
+        rows.append(
+            {
+                "optimizer": opt.display,
+                "lr": lr,
+                "status": lane.status,
+                "steps_to_tol": lane.steps_to_tol,
+                "final_loss": math.nan if final is None else final,
+                "excess_loss": math.nan if final is None else final - (min_loss or 0.0),
+            }
+        )
+        if s[0] < 2 and (opt.display not in best_score or s < best_score[opt.display]):
+            best[opt.display], best_score[opt.display] = lr, s
+    table = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    table["best"] = [best.get(o) == lr for o, lr in zip(table.optimizer, table.lr, strict=True)]
+    table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
+    return Sweep(cfg, tuple(grid), table, best, time.perf_counter() - t0)
+
+
+def with_best_lrs(cfg: RunConfig, found: Sweep) -> RunConfig:
+    """``cfg`` with each optimizer's learning rate set to the best the sweep found."""
+    opts = []
+    for o in cfg.optimizers:
+        lr = found.best.get(o.display)
+        if lr is None:
+            opts.append(o)
+        else:
+            opts.append(
+                OptimizerConfig(
+                    o.name, (*((k, v) for k, v in o.overrides if k != "lr"), ("lr", lr)), o.batch_size, o.label
+                )
+            )
+    return cfg.replace(optimizers=tuple(opts))
