@@ -19,7 +19,7 @@ from datetime import datetime
 import pandas as pd
 import torch
 
-from lab import engine
+from lab import engine, tuning
 from lab.config import RunConfig
 from lab.lru import LRU
 from lab.results import RunResult, curves_frame, summary_frame
@@ -172,6 +172,28 @@ def fetch_or_train(
         source = "trained"
     entry, dropped = store.add(cfg, result, source)
     return entry, dropped, source
+
+
+SWEEPS = LRU(16)  # learning-rate sweeps by config JSON and grid, for every session (tables only: small)
+
+
+def fetch_or_sweep(
+    cfg: RunConfig,
+    grid: tuple[float, ...] = tuning.GRID,
+    progress: Callable[[float], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
+    shared: LRU = SWEEPS,
+) -> tuple[tuning.Sweep, bool]:
+    """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot.
+    Returns the sweep and whether it was trained now."""
+    key = (cfg.to_json(), tuple(grid))
+    found = shared.get(key)
+    if found is not None:
+        return found, False
+    with training_slot(on_wait):
+        found = tuning.sweep(cfg, grid, progress=progress)
+    shared.put(key, found)
+    return found, True
 
 
 def export_summary(entries: list[Entry]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab import charts, optimizers, runs, session
+from lab import charts, optimizers, runs, session, tuning
 from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
 from lab.data import make_data
 from lab.query import PageState, to_query
@@ -128,8 +128,18 @@ def tell_dropped(dropped: list[runs.Entry]) -> None:
         )
 
 
+def apply_tuned_lrs() -> None:
+    """After a sweep: set each optimizer's learning-rate widget to its best, before widgets render."""
+    best = st.session_state.pop(K + "tuned_lrs", None)
+    if best:
+        for name, lr in best.items():
+            st.session_state[hp_key(name, "lr")] = lr
+        st.session_state[K + "same_lr_on"] = False
+
+
 # ---------------------------------------------------------------------------------------- page
 init_defaults()
+apply_tuned_lrs()
 st.title("Optimizers, side by side")
 st.markdown(
     "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data, **from the same starting "
@@ -196,8 +206,17 @@ with controls:
             st.markdown(f"- **{name}** — {why}")
 
 state, error = current_config()
-left, right = st.columns([1, 5])
+left, middle, right = st.columns([1, 1, 4])
 train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None, width="stretch")
+tune = middle.button(
+    "Tune learning rates",
+    key=K + "btn.tune",
+    disabled=state is None,
+    width="stretch",
+    help=f"Train each chosen optimizer at {len(tuning.GRID)} learning rates from {tuning.GRID[0]:g} to "
+    f"{tuning.GRID[-1]:g} (and at its current one) with these settings, then set each to its best: "
+    "the one that gets within tolerance soonest, or else lowest.",
+)
 if error:
     right.error(f"Cannot train with these settings: {error}", icon=":material/error:")
 if st.session_state.get(K + "btn.stop"):
@@ -205,6 +224,45 @@ if st.session_state.get(K + "btn.stop"):
         "Training stopped. Nothing from the stopped run was kept; earlier runs are still here.",
         icon=":material/stop_circle:",
     )
+
+if state is not None and tune:
+    bar = right.progress(0.0, text="Sweeping learning rates …")
+    status = right.empty()
+    stop = left.empty()
+    stop.button("Stop", key=K + "btn.stop", width="stretch")
+    try:
+        found, _ = runs.fetch_or_sweep(
+            state.config,
+            progress=lambda f: bar.progress(min(1.0, f), text=f"Sweeping learning rates … {f:.0%}"),
+            on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
+        )
+    finally:
+        bar.empty()
+        status.empty()
+        stop.empty()
+    st.session_state[K + "sweep"] = found
+    st.session_state[K + "tuned_lrs"] = found.best
+    st.rerun()  # the learning-rate widgets take their new values before they are drawn
+
+found: tuning.Sweep | None = st.session_state.get(K + "sweep")
+if found is not None:
+    with st.expander("Learning-rate sweep", expanded=True):
+        current = state is not None and tuning.with_best_lrs(found.config, found) == state.config
+        st.markdown(
+            "Each optimizer's learning rate is set to its best (◆): "
+            + ", ".join(f"**{n}** {lr:g}" for n, lr in found.best.items())
+            + (". Press **Train all** to compare them at their best." if current else ".")
+        )
+        spec = charts.spec(("sweep", found.config.to_json(), found.grid), lambda: charts.sweep_chart(found.table))
+        st.vega_lite_chart(spec=spec, width="stretch")
+        never = sorted(set(found.table.optimizer) - set(found.best))
+        st.caption(
+            f"{found.config.steps:,} steps at each learning rate, on this data, seed {found.config.seed}. "
+            "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
+            "rate must be just right. A red cross: diverged."
+            + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
+            + ("" if current else " The settings have changed since this sweep.")
+        )
 
 autorun = url_state.autorun and not st.session_state.get(K + "autoran")
 if state is not None and (train or autorun):

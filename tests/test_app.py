@@ -12,7 +12,7 @@ from apptest_helpers import PAGES, MediaCapture, open_page, table
 
 from lab import api_lesson as api
 from lab import autograd_lesson as ag
-from lab import devices, engine, optimizers, runs
+from lab import devices, engine, optimizers, runs, tuning
 from lab import gpu_lesson as gpu
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.query import PageState, to_query
@@ -22,8 +22,10 @@ from lab.results import SUMMARY_COLUMNS, config_from_summary
 @pytest.fixture(autouse=True)
 def fresh_shared_cache():
     runs.SHARED.clear()
+    runs.SWEEPS.clear()
     yield
     runs.SHARED.clear()
+    runs.SWEEPS.clear()
 
 
 @pytest.fixture
@@ -75,6 +77,27 @@ def test_train_all_table_equals_the_engine():
         assert row["w"] == lane.final_w and row["b"] == lane.final_b and row["final loss"] == lane.final_loss
         assert row["steps to tol"] == lane.steps_to_tol and row["status"] == "converged"
     assert len(at.get("vega_lite_chart")) >= 2  # loss curves and fit (and paths)
+
+
+def test_tune_sets_each_best_learning_rate_and_train_all_uses_them(monkeypatch):
+    sweeps = []
+    real = tuning.sweep
+    monkeypatch.setattr(tuning, "sweep", lambda cfg, *a, **kw: sweeps.append(cfg) or real(cfg, *a, **kw))
+    at = open_page("optimizers")
+    at.button(key="opt.btn.tune").click().run()
+    assert not at.exception
+    expected = real(RunConfig())
+    for name, lr in expected.best.items():
+        assert at.session_state[f"opt.hp.{name}.lr"] == lr, name
+    assert len(at.get("vega_lite_chart")) == 1 + 1  # the sweep, and the data before training
+    assert any("set to its best" in m.value for m in at.markdown)
+    at = _train(at)
+    shown = _by_optimizer(table(at))
+    for lane in engine.run(tuning.with_best_lrs(RunConfig(), expected)).lanes:
+        assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss, lane.optimizer
+    other = open_page("optimizers")  # another visitor, same settings: the sweep is not run again
+    other.button(key="opt.btn.tune").click().run()
+    assert len(sweeps) == 1 and other.session_state["opt.hp.Adam.lr"] == expected.best["Adam"]
 
 
 def test_second_identical_request_comes_from_the_session_cache(engine_calls):

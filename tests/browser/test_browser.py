@@ -142,6 +142,22 @@ def test_section_pages_show_their_key_values(page, app_server):
     assert exceptions(page) == []
 
 
+def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server):
+    from lab import tuning
+    from lab.config import RunConfig
+
+    open_page(page, app_server, "optimizers")
+    click_and_wait(page, "Tune learning rates")
+    best = tuning.sweep(RunConfig()).best
+    expect(page.get_by_text(f"Adam {best['Adam']:g}")).to_have_count(1)  # "… **Adam** 0.3. Press …"
+    assert chart_drawn(page, 0)  # the sweep chart, above the data
+    adam = page.locator("[data-testid=stExpander]").filter(has_text="Momentum plus RMSProp-style scaling")
+    adam.locator("summary").click()  # open Adam's hyperparameters
+    lr = adam.get_by_label("lr", exact=True)
+    expect(lr).to_have_value(f"{best['Adam']:g}")
+    assert exceptions(page) == []
+
+
 def _metric(page, label: str) -> str:
     box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
     return box.locator("[data-testid=stMetricValue]").inner_text().strip()
