@@ -261,7 +261,10 @@ def data_chart(
 
 
 def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
-    """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale)."""
+    """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale).
+
+    The window is a landscape's own; for the regression it spans the paths that did not diverge
+    (a diverging path would stretch it to 1e30) and the best (w, b); paths are clipped to it."""
     paths = []
     for lane in res.lanes:
         if lane.repeat != 0 or len(lane.w) == 0:
@@ -275,45 +278,25 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
                     "w": lane.w[pick],
                     "b": lane.b[pick],
                     "loss": lane.loss[pick],
+                    "diverged": lane.diverged_at is not None,
                 }
             )
         )
-    path = (
-        pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=["optimizer", "step", "w", "b", "loss"])
-    )
-    ws = np.concatenate([path["w"].to_numpy(float), [res.optimum[0]]])
-    bs = np.concatenate([path["b"].to_numpy(float), [res.optimum[1]]])
-    ws, bs = ws[np.isfinite(ws)], bs[np.isfinite(bs)]
-    w_lo, w_hi = _span(ws)
-    b_lo, b_hi = _span(bs)
-    gw, gb = np.meshgrid(np.linspace(w_lo, w_hi, grid), np.linspace(b_lo, b_hi, grid))
-    loss = _surface_loss(res, gw, gb)
-    dw, db = (w_hi - w_lo) / (grid - 1), (b_hi - b_lo) / (grid - 1)
-    heat = pd.DataFrame(
-        {
-            "w": gw.ravel(),
-            "b": gb.ravel(),
-            "w2": gw.ravel() + dw,
-            "b2": gb.ravel() + db,
-            "loss": np.maximum(loss.ravel(), 1e-12),
-        }
-    )
-    bg = (
-        alt.Chart(heat)
-        .mark_rect(opacity=0.55)
-        .encode(
-            x=alt.X("w:Q", title="w", scale=alt.Scale(domain=[w_lo, w_hi + dw], nice=False)),
-            x2="w2:Q",
-            y=alt.Y("b:Q", title="b", scale=alt.Scale(domain=[b_lo, b_hi + db], nice=False)),
-            y2="b2:Q",
-            color=alt.Color("loss:Q", scale=alt.Scale(type="log", scheme="greys"), legend=None),
-        )
-    )
+    cols = ["optimizer", "step", "w", "b", "loss", "diverged"]
+    path = pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=cols)
+    if res.x is None:
+        window = landscapes.get(res.config.objective).window
+    else:
+        kept = path[~path["diverged"].astype(bool)] if (~path["diverged"].astype(bool)).any() else path
+        ws = np.concatenate([kept["w"].to_numpy(float), [res.optimum[0]]])
+        bs = np.concatenate([kept["b"].to_numpy(float), [res.optimum[1]]])
+        window = (*_span(ws[np.isfinite(ws)]), *_span(bs[np.isfinite(bs)]))
+    bg = _surface(lambda gw, gb: _surface_loss(res, gw, gb), window, grid)
     legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
     color = alt.Color("optimizer:N", sort=list(dict.fromkeys(path["optimizer"])), scale=_lane_scale([("", res)]))
     lines = (
-        alt.Chart(path)
-        .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12))
+        alt.Chart(path.drop(columns="diverged"))
+        .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12), clip=True)
         .encode(
             x="w:Q",
             y="b:Q",
@@ -330,12 +313,60 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         )
         .add_params(legend_pick)
     )
-    best = (
-        alt.Chart(pd.DataFrame({"w": [res.optimum[0]], "b": [res.optimum[1]], "what": ["best (w, b)"]}))
-        .mark_point(shape="diamond", size=160, color="black", filled=True)
-        .encode(x="w:Q", y="b:Q", tooltip=["what:N"])
+    return alt.layer(bg, lines, _marker(res.optimum, "best (w, b)", "diamond")).properties(height=height)
+
+
+def landscape_chart(name: str, start: tuple[float, float] | None = None, grid: int = 40, height: int = 380):
+    """A landscape's surface (log colour scale), its minimum (diamond) and the start (circle)."""
+    land = landscapes.get(name)
+    offset = (land.min_loss or 0.0) - 1e-12
+
+    def loss(gw: np.ndarray, gb: np.ndarray) -> np.ndarray:
+        return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - offset
+
+    layers = [_surface(loss, land.window, grid)]
+    if land.minimum is not None:
+        layers.append(_marker(land.minimum, "minimum", "diamond"))
+    layers.append(_marker(start or land.start, "start", "circle"))
+    return alt.layer(*layers).properties(height=height)
+
+
+def _surface(loss: Callable[[np.ndarray, np.ndarray], np.ndarray], window: tuple, grid: int) -> alt.Chart:
+    """A heat map of ``loss`` over ``window`` = (w_lo, w_hi, b_lo, b_hi), darker where higher."""
+    w_lo, w_hi, b_lo, b_hi = window
+    gw, gb = np.meshgrid(np.linspace(w_lo, w_hi, grid), np.linspace(b_lo, b_hi, grid))
+    values = loss(gw, gb)
+    dw, db = (w_hi - w_lo) / (grid - 1), (b_hi - b_lo) / (grid - 1)
+    heat = pd.DataFrame(
+        {
+            "w": gw.ravel(),
+            "b": gb.ravel(),
+            "w2": gw.ravel() + dw,
+            "b2": gb.ravel() + db,
+            "loss": np.maximum(values.ravel(), 1e-12),
+        }
     )
-    return alt.layer(bg, lines, best).properties(height=height)
+    return (
+        alt.Chart(heat)
+        .mark_rect(opacity=0.55)
+        .encode(
+            x=alt.X("w:Q", title="w", scale=alt.Scale(domain=[w_lo, w_hi + dw], nice=False)),
+            x2="w2:Q",
+            y=alt.Y("b:Q", title="b", scale=alt.Scale(domain=[b_lo, b_hi + db], nice=False)),
+            y2="b2:Q",
+            color=alt.Color("loss:Q", scale=alt.Scale(type="log", scheme="greys"), legend=None),
+        )
+    )
+
+
+def _marker(at: tuple[float, float], what: str, shape: str) -> alt.Chart:
+    return (
+        alt.Chart(pd.DataFrame({"w": [at[0]], "b": [at[1]], "what": [what]}))
+        .mark_point(shape=shape, size=160, color="black", filled=True)
+        .encode(
+            x="w:Q", y="b:Q", tooltip=["what:N", alt.Tooltip("w:Q", format=".4g"), alt.Tooltip("b:Q", format=".4g")]
+        )
+    )
 
 
 _COLORS = [  # tableau20, strong shades first

@@ -23,6 +23,7 @@ class Landscape:
     window: tuple[float, float, float, float]  # w_min, w_max, b_min, b_max for plots
     jitter: float  # spread of the starting points of repeats after the first
     description: str
+    title: str = ""  # a few words, for a menu
 
 
 def _rosenbrock(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -47,6 +48,7 @@ LANDSCAPES: dict[str, Landscape] = {
         (-2.0, 2.0, -1.0, 3.0),
         0.2,
         "A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
+        "Rosenbrock — a curved, narrow valley",
     ),
     "beale": Landscape(
         "beale",
@@ -57,6 +59,7 @@ LANDSCAPES: dict[str, Landscape] = {
         (-4.5, 4.5, -4.5, 4.5),
         0.2,
         "Flat plateaus and sharp ridges; the minimum sits at (3, 0.5).",
+        "Beale — plateaus and sharp ridges",
     ),
     "saddle": Landscape(
         "saddle",
@@ -67,6 +70,7 @@ LANDSCAPES: dict[str, Landscape] = {
         (-1.5, 1.5, -2.0, 2.0),
         0.05,
         "A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
+        "Saddle — escape a saddle point",
     ),
 }
 

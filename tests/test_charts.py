@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from lab import charts, engine
+from lab import charts, engine, landscapes
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 
 
@@ -116,6 +116,28 @@ def test_landscape_paths_chart():
         )
     )
     assert charts.trajectory_chart(res).to_dict()
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "saddle"])
+def test_landscape_chart_before_training(name):
+    rows = [r for rs in _datasets(charts.landscape_chart(name)).values() for r in rs]
+    heat = [r for r in rows if "w2" in r]
+    assert len(heat) == 40 * 40 and all(math.isfinite(r["loss"]) and r["loss"] > 0 for r in heat)
+    marks = {r["what"]: (r["w"], r["b"]) for r in rows if "what" in r}
+    land = landscapes.get(name)
+    assert marks == {"minimum": land.minimum, "start": land.start}
+
+
+def test_paths_window_ignores_a_diverged_path(long_run):
+    """GD lr=5 blows up to ~1e30 before it diverges; the window still frames the others."""
+    spec = charts.trajectory_chart(long_run).to_dict()
+    domains = [
+        layer["encoding"]["x"]["scale"]["domain"]
+        for layer in spec["layer"]
+        if "scale" in layer["encoding"].get("x", {})
+    ]
+    lo, hi = domains[0]
+    assert -10 < lo < 3 < hi < 10
 
 
 def test_results_table_sorts_and_keeps_missing_values_missing(long_run):
