@@ -39,7 +39,9 @@ SECTIONS = [
         ":material/speed:",
         "optimizers",
         "GD, SGD, mini-batch, Momentum, AdaGrad, RMSProp, Adam and every other torch.optim optimizer, "
-        "trained side by side: loss curves, fitted lines, paths through (w, b), a results table.",
+        "trained side by side on the tutorial's regression or on a classic surface (Rosenbrock, Beale, a "
+        "saddle): loss curves, fitted lines, paths through (w, b), a results table — and a learning-rate "
+        "sweep that puts each one at its best.",
     ),
     (
         "4_GPU.py",

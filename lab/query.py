@@ -4,6 +4,7 @@ Readable on purpose, so a teacher can edit a link by hand::
 
     ?opt=GD,Adam&steps=2000&seed=3&samples=50&noise=0.1&true_w=3&true_b=0.8&batch=10
      &device=cpu&tol=1e-06&Adam.lr=0.1&Adam.betas=0.8,0.99&GD.batch_size=5&same_lr=0.1&run=1
+    ?opt=Momentum,Adam&problem=rosenbrock&steps=3000&run=1
 
 Reading never raises: a value that does not parse or is out of range is replaced by its default
 and reported in a notice that names the parameter, the value and what is allowed.
@@ -19,7 +20,14 @@ from lab import optimizers
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 
 _DATA = {"samples": "samples", "noise": "noise", "true_w": "true_w", "true_b": "true_b"}
-_TOP = {"steps": "steps", "seed": "seed", "batch": "batch_size", "device": "device", "tol": "tol"}
+_TOP = {
+    "steps": "steps",
+    "seed": "seed",
+    "batch": "batch_size",
+    "device": "device",
+    "tol": "tol",
+    "problem": "objective",
+}
 _FLAGS = {"opt", "same_lr", "run"}
 
 
@@ -49,7 +57,8 @@ def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
     cfg = state.config
     q: dict[str, str] = {"opt": ",".join(o.name for o in cfg.optimizers)}
     for key, attr in _TOP.items():
-        q[key] = _fmt(getattr(cfg, attr))
+        if key != "problem" or cfg.objective != "regression":  # older links stay as they were
+            q[key] = _fmt(getattr(cfg, attr))
     for key, attr in _DATA.items():
         q[key] = _fmt(getattr(cfg.data, attr))
     for o in cfg.optimizers:

@@ -50,6 +50,7 @@ class Entry:
             "run": self.run_id,
             "time": self.created.strftime("%H:%M:%S"),
             "optimizers": ", ".join(o.display for o in cfg.optimizers),
+            "problem": cfg.objective,
             "steps": cfg.steps,
             "seed": cfg.seed,
             "samples": cfg.data.samples,
@@ -112,7 +113,19 @@ class RunStore:
         rows = [e.describe() for e in reversed(self.entries.values())]
         return pd.DataFrame(
             rows,
-            columns=["run", "time", "optimizers", "steps", "seed", "samples", "noise", "batch", "device", "seconds"],
+            columns=[
+                "run",
+                "time",
+                "optimizers",
+                "problem",
+                "steps",
+                "seed",
+                "samples",
+                "noise",
+                "batch",
+                "device",
+                "seconds",
+            ],
         )
 
 

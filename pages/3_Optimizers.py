@@ -6,13 +6,14 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab import charts, optimizers, runs, session, tuning
-from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
+from lab import charts, landscapes, optimizers, runs, session, tuning
+from lab.config import MAX_STEPS, OBJECTIVES, OptimizerConfig, RunConfig
 from lab.data import make_data
 from lab.query import PageState, to_query
 
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
 K = "opt."  # this page's session-state prefix
+REGRESSION = "regression"
 
 
 reg = optimizers.registry()
@@ -30,6 +31,7 @@ def init_defaults() -> None:
         return
     cfg = url_state.config
     st.session_state[K + "selected"] = [o.name for o in cfg.optimizers]
+    st.session_state[K + "problem"] = cfg.objective
     st.session_state[K + "steps"] = min(cfg.steps, APP_MAX_STEPS)
     st.session_state[K + "batch"] = cfg.batch_size
     st.session_state[K + "same_lr_on"] = url_state.same_lr is not None
@@ -113,11 +115,18 @@ def current_config() -> tuple[PageState | None, str | None]:
             optimizers=opts,
             steps=int(st.session_state[K + "steps"]),
             batch_size=int(st.session_state[K + "batch"]),
+            objective=st.session_state[K + "problem"],
             **session.shared_fields(st.session_state),
         )
         return PageState(cfg, same_lr), None
     except ValueError as exc:
         return None, str(exc)
+
+
+def problem_title(name: str) -> str:
+    return (
+        "Regression — fit y = w·x + b to the data (the tutorial)" if name == REGRESSION else landscapes.get(name).title
+    )
 
 
 def tell_dropped(dropped: list[runs.Entry]) -> None:
@@ -142,9 +151,9 @@ init_defaults()
 apply_tuned_lrs()
 st.title("Optimizers, side by side")
 st.markdown(
-    "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data, **from the same starting "
-    "(w, b)** and with the same batch order, so the only difference is the update rule. "
-    "GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
+    "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
+    "**from the same starting (w, b)** and with the same batch order, so the only difference is the update "
+    "rule. GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
     "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
 )
 for notice in st.session_state.get(session.URL_NOTICES, []):
@@ -152,6 +161,22 @@ for notice in st.session_state.get(session.URL_NOTICES, []):
 
 controls = st.container(border=True)
 with controls:
+    p1, p2 = st.columns([2, 3])
+    p1.selectbox(
+        "Problem",
+        list(OBJECTIVES),
+        key=K + "problem",
+        format_func=problem_title,
+        help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
+    )
+    on_surface = st.session_state[K + "problem"] != REGRESSION
+    p2.caption(
+        f"{landscapes.get(st.session_state[K + 'problem']).description} The loss is the surface's height at "
+        "(w, b) and the gradient is exact, so batch sizes do not apply, nor does the sidebar's data."
+        if on_surface
+        else "The loss is the mean squared error of y = w·x + b on the sidebar's data; SGD and mini-batch "
+        "SGD see a random part of it at each step."
+    )
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect(
         "Optimizers",
@@ -176,6 +201,7 @@ with controls:
         samples,
         step=1,
         key=K + "batch",
+        disabled=on_surface,
         help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
     )
     s1, s2 = st.columns([1, 2])
@@ -257,8 +283,13 @@ if found is not None:
         st.vega_lite_chart(spec=spec, width="stretch")
         never = sorted(set(found.table.optimizer) - set(found.best))
         st.caption(
-            f"{found.config.steps:,} steps at each learning rate, on this data, seed {found.config.seed}. "
-            "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
+            f"{found.config.steps:,} steps at each learning rate, "
+            + (
+                f"on the {found.config.objective} surface. "
+                if found.config.objective != REGRESSION
+                else f"on this data, seed {found.config.seed}. "
+            )
+            + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
             "rate must be just right. A red cross: diverged."
             + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
             + ("" if current else " The settings have changed since this sweep.")
@@ -308,7 +339,15 @@ if state is not None and (train or autorun):
 
 # ------------------------------------------------------------------------------------- results
 shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
-if not shown:
+if not shown and on_surface:
+    st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
+    land = landscapes.get(st.session_state[K + "problem"])
+    st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
+    p1, _ = st.columns([3, 2])
+    with p1:
+        spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
+        st.vega_lite_chart(spec=spec, width="stretch")
+elif not shown:
     st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
     data_cfg = session.data_config(st.session_state)
     x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
@@ -324,23 +363,33 @@ else:
     label = " vs ".join(f"run #{e.run_id}" for e in shown)
     stale = state is not None and main.config != state.config and len(shown) == 1
     st.subheader(f"Results — {label}" + (" (settings changed since: press Train all)" if stale else ""))
+    surface = main.config.objective != REGRESSION
     st.caption(
         f"{len(main.config.optimizers)} optimizers × {main.config.steps:,} steps on {main.result.device} in "
-        f"{main.result.seconds:.2f} s · seed {main.config.seed} · {main.config.data.samples} samples, "
-        f"noise {main.config.data.noise:g} · source: {main.source}"
+        f"{main.result.seconds:.2f} s · "
+        + (
+            f"on the {main.config.objective} surface"
+            if surface
+            else f"seed {main.config.seed} · {main.config.data.samples} samples, noise {main.config.data.noise:g}"
+        )
+        + f" · source: {main.source}"
     )
     runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
     chart_key = tuple((prefix, e.config.to_json()) for (prefix, _), e in zip(runs_for_chart, shown, strict=True))
     m1, m2 = st.columns([3, 2])
     with m1:
-        measure = st.radio(
-            "Plot",
-            ["loss", "excess"],
-            key=K + "measure",
-            horizontal=True,
-            format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
-            help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
-        )
+        if surface:  # the height above the minimum: the saddle's minimum is below 0, off a log scale
+            measure = "excess"
+            st.markdown("**Loss above the minimum**, step by step")
+        else:
+            measure = st.radio(
+                "Plot",
+                ["loss", "excess"],
+                key=K + "measure",
+                horizontal=True,
+                format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
+                help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
+            )
         with st.container(key=K + "loss_chart"):  # a stable hook for browser tests and benchmarks
             spec = charts.spec(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
             st.vega_lite_chart(spec=spec, width="stretch")
@@ -351,8 +400,12 @@ else:
             "float32, torch's default dtype: the jitter there is rounding, not learning."
         )
     with m2:
-        st.markdown("**Fit**: the data and each optimizer's final line")
-        spec = charts.spec(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
+        if surface:
+            st.markdown("**Paths** over the surface (darker: higher; ◆ the minimum)")
+            spec = charts.spec(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
+        else:
+            st.markdown("**Fit**: the data and each optimizer's final line")
+            spec = charts.spec(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
         st.vega_lite_chart(spec=spec, width="stretch")
     table = charts.results_table(main.result)
     # Mark the best of a column only where it tells something (not when every row ties).
@@ -378,7 +431,7 @@ else:
         f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
         "possible loss. Time: optimizers batched together share their pass's time."
     )
-    if st.toggle(
+    if not surface and st.toggle(
         "Show the paths through (w, b)",
         key=K + "paths",
         help="Each optimizer's (w, b) step by step over the loss surface.",

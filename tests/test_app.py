@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,27 @@ def test_tune_sets_each_best_learning_rate_and_train_all_uses_them(monkeypatch):
     other = open_page("optimizers")  # another visitor, same settings: the sweep is not run again
     other.button(key="opt.btn.tune").click().run()
     assert len(sweeps) == 1 and other.session_state["opt.hp.Adam.lr"] == expected.best["Adam"]
+
+
+@pytest.mark.parametrize("problem", ["rosenbrock", "saddle"])
+def test_a_surface_trains_shows_paths_and_travels_in_the_link(problem):
+    at = open_page("optimizers")
+    at.selectbox(key="opt.problem").set_value(problem).run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 1  # the surface, before training
+    assert at.number_input(key="opt.batch").disabled  # no data: no batches
+    at = _train(at)
+    shown = _by_optimizer(table(at))
+    for lane in engine.run(RunConfig(objective=problem)).lanes:
+        assert shown.loc[lane.optimizer, "status"] == lane.status.replace("stopped at max steps", "not converged")
+        if lane.final_loss is not None:
+            assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss
+    assert len(at.get("vega_lite_chart")) == 2  # loss and paths
+    assert "opt.paths" not in [t.key for t in at.toggle]  # the paths are shown without a switch
+    link = at.text_input(key="opt.share_link").value
+    assert f"problem={problem}" in link
+    fresh = open_page("optimizers", query=dict(parse_qsl(urlsplit(link).query)))
+    assert not fresh.exception and fresh.selectbox(key="opt.problem").value == problem
+    pd.testing.assert_frame_equal(table(fresh), table(at))
 
 
 def test_second_identical_request_comes_from_the_session_cache(engine_calls):

@@ -28,6 +28,13 @@ def test_query_round_trip():
     assert state.config == cfg and state.notices == [] and state.autorun
 
 
+def test_problem_round_trip_and_old_links_unchanged():
+    cfg = RunConfig(objective="saddle", steps=400, optimizers=(OptimizerConfig.of("Adam", lr=0.1),))
+    q = to_query(PageState(cfg))
+    assert q["problem"] == "saddle" and from_query(q).config == cfg
+    assert "problem" not in to_query(PageState(RunConfig()))  # regression links look as before
+
+
 def test_same_lr_round_trip():
     base = RunConfig()
     cfg = base.replace(optimizers=tuple(OptimizerConfig.of(o.name, lr=0.2) for o in base.optimizers))
@@ -51,6 +58,7 @@ def test_same_lr_round_trip():
         ({"what": "ever"}, "'what'"),
         ({"same_lr": "100"}, "same_lr='100'"),
         ({"opt": "SGD", "SGD.batch_size": "999"}, "SGD.batch_size='999'"),
+        ({"problem": "moon"}, "problem='moon'"),
     ],
 )
 def test_bad_query_values_fall_back_with_a_notice(params, needle):

@@ -158,6 +158,22 @@ def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server
     assert exceptions(page) == []
 
 
+def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
+    from lab import engine
+    from lab.config import OptimizerConfig, RunConfig
+
+    open_page(page, app_server, "optimizers?problem=rosenbrock&opt=Momentum,Adam&Momentum.lr=0.001&run=1")
+    rows = {r["optimizer"]: r for r in results_table(page)}
+    cfg = RunConfig(
+        objective="rosenbrock", optimizers=(OptimizerConfig.of("Momentum", lr=0.001), OptimizerConfig("Adam"))
+    )
+    for lane in engine.run(cfg).lanes:
+        assert rows[lane.optimizer]["w"] == f"{lane.final_w:.6f}", lane.optimizer
+    assert chart_drawn(page, 0) and chart_drawn(page, 1)  # loss curves, and the paths over the surface
+    expect(page.get_by_text("Paths over the surface")).to_have_count(1)
+    assert exceptions(page) == []
+
+
 def _metric(page, label: str) -> str:
     box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
     return box.locator("[data-testid=stMetricValue]").inner_text().strip()
