@@ -5,7 +5,8 @@ The naive way is the tutorial's training loop run once per optimizer: an ``nn.Li
 same data, starting point, hyperparameters and batch order as the engine. The engine trains
 the same optimizers side by side (see lab/engine.py).
 
-    python benchmarks/bench_engine.py                 # 7 presets x 30 000 steps, and x 1 000 steps
+    python benchmarks/bench_engine.py                 # 7 presets x 30 000 steps, x 1 000 steps, and
+                                                      # the learning-rate sweep of 7 presets x 1 000 steps
     python benchmarks/bench_engine.py --steps 5000    # a quicker look
 """
 
@@ -18,7 +19,7 @@ import time
 import torch
 from torch import nn
 
-from lab import engine
+from lab import engine, tuning
 from lab.config import RunConfig
 from lab.data import BatchStream, initial_params, make_data
 
@@ -94,6 +95,23 @@ def main() -> None:
         f"targets: long speed-up >= 10x -> {'met' if naive_long / eng_long >= 10 else 'NOT met'}; "
         f"short <= 0.15 s -> {'met' if eng_short <= 0.15 else 'NOT met'}"
     )
+
+    # The page's "Tune learning rates": every (preset, lr) lane of the sweep in one engine call,
+    # against the naive loop once per lane.
+    lanes = tuple(variant for _, variant in tuning.lanes(short_cfg))
+    sweep_cfg = short_cfg.replace(optimizers=lanes)
+    naive_sweep = naive(sweep_cfg)
+    eng_sweep, _ = best_of(lambda: timed_sweep(short_cfg), args.repeats)
+    print(
+        f"learning-rate sweep, {len(lanes)} lanes x {args.short} steps: naive loop {naive_sweep:.3f}s, "
+        f"tuning.sweep {eng_sweep:.3f}s, speed-up {naive_sweep / eng_sweep:.1f}x"
+    )
+
+
+def timed_sweep(cfg: RunConfig) -> float:
+    t0 = time.perf_counter()
+    tuning.sweep(cfg)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":
