@@ -9,7 +9,8 @@ learning rate's allowed range, and its current learning rate, becomes one lane, 
 ``"<optimizer> @ lr <value>"``. The lanes run through :func:`lab.engine.run` (batched where the
 engine can), on the config's data, steps, seed and device, with one repeat. The best learning
 rate of an optimizer is the one that reaches the tolerance in the fewest steps; when none does,
-the lowest final loss; a learning rate that diverged is never best.
+the lowest final loss; a learning rate that diverged is never best. Classes in ``NOT_SWEPT``
+(LBFGS) are left out, with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from lab.config import MAX_LANES, OptimizerConfig, RunConfig
 from lab.results import LaneResult
 
 GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)  # log-spaced: half a decade apart
+# torch.optim classes left out of a sweep, and why (they keep their learning rate).
+NOT_SWEPT = {
+    "LBFGS": "each of its steps runs up to max_iter (20) loss evaluations, so its sweep would take about "
+    "a minute here; it keeps its learning rate",
+}
 COLUMNS = ["optimizer", "lr", "status", "steps_to_tol", "final_loss", "excess_loss", "best"]
 
 
@@ -37,6 +43,7 @@ class Sweep:
     table: pd.DataFrame  # one row per (optimizer, lr) tried: COLUMNS
     best: dict[str, float]  # optimizer (display name) -> best lr; absent when every lr diverged
     seconds: float
+    skipped: dict[str, str]  # optimizer (display name) -> why it was not swept
 
 
 def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[OptimizerConfig, OptimizerConfig]]:
@@ -45,7 +52,7 @@ def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[Optimize
     out = []
     for opt in cfg.optimizers:
         params = {p.name: p for p in opt.spec.params}
-        if "lr" not in params:
+        if "lr" not in params or opt.spec.torch_class in NOT_SWEPT:
             continue
         others = {k: v for k, v in opt.kwargs.items() if k != "lr"}
         tried = set()
@@ -79,7 +86,12 @@ def sweep(
     """Train every optimizer of ``cfg`` at every learning rate of ``grid``; pick each one's best."""
     pairs = lanes(cfg, grid)
     if not pairs:
-        raise ValueError("none of the chosen optimizers has a learning rate to sweep")
+        raise ValueError(
+            "none of the chosen optimizers can be swept: "
+            + "; ".join(
+                f"{o.display}: {NOT_SWEPT.get(o.spec.torch_class, 'it has no learning rate')}" for o in cfg.optimizers
+            )
+        )
     t0 = time.perf_counter()
     chunks = [pairs[i : i + MAX_LANES] for i in range(0, len(pairs), MAX_LANES)]
     results = []
@@ -111,7 +123,12 @@ def sweep(
     table = pd.DataFrame(rows, columns=COLUMNS[:-1])
     table["best"] = [best.get(o) == lr for o, lr in zip(table.optimizer, table.lr, strict=True)]
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
-    return Sweep(cfg, tuple(grid), table, best, time.perf_counter() - t0)
+    skipped = {
+        o.display: NOT_SWEPT.get(o.spec.torch_class, "it has no learning rate")
+        for o in cfg.optimizers
+        if o.display not in set(table.optimizer)
+    }
+    return Sweep(cfg, tuple(grid), table, best, time.perf_counter() - t0, skipped)
 
 
 def with_best_lrs(cfg: RunConfig, found: Sweep) -> RunConfig:

@@ -262,13 +262,17 @@ if state is not None and tune:
             progress=lambda f: bar.progress(min(1.0, f), text=f"Sweeping learning rates … {f:.0%}"),
             on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
         )
+    except ValueError as exc:
+        found = None
+        right.error(f"Cannot tune: {exc}", icon=":material/error:")
     finally:
         bar.empty()
         status.empty()
         stop.empty()
-    st.session_state[K + "sweep"] = found
-    st.session_state[K + "tuned_lrs"] = found.best
-    st.rerun()  # the learning-rate widgets take their new values before they are drawn
+    if found is not None:
+        st.session_state[K + "sweep"] = found
+        st.session_state[K + "tuned_lrs"] = found.best
+        st.rerun()  # the learning-rate widgets take their new values before they are drawn
 
 found: tuning.Sweep | None = st.session_state.get(K + "sweep")
 if found is not None:
@@ -281,7 +285,7 @@ if found is not None:
         )
         spec = charts.spec(("sweep", found.config.to_json(), found.grid), lambda: charts.sweep_chart(found.table))
         st.vega_lite_chart(spec=spec, width="stretch")
-        never = sorted(set(found.table.optimizer) - set(found.best))
+        never = sorted(set(found.table.optimizer) - set(found.best))  # every lr diverged
         st.caption(
             f"{found.config.steps:,} steps at each learning rate, "
             + (
@@ -292,6 +296,7 @@ if found is not None:
             + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
             "rate must be just right. A red cross: diverged."
             + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
+            + "".join(f" Not swept: {name} — {why}." for name, why in found.skipped.items())
             + ("" if current else " The settings have changed since this sweep.")
         )
 

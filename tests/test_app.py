@@ -122,6 +122,14 @@ def test_a_surface_trains_shows_paths_and_travels_in_the_link(problem):
     pd.testing.assert_frame_equal(table(fresh), table(at))
 
 
+def test_tuning_only_lbfgs_is_a_clear_error_not_an_exception():
+    at = open_page("optimizers")
+    at.multiselect(key="opt.selected").set_value(["LBFGS"]).run()
+    at.button(key="opt.btn.tune").click().run()
+    assert not at.exception
+    assert any("Cannot tune" in e.value and "max_iter" in e.value for e in at.error)
+
+
 def test_second_identical_request_comes_from_the_session_cache(engine_calls):
     at = _train(open_page("optimizers"))
     first = table(at)

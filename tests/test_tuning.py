@@ -83,3 +83,12 @@ def test_sweep_chart_is_finite_and_marks_each_best(found):
     assert all(np.isfinite(r["value"]) and r["value"] > 0 for r in rows)
     assert sum(r["best"] for r in rows) == len(found.best)
     json.dumps(d)  # what Streamlit sends must serialise
+
+
+def test_lbfgs_is_left_out_with_a_reason_and_keeps_its_rate():
+    cfg = RunConfig(optimizers=(OptimizerConfig("Adam"), OptimizerConfig.of("LBFGS", lr=0.5)), steps=50)
+    found = tuning.sweep(cfg, GRID)
+    assert set(found.table.optimizer) == {"Adam"} and "max_iter" in found.skipped["LBFGS"]
+    assert tuning.with_best_lrs(cfg, found).optimizers[1] == cfg.optimizers[1]
+    with pytest.raises(ValueError, match="LBFGS: each of its steps"):
+        tuning.sweep(cfg.replace(optimizers=(cfg.optimizers[1],)), GRID)
