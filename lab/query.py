@@ -28,7 +28,7 @@ _TOP = {
     "tol": "tol",
     "problem": "objective",
 }
-_FLAGS = {"opt", "same_lr", "run"}
+_FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/session.py reads it)
 
 
 @dataclass
@@ -38,6 +38,7 @@ class PageState:
     config: RunConfig = field(default_factory=RunConfig)
     same_lr: float | None = None  # one learning rate for every optimizer, when set
     autorun: bool = False  # train as soon as the page opens (shared links)
+    experiment: str | None = None  # the guided experiment this state opens (lab/experiments.py)
     notices: list[str] = field(default_factory=list)
 
 

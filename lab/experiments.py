@@ -1,0 +1,81 @@
+"""Guided experiments: ready-made comparisons on the Optimizers page, each with the question it
+asks and what its result shows.
+
+An experiment is a set of the Optimizers page's URL parameters (see :mod:`lab.query`), so it is
+also a link a teacher can share: ``/optimizers?exp=saddle`` loads and trains it. What each one
+says its result shows is checked against the engine's numbers in ``tests/test_experiments.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lab.query import PageState, from_query
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str  # the value of ?exp=
+    title: str
+    question: str  # what to ask before pressing
+    look_for: str  # what the result shows (tested)
+    query: Mapping[str, str]  # the Optimizers page's URL parameters
+
+    def state(self) -> PageState:
+        """The page state this experiment opens: its configuration, trained at once."""
+        state = from_query({**self.query, "run": "1"})
+        state.experiment = self.key
+        return state
+
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment(
+        "valley",
+        "A narrow, curved valley",
+        "On the Rosenbrock surface, with the learning rates that work well for the regression, who reaches "
+        "the minimum at (1, 1)?",
+        "GD and Momentum are thrown off the steep valley wall within a few steps (diverged); Adam, whose "
+        "step is scaled per parameter, walks down and along the valley to the minimum. Now press **Tune "
+        "learning rates**: at a learning rate small enough to survive the wall, GD crawls along the flat "
+        "valley floor while Momentum builds speed there and arrives.",
+        {"problem": "rosenbrock", "opt": "GD,Momentum,Adam", "steps": "2000"},
+    ),
+    Experiment(
+        "noise",
+        "Noisy data: why SGD never settles",
+        "With noise in the data and the same learning rate for all, do GD, SGD and mini-batch SGD end at the "
+        "same place?",
+        "GD, using every sample, settles on the best possible line. SGD, one sample per step, keeps jumping "
+        "around it: its final loss stays far above the best (plot *loss − best possible loss*). Mini-batch "
+        "SGD, averaging 10 samples, jumps less. A smaller learning rate, or a larger batch, calms them.",
+        {"opt": "GD,SGD,Mini-batch SGD", "noise": "0.5", "same_lr": "0.2", "steps": "2000"},
+    ),
+    Experiment(
+        "saddle",
+        "Escaping a saddle point",
+        "Starting almost exactly on a saddle, where the surface is flat in one direction, who gets away to a valley?",
+        "GD's steps are as small as the gradient, which is nearly zero at the saddle: it is still creeping "
+        "off after 1 000 steps. Momentum accumulates those tiny steps into speed, and Adam divides by the "
+        "gradient's size, so both escape in under 200 steps.",
+        {"problem": "saddle", "opt": "GD,Momentum,RMSProp,Adam", "steps": "1000"},
+    ),
+    Experiment(
+        "far",
+        "A target far from the start",
+        "The data follow y = 20x − 5, far from where every optimizer starts. With one learning rate for all, "
+        "who gets there?",
+        "Momentum arrives. GD is still on its way. AdaGrad stalls: it divides each step by the root of the "
+        "sum of all past squared gradients, which only grows, so its steps shrink to nothing long before "
+        "the target. Adam's steps do not shrink that way, but at this learning rate each is at most about "
+        "0.05 long.",
+        {"opt": "GD,Momentum,AdaGrad,Adam", "true_w": "20", "true_b": "-5", "same_lr": "0.05", "steps": "1000"},
+    ),
+)
+
+
+def get(key: str) -> Experiment:
+    for e in EXPERIMENTS:
+        if e.key == key:
+            return e
+    raise ValueError(f"unknown experiment {key!r}; choices: {', '.join(e.key for e in EXPERIMENTS)}")

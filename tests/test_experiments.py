@@ -1,0 +1,57 @@
+"""Each guided experiment's stated result, checked against the engine's numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import engine, experiments, tuning
+from lab.results import RunResult
+
+
+def _excess(res: RunResult, name: str) -> float:
+    lane = res.lane(name)
+    return lane.final_loss - (res.min_loss or 0.0)
+
+
+def check_valley(res: RunResult) -> None:
+    assert res.lane("GD").diverged_at is not None and res.lane("Momentum").diverged_at is not None
+    assert res.lane("Adam").status == "converged"
+    tuned = engine.run(tuning.with_best_lrs(res.config, tuning.sweep(res.config)))
+    assert tuned.lane("Momentum").status == "converged"
+    assert tuned.lane("GD").status == "stopped at max steps" and _excess(tuned, "GD") > 0.01  # crawling
+
+
+def check_noise(res: RunResult) -> None:
+    assert res.lane("GD").status == "converged"
+    assert _excess(res, "SGD") > 10 * _excess(res, "Mini-batch SGD") > 1e3 * _excess(res, "GD")
+
+
+def check_saddle(res: RunResult) -> None:
+    assert res.lane("GD").status == "stopped at max steps"
+    for name in ("Momentum", "Adam"):
+        assert res.lane(name).steps_to_tol < 200, name
+
+
+def check_far(res: RunResult) -> None:
+    assert res.lane("Momentum").status == "converged"
+    assert res.lane("GD").status == "stopped at max steps"
+    assert _excess(res, "AdaGrad") > 1.0 > _excess(res, "Adam") > _excess(res, "GD")
+
+
+CHECKS = {"valley": check_valley, "noise": check_noise, "saddle": check_saddle, "far": check_far}
+
+
+def test_every_experiment_has_a_check():
+    assert set(CHECKS) == {e.key for e in experiments.EXPERIMENTS}
+
+
+@pytest.mark.parametrize("key", [e.key for e in experiments.EXPERIMENTS])
+def test_experiment_opens_cleanly_and_shows_what_it_says(key):
+    state = experiments.get(key).state()
+    assert state.notices == [] and state.autorun
+    CHECKS[key](engine.run(state.config))
+
+
+def test_unknown_experiment_names_the_choices():
+    with pytest.raises(ValueError, match="choices: valley, noise"):
+        experiments.get("nope")
