@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab import devices, runs, session
+from lab import devices, experiments, runs, session
 from lab.config import MAX_SAMPLES
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -65,6 +65,15 @@ def home() -> None:
         with st.container(border=True):
             st.page_link(page, label=f"**{title}**", icon=icon)
             st.markdown(blurb)
+    st.subheader("Start with a guided experiment")
+    st.markdown("Each opens the Optimizers page, trains a comparison, and says what to look for.")
+    for exp in experiments.EXPERIMENTS:
+        st.page_link(
+            PAGE_OBJECTS[1 + [url for _, _, _, url, _ in SECTIONS].index("optimizers")],
+            label=f"**{exp.title}** — {exp.question}",
+            icon=":material/science:",
+            query_params={"exp": exp.key},
+        )
 
 
 PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True)] + [

@@ -6,20 +6,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from lab import devices
+from lab import devices, experiments
 from lab.config import DataConfig, RunConfig
 from lab.query import PageState, from_query
 
 DEVICE, SEED = "shared.device", "shared.seed"
 SAMPLES, NOISE, TRUE_W, TRUE_B = "shared.samples", "shared.noise", "shared.true_w", "shared.true_b"
 URL_STATE, URL_NOTICES = "shared.url_state", "shared.url_notices"
+EXP_SEEN = "shared.exp_seen"  # the ?exp= value already loaded
+RELOAD_KEYS = ("opt.ready", "opt.autoran")  # cleared so the Optimizers page takes a new URL state
 
 
 def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> None:
-    """Once per session: read the URL into the shared keys (and keep the page state it gives)."""
-    if URL_STATE in state:
+    """Read the URL into the shared keys (and keep the page state it gives): once per session,
+    and again whenever the URL names a guided experiment (``?exp=``) not loaded yet — a link to an
+    experiment loads it into a session already open, replacing the seed and data settings."""
+    exp = query.get("exp")
+    if exp is None:
+        state[EXP_SEEN] = None  # the same experiment's link can load it again later
+    elif exp == state.get(EXP_SEEN):
+        exp = None
+    if URL_STATE in state and exp is None:
         return
-    page = from_query(query) if query else PageState()
+    if exp is not None:
+        state[EXP_SEEN] = exp
+        try:
+            page = experiments.get(exp).state()
+        except ValueError as exc:
+            page = from_query({k: v for k, v in query.items() if k != "exp"})
+            page.notices.append(f"Ignored exp={exp!r}: {exc}.")
+    else:
+        page = from_query(query) if query else PageState()
+    if page.experiment is not None:
+        for key in (SEED, SAMPLES, NOISE, TRUE_W, TRUE_B):
+            state.pop(key, None)  # the experiment's values, not the ones set before
+        for key in RELOAD_KEYS:
+            state.pop(key, None)
     cfg = page.config
     have = devices.device_names()
     device = cfg.device

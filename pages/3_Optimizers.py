@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab import charts, landscapes, optimizers, runs, session, tuning
+from lab import charts, experiments, landscapes, optimizers, runs, session, tuning
 from lab.config import MAX_STEPS, OBJECTIVES, OptimizerConfig, RunConfig
 from lab.data import make_data
 from lab.query import PageState, to_query
@@ -14,6 +14,7 @@ from lab.query import PageState, to_query
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
 K = "opt."  # this page's session-state prefix
 REGRESSION = "regression"
+THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.py
 
 
 reg = optimizers.registry()
@@ -158,6 +159,12 @@ st.markdown(
 )
 for notice in st.session_state.get(session.URL_NOTICES, []):
     st.warning(notice, icon=":material/link:")
+with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not store.entries):
+    cols = st.columns(2)
+    for i, exp in enumerate(experiments.EXPERIMENTS):
+        with cols[i % 2].container(border=True):
+            st.markdown(f"**{exp.title}** — {exp.question}")
+            st.page_link(THIS_PAGE, label="Load and train", icon=":material/science:", query_params={"exp": exp.key})
 
 controls = st.container(border=True)
 with controls:
@@ -369,6 +376,9 @@ else:
     stale = state is not None and main.config != state.config and len(shown) == 1
     st.subheader(f"Results — {label}" + (" (settings changed since: press Train all)" if stale else ""))
     surface = main.config.objective != REGRESSION
+    if url_state.experiment and main.config.replace(device="cpu") == url_state.config.replace(device="cpu"):
+        exp = experiments.get(url_state.experiment)
+        st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
     st.caption(
         f"{len(main.config.optimizers)} optimizers × {main.config.steps:,} steps on {main.result.device} in "
         f"{main.result.seconds:.2f} s · "

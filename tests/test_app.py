@@ -13,7 +13,7 @@ from apptest_helpers import PAGES, MediaCapture, open_page, table
 
 from lab import api_lesson as api
 from lab import autograd_lesson as ag
-from lab import devices, engine, optimizers, runs, tuning
+from lab import devices, engine, experiments, optimizers, runs, tuning
 from lab import gpu_lesson as gpu
 from lab.config import DataConfig, OptimizerConfig, RunConfig
 from lab.query import PageState, to_query
@@ -45,8 +45,11 @@ def engine_calls(monkeypatch):
 def test_home_links_every_section_and_shares_a_sidebar():
     at = open_page()
     assert not at.exception
-    labels = [link.label for link in at.get("page_link")]
-    assert [lbl.strip("*") for lbl in labels] == ["Autograd", "PyTorch API", "Optimizers", "GPU"]
+    links = at.get("page_link")
+    assert [link.label.strip("*") for link in links[:4]] == ["Autograd", "PyTorch API", "Optimizers", "GPU"]
+    experiment_links = [(link.proto.page, link.proto.query_string) for link in links[4:]]
+    assert [q for _, q in experiment_links] == [f"exp={e.key}" for e in experiments.EXPERIMENTS]
+    assert {p for p, _ in experiment_links} == {links[2].proto.page}  # each opens the Optimizers page
     device = at.sidebar.selectbox(key="shared.device")
     assert [o.split(" — ")[0] for o in device.options] == devices.device_names() and device.value == "cpu"
 
@@ -128,6 +131,29 @@ def test_tuning_only_lbfgs_is_a_clear_error_not_an_exception():
     at.button(key="opt.btn.tune").click().run()
     assert not at.exception
     assert any("Cannot tune" in e.value and "max_iter" in e.value for e in at.error)
+
+
+def test_an_experiment_link_loads_trains_and_says_what_to_look_for():
+    at = open_page("optimizers", query={"exp": "saddle"})
+    saddle = experiments.get("saddle")
+    assert not at.exception and at.session_state["opt.problem"] == "saddle"
+    assert any(saddle.look_for[:40] in i.value for i in at.info)
+    shown = _by_optimizer(table(at))
+    assert list(shown.index) != [] and set(shown.index) == {"GD", "Momentum", "RMSProp", "Adam"}
+    for lane in engine.run(saddle.state().config).lanes:
+        assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss
+    # A second experiment's link in the same session replaces the settings, sidebar data included.
+    at.query_params.clear()
+    at.query_params["exp"] = "far"
+    at.run()
+    assert not at.exception and at.session_state["shared.true_w"] == 20.0
+    assert any("A target far from the start" in i.value for i in at.info)
+    assert set(_by_optimizer(table(at)).index) == {"GD", "Momentum", "AdaGrad", "Adam"}
+
+
+def test_an_unknown_experiment_is_a_notice():
+    at = open_page("optimizers", query={"exp": "nope"})
+    assert not at.exception and any("Ignored exp='nope'" in w.value for w in at.warning)
 
 
 def test_second_identical_request_comes_from_the_session_cache(engine_calls):

@@ -134,3 +134,27 @@ def test_keep_inputs_writes_back_only_the_given_keys():
 def test_hyperparameter_keys_in_urls_ignore_case():
     state = from_query({"opt": "Adam", "adam.lr": "0.2"})
     assert state.notices == [] and state.config.optimizers[0].kwargs["lr"] == 0.2
+
+
+def test_url_is_read_once_unless_it_names_an_experiment_not_loaded_yet():
+    from lab import session
+
+    state: dict = {}
+    session.init_from_url(state, {"seed": "7", "noise": "0.3"})
+    assert state[session.SEED] == 7 and state[session.URL_STATE].experiment is None
+    state["opt.ready"] = state["opt.autoran"] = True
+    session.init_from_url(state, {"seed": "9"})  # a later run: the URL is not read again
+    assert state[session.SEED] == 7 and state["opt.ready"]
+
+    session.init_from_url(state, {"exp": "noise"})
+    page = state[session.URL_STATE]
+    assert page.experiment == "noise" and page.autorun
+    assert state[session.NOISE] == 0.5 and state[session.SEED] == 0  # the experiment's, not the old ones
+    assert "opt.ready" not in state and "opt.autoran" not in state  # the page takes the new state
+
+    state["opt.ready"] = True
+    session.init_from_url(state, {"exp": "noise"})  # the same URL on the next run: loaded already
+    assert state["opt.ready"]
+    session.init_from_url(state, {"opt": "GD"})  # the page rewrote the URL after training
+    session.init_from_url(state, {"exp": "noise"})  # the same link clicked again loads it again
+    assert "opt.ready" not in state

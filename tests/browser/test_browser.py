@@ -174,6 +174,20 @@ def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
     assert exceptions(page) == []
 
 
+def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, app_server):
+    from lab import engine, experiments
+
+    open_page(page, app_server, "")
+    page.get_by_text("Noisy data: why SGD never settles").click()
+    page.wait_for_url("**/optimizers?**")
+    wait_idle(page)
+    rows = {r["optimizer"]: r for r in results_table(page)}
+    for lane in engine.run(experiments.get("noise").state().config).lanes:
+        assert rows[lane.optimizer]["status"] == lane.status.replace("stopped at max steps", "not converged")
+    expect(page.get_by_text("Noisy data: why SGD never settles — what to look for.")).to_have_count(1)
+    assert exceptions(page) == []
+
+
 def _metric(page, label: str) -> str:
     box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
     return box.locator("[data-testid=stMetricValue]").inner_text().strip()
