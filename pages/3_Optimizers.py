@@ -7,13 +7,12 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from lab import charts, experiments, landscapes, optimizers, runs, session, tuning
-from lab.config import MAX_STEPS, OBJECTIVES, OptimizerConfig, RunConfig
+from lab import optimizer_form as form
+from lab.config import OBJECTIVES
 from lab.data import make_data
+from lab.optimizer_form import APP_MAX_STEPS, REGRESSION, K, hp_key
 from lab.query import PageState, to_query
 
-APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
-K = "opt."  # this page's session-state prefix
-REGRESSION = "regression"
 THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.py
 
 
@@ -22,29 +21,14 @@ url_state: PageState = st.session_state.get(session.URL_STATE) or PageState()
 store: runs.RunStore = st.session_state.setdefault(K + "store", runs.RunStore())
 
 
-def hp_key(name: str, param: str, part: int | None = None) -> str:
-    return f"{K}hp.{name}.{param}" + ("" if part is None else f".{part}")
-
-
 def init_defaults() -> None:
-    """First visit of the session: widgets start from the URL's configuration or the defaults."""
+    """First visit of the session (or a new experiment): the form starts from the URL's
+    configuration or the defaults."""
     if st.session_state.get(K + "ready"):
         return
-    cfg = url_state.config
-    st.session_state[K + "selected"] = [o.name for o in cfg.optimizers]
-    st.session_state[K + "problem"] = cfg.objective
-    st.session_state[K + "steps"] = min(cfg.steps, APP_MAX_STEPS)
-    st.session_state[K + "batch"] = cfg.batch_size
-    st.session_state[K + "same_lr_on"] = url_state.same_lr is not None
-    st.session_state[K + "same_lr"] = url_state.same_lr if url_state.same_lr is not None else 0.05
+    form.write(st.session_state, url_state)
     st.session_state[K + "measure"] = "loss"
-    st.session_state[K + "keep"] = runs.DEFAULT_MAX_RUNS
-    for o in cfg.optimizers:
-        for p, value in o.kwargs.items():
-            if isinstance(value, tuple):
-                st.session_state[hp_key(o.name, p, 0)], st.session_state[hp_key(o.name, p, 1)] = value
-            else:
-                st.session_state[hp_key(o.name, p)] = value
+    st.session_state.setdefault(K + "keep", runs.DEFAULT_MAX_RUNS)
     st.session_state[K + "ready"] = True
 
 
@@ -61,7 +45,7 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
                 float(p.high[i]),
                 key=k,
                 format="%g",
-                step=_step(p.low[i], p.high[i], spec.defaults[p.name][i], p.log),
+                step=form.step_size(p.low[i], p.high[i], spec.defaults[p.name][i], p.log),
                 help=p.help,
             )
         return
@@ -81,53 +65,9 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
             key=key,
             format="%g",
             disabled=disabled,
-            step=_step(low, p.high, spec.defaults[p.name], p.log),
+            step=form.step_size(low, p.high, spec.defaults[p.name], p.log),
             help=p.help,
         )
-
-
-def _step(low: float, high: float, default: float, log: bool) -> float:
-    if log:
-        return float(max(abs(default) / 10, 1e-12))
-    return float(max((high - low) / 100, 1e-6))
-
-
-def read_optimizer(spec: optimizers.OptimizerSpec, same_lr: float | None) -> OptimizerConfig:
-    values = {}
-    for p in spec.params:
-        if p.kind == "pair":
-            values[p.name] = (
-                st.session_state[hp_key(spec.name, p.name, 0)],
-                st.session_state[hp_key(spec.name, p.name, 1)],
-            )
-        else:
-            values[p.name] = st.session_state[hp_key(spec.name, p.name)]
-    if same_lr is not None:
-        values["lr"] = same_lr
-    return OptimizerConfig.of(spec.name, **values)
-
-
-def current_config() -> tuple[PageState | None, str | None]:
-    """The configuration the widgets describe, or the error message naming what is wrong."""
-    try:
-        same_lr = float(st.session_state[K + "same_lr"]) if st.session_state[K + "same_lr_on"] else None
-        opts = tuple(read_optimizer(reg.get(n), same_lr) for n in st.session_state[K + "selected"])
-        cfg = RunConfig(
-            optimizers=opts,
-            steps=int(st.session_state[K + "steps"]),
-            batch_size=int(st.session_state[K + "batch"]),
-            objective=st.session_state[K + "problem"],
-            **session.shared_fields(st.session_state),
-        )
-        return PageState(cfg, same_lr), None
-    except ValueError as exc:
-        return None, str(exc)
-
-
-def problem_title(name: str) -> str:
-    return (
-        "Regression — fit y = w·x + b to the data (the tutorial)" if name == REGRESSION else landscapes.get(name).title
-    )
 
 
 def tell_dropped(dropped: list[runs.Entry]) -> None:
@@ -138,18 +78,9 @@ def tell_dropped(dropped: list[runs.Entry]) -> None:
         )
 
 
-def apply_tuned_lrs() -> None:
-    """After a sweep: set each optimizer's learning-rate widget to its best, before widgets render."""
-    best = st.session_state.pop(K + "tuned_lrs", None)
-    if best:
-        for name, lr in best.items():
-            st.session_state[hp_key(name, "lr")] = lr
-        st.session_state[K + "same_lr_on"] = False
-
-
 # ---------------------------------------------------------------------------------------- page
 init_defaults()
-apply_tuned_lrs()
+form.apply_tuned_lrs(st.session_state)
 st.title("Optimizers, side by side")
 st.markdown(
     "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
@@ -173,17 +104,11 @@ with controls:
         "Problem",
         list(OBJECTIVES),
         key=K + "problem",
-        format_func=problem_title,
+        format_func=form.problem_title,
         help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
     )
     on_surface = st.session_state[K + "problem"] != REGRESSION
-    p2.caption(
-        f"{landscapes.get(st.session_state[K + 'problem']).description} The loss is the surface's height at "
-        "(w, b) and the gradient is exact, so batch sizes do not apply, nor does the sidebar's data."
-        if on_surface
-        else "The loss is the mean squared error of y = w·x + b on the sidebar's data; SGD and mini-batch "
-        "SGD see a random part of it at each step."
-    )
+    p2.caption(form.problem_caption(st.session_state[K + "problem"]))
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect(
         "Optimizers",
@@ -238,7 +163,7 @@ with controls:
         for name, why in optimizers.unavailable().items():
             st.markdown(f"- **{name}** — {why}")
 
-state, error = current_config()
+state, error = form.read(st.session_state)
 left, middle, right = st.columns([1, 1, 4])
 train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None, width="stretch")
 tune = middle.button(
@@ -278,34 +203,17 @@ if state is not None and tune:
         stop.empty()
     if found is not None:
         st.session_state[K + "sweep"] = found
-        st.session_state[K + "tuned_lrs"] = found.best
+        st.session_state[form.TUNED] = found.best
         st.rerun()  # the learning-rate widgets take their new values before they are drawn
 
 found: tuning.Sweep | None = st.session_state.get(K + "sweep")
 if found is not None:
     with st.expander("Learning-rate sweep", expanded=True):
-        current = state is not None and tuning.with_best_lrs(found.config, found) == state.config
-        st.markdown(
-            "Each optimizer's learning rate is set to its best (◆): "
-            + ", ".join(f"**{n}** {lr:g}" for n, lr in found.best.items())
-            + (". Press **Train all** to compare them at their best." if current else ".")
-        )
+        current = form.sweep_is_current(found, state)
+        st.markdown(form.sweep_summary(found, current))
         spec = charts.spec(("sweep", found.config.to_json(), found.grid), lambda: charts.sweep_chart(found.table))
         st.vega_lite_chart(spec=spec, width="stretch")
-        never = sorted(set(found.table.optimizer) - set(found.best))  # every lr diverged
-        st.caption(
-            f"{found.config.steps:,} steps at each learning rate, "
-            + (
-                f"on the {found.config.objective} surface. "
-                if found.config.objective != REGRESSION
-                else f"on this data, seed {found.config.seed}. "
-            )
-            + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
-            "rate must be just right. A red cross: diverged."
-            + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
-            + "".join(f" Not swept: {name} — {why}." for name, why in found.skipped.items())
-            + ("" if current else " The settings have changed since this sweep.")
-        )
+        st.caption(form.sweep_caption(found, current))
 
 autorun = url_state.autorun and not st.session_state.get(K + "autoran")
 if state is not None and (train or autorun):
@@ -379,16 +287,7 @@ else:
     if url_state.experiment and main.config.replace(device="cpu") == url_state.config.replace(device="cpu"):
         exp = experiments.get(url_state.experiment)
         st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
-    st.caption(
-        f"{len(main.config.optimizers)} optimizers × {main.config.steps:,} steps on {main.result.device} in "
-        f"{main.result.seconds:.2f} s · "
-        + (
-            f"on the {main.config.objective} surface"
-            if surface
-            else f"seed {main.config.seed} · {main.config.data.samples} samples, noise {main.config.data.noise:g}"
-        )
-        + f" · source: {main.source}"
-    )
+    st.caption(form.run_caption(main.config, main.result.device, main.result.seconds, main.source))
     runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
     chart_key = tuple((prefix, e.config.to_json()) for (prefix, _), e in zip(runs_for_chart, shown, strict=True))
     m1, m2 = st.columns([3, 2])

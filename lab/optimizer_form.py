@@ -1,0 +1,145 @@
+"""The Optimizers page's form, kept in a mapping of widget keys to values: ``st.session_state`` in
+the app, a plain dict in tests. Writing a configuration into the widgets' keys, reading one back,
+and the sentences the page builds from results. Nothing here imports Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from lab import landscapes, optimizers, session, tuning
+from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
+from lab.query import PageState
+
+K = "opt."  # the page's session-state prefix
+APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
+REGRESSION = "regression"
+TUNED = K + "tuned_lrs"  # learning rates found by a sweep, to apply before the widgets are drawn
+
+
+def hp_key(name: str, param: str, part: int | None = None) -> str:
+    """The widget key of one hyperparameter (``part`` 0 or 1 of a pair such as Adam's betas)."""
+    return f"{K}hp.{name}.{param}" + ("" if part is None else f".{part}")
+
+
+def write(state: MutableMapping[str, Any], page: PageState) -> None:
+    """Set the form's widgets to ``page``'s configuration (the sidebar's fields are not the form's)."""
+    cfg = page.config
+    state[K + "selected"] = [o.name for o in cfg.optimizers]
+    state[K + "problem"] = cfg.objective
+    state[K + "steps"] = min(cfg.steps, APP_MAX_STEPS)
+    state[K + "batch"] = cfg.batch_size
+    state[K + "same_lr_on"] = page.same_lr is not None
+    state[K + "same_lr"] = page.same_lr if page.same_lr is not None else 0.05
+    for o in cfg.optimizers:
+        for p, value in o.kwargs.items():
+            if isinstance(value, tuple):
+                state[hp_key(o.name, p, 0)], state[hp_key(o.name, p, 1)] = value
+            else:
+                state[hp_key(o.name, p)] = value
+
+
+def read_optimizer(state: Mapping[str, Any], spec: optimizers.OptimizerSpec, same_lr: float | None) -> OptimizerConfig:
+    """One optimizer's hyperparameters from its widgets (defaults where a widget was never drawn)."""
+    values = {}
+    for p in spec.params:
+        if p.kind == "pair":
+            default = spec.defaults[p.name]
+            values[p.name] = tuple(state.get(hp_key(spec.name, p.name, i), default[i]) for i in (0, 1))
+        else:
+            values[p.name] = state.get(hp_key(spec.name, p.name), spec.defaults[p.name])
+    if same_lr is not None:
+        values["lr"] = same_lr
+    return OptimizerConfig.of(spec.name, **values)
+
+
+def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
+    """The configuration the form and the sidebar describe, or the message naming what is wrong."""
+    try:
+        same_lr = float(state[K + "same_lr"]) if state[K + "same_lr_on"] else None
+        reg = optimizers.registry()
+        opts = tuple(read_optimizer(state, reg.get(n), same_lr) for n in state[K + "selected"])
+        cfg = RunConfig(
+            optimizers=opts,
+            steps=int(state[K + "steps"]),
+            batch_size=int(state[K + "batch"]),
+            objective=state[K + "problem"],
+            **session.shared_fields(state),
+        )
+        return PageState(cfg, same_lr), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def apply_tuned_lrs(state: MutableMapping[str, Any]) -> None:
+    """After a sweep: each optimizer's learning-rate widget takes its best (and "same learning
+    rate for all" goes off). Call before the widgets are drawn."""
+    best = state.pop(TUNED, None)
+    if best:
+        for name, lr in best.items():
+            state[hp_key(name, "lr")] = lr
+        state[K + "same_lr_on"] = False
+
+
+def step_size(low: float, high: float, default: float, log: bool) -> float:
+    """The +/- step of a number input: a tenth of the default on a log range, else 1 % of the range."""
+    if log:
+        return float(max(abs(default) / 10, 1e-12))
+    return float(max((high - low) / 100, 1e-6))
+
+
+def problem_title(name: str) -> str:
+    if name == REGRESSION:
+        return "Regression — fit y = w·x + b to the data (the tutorial)"
+    return landscapes.get(name).title
+
+
+def problem_caption(name: str) -> str:
+    if name == REGRESSION:
+        return (
+            "The loss is the mean squared error of y = w·x + b on the sidebar's data; SGD and mini-batch SGD "
+            "see a random part of it at each step."
+        )
+    return (
+        f"{landscapes.get(name).description} The loss is the surface's height at (w, b) and the gradient is "
+        "exact, so batch sizes do not apply, nor does the sidebar's data."
+    )
+
+
+def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str:
+    where = (
+        f"on the {cfg.objective} surface"
+        if cfg.objective != REGRESSION
+        else f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
+    )
+    return (
+        f"{len(cfg.optimizers)} optimizers × {cfg.steps:,} steps on {device} in {seconds:.2f} s · {where} · "
+        f"source: {source}"
+    )
+
+
+def sweep_is_current(found: tuning.Sweep, page: PageState | None) -> bool:
+    """Whether the form still shows the swept settings with the learning rates the sweep chose."""
+    return page is not None and tuning.with_best_lrs(found.config, found) == page.config
+
+
+def sweep_summary(found: tuning.Sweep, current: bool) -> str:
+    return (
+        "Each optimizer's learning rate is set to its best (◆): "
+        + ", ".join(f"**{n}** {lr:g}" for n, lr in found.best.items())
+        + (". Press **Train all** to compare them at their best." if current else ".")
+    )
+
+
+def sweep_caption(found: tuning.Sweep, current: bool) -> str:
+    cfg = found.config
+    never = sorted(set(found.table.optimizer) - set(found.best))  # diverged at every learning rate
+    return (
+        f"{cfg.steps:,} steps at each learning rate, "
+        + (f"on the {cfg.objective} surface. " if cfg.objective != REGRESSION else f"on this data, seed {cfg.seed}. ")
+        + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
+        "rate must be just right. A red cross: diverged."
+        + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
+        + "".join(f" Not swept: {name} — {why}." for name, why in found.skipped.items())
+        + ("" if current else " The settings have changed since this sweep.")
+    )

@@ -1,0 +1,86 @@
+"""The Optimizers page's form as plain functions over a dict standing in for st.session_state."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import optimizer_form as form
+from lab import session, tuning
+from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.query import PageState
+
+
+def _sidebar(cfg: RunConfig) -> dict:
+    return {
+        session.SEED: cfg.seed,
+        session.DEVICE: cfg.device,
+        session.SAMPLES: cfg.data.samples,
+        session.NOISE: cfg.data.noise,
+        session.TRUE_W: cfg.data.true_w,
+        session.TRUE_B: cfg.data.true_b,
+    }
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        PageState(),
+        PageState(
+            RunConfig(
+                optimizers=(OptimizerConfig.of("Adam", lr=0.1, betas=(0.8, 0.99)), OptimizerConfig("Rprop")),
+                steps=700,
+                batch_size=5,
+                objective="beale",
+                seed=3,
+                data=DataConfig(noise=0.2),
+            )
+        ),
+        PageState(RunConfig().replace(optimizers=(OptimizerConfig.of("GD", lr=0.3),)), same_lr=0.3),
+    ],
+)
+def test_what_is_written_reads_back(page):
+    state = _sidebar(page.config)
+    form.write(state, page)
+    back, error = form.read(state)
+    assert error is None and back.config == page.config and back.same_lr == page.same_lr
+
+
+def test_a_bad_value_is_a_message_naming_the_field():
+    state = _sidebar(RunConfig())
+    form.write(state, PageState())
+    state[form.K + "selected"] = []
+    assert form.read(state) == (None, "optimizers must name at least one optimizer")
+    state[form.K + "selected"] = ["Adam"]
+    state[form.K + "steps"] = 0
+    page, error = form.read(state)
+    assert page is None and "steps = 0" in error
+
+
+def test_tuned_rates_replace_the_form_once():
+    state = _sidebar(RunConfig())
+    form.write(state, PageState(RunConfig(), same_lr=0.1))
+    state[form.TUNED] = {"GD": 0.3, "Adam": 1.0}
+    form.apply_tuned_lrs(state)
+    assert state[form.hp_key("GD", "lr")] == 0.3 and state[form.hp_key("Adam", "lr")] == 1.0
+    assert state[form.K + "same_lr_on"] is False and form.TUNED not in state
+    page, _ = form.read(state)
+    assert page.config.optimizers[0].kwargs["lr"] == 0.3
+
+
+def test_sweep_texts_say_when_the_form_has_moved_on():
+    cfg = RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig("LBFGS")), steps=100)
+    found = tuning.sweep(cfg, (0.1, 3.0))
+    tuned = PageState(tuning.with_best_lrs(cfg, found))
+    assert form.sweep_is_current(found, tuned) and not form.sweep_is_current(found, PageState(cfg.replace(steps=99)))
+    assert form.sweep_summary(found, True).endswith("Press **Train all** to compare them at their best.")
+    caption = form.sweep_caption(found, False)
+    assert "100 steps at each learning rate, on this data, seed 0." in caption
+    assert "Not swept: LBFGS" in caption and caption.endswith("The settings have changed since this sweep.")
+
+
+def test_run_caption_names_the_surface_or_the_data():
+    assert "on the saddle surface" in form.run_caption(RunConfig(objective="saddle"), "cpu", 0.1, "trained")
+    text = form.run_caption(RunConfig(data=DataConfig(noise=0.25)), "cpu", 0.123, "shared cache")
+    assert (
+        text == "7 optimizers × 1,000 steps on cpu in 0.12 s · seed 0 · 50 samples, noise 0.25 · source: shared cache"
+    )
