@@ -54,21 +54,25 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         "saddle",
         "Escaping a saddle point",
-        "Starting almost exactly on a saddle, where the surface is flat in one direction, who gets away to a valley?",
-        "GD's steps are as small as the gradient, which is nearly zero at the saddle: it is still creeping "
-        "off after 1 000 steps. Momentum accumulates those tiny steps into speed, and Adam divides by the "
-        "gradient's size, so both escape in under 200 steps.",
-        {"problem": "saddle", "opt": "GD,Momentum,RMSProp,Adam", "steps": "1000"},
+        "Starting almost exactly on a saddle, where the surface is nearly flat, with one small learning rate "
+        "for all: who gets away to a valley first, and who settles there first?",
+        "At the saddle the gradient is almost zero, so GD's steps are too: it needs over 300 steps to get "
+        "away (b above 1; hover the paths). Momentum adds its small steps up and leaves in under 100. "
+        "RMSProp divides each step by the gradient's recent size, so even a tiny gradient gives a full step: "
+        "it is away in under 20. But in the valley those full-size steps keep it rattling around the "
+        "minimum, and it settles last; Adam, which also averages the direction, settles well before it.",
+        {"problem": "saddle", "opt": "GD,Momentum,RMSProp,Adam", "same_lr": "0.01", "steps": "1000"},
     ),
     Experiment(
         "far",
         "A target far from the start",
         "The data follow y = 20x − 5, far from where every optimizer starts. With one learning rate for all, "
         "who gets there?",
-        "Momentum arrives. GD is still on its way. AdaGrad stalls: it divides each step by the root of the "
-        "sum of all past squared gradients, which only grows, so its steps shrink to nothing long before "
-        "the target. Adam's steps do not shrink that way, but at this learning rate each is at most about "
-        "0.05 long.",
+        "Momentum arrives within about 100 steps. GD gets close but slows down as the gradient shrinks. "
+        "AdaGrad stalls: it divides each step by the root of the sum of all past squared gradients, which "
+        "only grows, so its steps shrink to nothing long before the target. Adam's steps do not shrink that "
+        "way, but at this learning rate each is at most about 0.05 long, so after 1 000 steps it is still "
+        "on its way.",
         {"opt": "GD,Momentum,AdaGrad,Adam", "true_w": "20", "true_b": "-5", "same_lr": "0.05", "steps": "1000"},
     ),
 )
