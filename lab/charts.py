@@ -293,27 +293,45 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         window = (*_span(ws[np.isfinite(ws)]), *_span(bs[np.isfinite(bs)]))
     bg = _surface(lambda gw, gb: _surface_loss(res, gw, gb), window, grid)
     legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
-    color = alt.Color("optimizer:N", sort=list(dict.fromkeys(path["optimizer"])), scale=_lane_scale([("", res)]))
+    # A slider under the chart replays the race: each path is drawn up to that step and ends in a
+    # large dot (the last kept point at or before it). It runs in the browser: no rerun, no server work.
+    last = int(res.config.steps)
+    upto = alt.param(
+        name="upto", value=last, bind=alt.binding_range(min=0, max=last, step=max(1, last // 500), name="step ")
+    )
+    order, lane_scale = list(dict.fromkeys(path["optimizer"])), _lane_scale([("", res)])
+    color = alt.Color("optimizer:N", sort=order, scale=lane_scale)
+    tooltip = [
+        "optimizer:N",
+        "step:Q",
+        alt.Tooltip("w:Q", format=".4f"),
+        alt.Tooltip("b:Q", format=".4f"),
+        alt.Tooltip("loss:Q", format=".3e"),
+    ]
+    fade = alt.condition(legend_pick, alt.value(1.0), alt.value(0.1))
+    shown = alt.Chart(path.drop(columns="diverged")).transform_filter(alt.datum.step <= upto)
     lines = (
-        alt.Chart(path.drop(columns="diverged"))
-        .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12), clip=True)
+        shown.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=12), clip=True)
+        .encode(x="w:Q", y="b:Q", order="step:Q", color=color, opacity=fade, tooltip=tooltip)
+        .add_params(legend_pick)
+    )
+    heads = (
+        shown.transform_window(rank="rank()", sort=[alt.SortField("step", order="descending")], groupby=["optimizer"])
+        .transform_filter(alt.datum.rank == 1)
+        .mark_point(filled=True, size=110, stroke="black", strokeWidth=1, clip=True)
         .encode(
             x="w:Q",
             y="b:Q",
-            order="step:Q",
-            color=color,
-            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.1)),
-            tooltip=[
-                "optimizer:N",
-                "step:Q",
-                alt.Tooltip("w:Q", format=".4f"),
-                alt.Tooltip("b:Q", format=".4f"),
-                alt.Tooltip("loss:Q", format=".3e"),
-            ],
+            color=alt.Color("optimizer:N", sort=order, scale=lane_scale, legend=None),
+            opacity=fade,
+            tooltip=tooltip,
         )
-        .add_params(legend_pick)
     )
-    return alt.layer(bg, lines, _marker(res.optimum, "best (w, b)", "diamond")).properties(height=height)
+    return (
+        alt.layer(bg, lines, heads, _marker(res.optimum, "best (w, b)", "diamond"))
+        .add_params(upto)
+        .properties(height=height)
+    )
 
 
 def landscape_chart(name: str, start: tuple[float, float] | None = None, grid: int = 40, height: int = 380):

@@ -140,6 +140,16 @@ def test_paths_window_ignores_a_diverged_path(long_run):
     assert -10 < lo < 3 < hi < 10
 
 
+def test_paths_replay_with_a_step_slider(long_run):
+    spec = charts.trajectory_chart(long_run).to_dict()
+    upto = next(p for p in spec["params"] if p["name"] == "upto")
+    assert upto["bind"]["input"] == "range" and upto["bind"]["max"] == upto["value"] == 30_000
+    filtered = [layer for layer in spec["layer"] if {"filter": "(datum.step <= upto)"} in layer.get("transform", [])]
+    assert len(filtered) == 2  # the paths up to the chosen step, and a dot where each one is then
+    heads = next(layer for layer in filtered if any("window" in t for t in layer["transform"]))
+    assert heads["encoding"]["color"]["legend"] is None  # one legend, not two
+
+
 def test_results_table_sorts_and_keeps_missing_values_missing(long_run):
     table = charts.results_table(long_run)
     assert list(table["optimizer"])[-1] == "GD lr=5"
