@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -68,6 +69,27 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
             step=form.step_size(low, p.high, spec.defaults[p.name], p.log),
             help=p.help,
         )
+
+
+@contextlib.contextmanager
+def working(what: str, left, right):
+    """A progress bar and a Stop button while ``what`` runs; yields (progress callback, on_wait
+    callback, status placeholder). Stop works through Streamlit: the rerun it triggers interrupts
+    the work inside the progress callback, and nothing of it is kept."""
+    status = right.empty()
+    bar = right.progress(0.0, text=f"{what} …")
+    stop = left.empty()
+    stop.button("Stop", key=K + "btn.stop", width="stretch")
+    try:
+        yield (
+            lambda f: bar.progress(min(1.0, f), text=f"{what} … {f:.0%}"),
+            lambda: status.info("Another training is using this server; yours starts next …"),
+            status,
+        )
+    finally:
+        bar.empty()
+        status.empty()
+        stop.empty()
 
 
 def tell_dropped(dropped: list[runs.Entry]) -> None:
@@ -184,23 +206,12 @@ if st.session_state.get(K + "btn.stop"):
     )
 
 if state is not None and tune:
-    bar = right.progress(0.0, text="Sweeping learning rates …")
-    status = right.empty()
-    stop = left.empty()
-    stop.button("Stop", key=K + "btn.stop", width="stretch")
-    try:
-        found, _ = runs.fetch_or_sweep(
-            state.config,
-            progress=lambda f: bar.progress(min(1.0, f), text=f"Sweeping learning rates … {f:.0%}"),
-            on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
-        )
-    except ValueError as exc:
-        found = None
-        right.error(f"Cannot tune: {exc}", icon=":material/error:")
-    finally:
-        bar.empty()
-        status.empty()
-        stop.empty()
+    found = None
+    with working("Sweeping learning rates", left, right) as (progress, on_wait, _):
+        try:
+            found, _ = runs.fetch_or_sweep(state.config, progress=progress, on_wait=on_wait)
+        except ValueError as exc:
+            right.error(f"Cannot tune: {exc}", icon=":material/error:")
     if found is not None:
         st.session_state[K + "sweep"] = found
         st.session_state[form.TUNED] = found.best
@@ -218,29 +229,12 @@ if found is not None:
 autorun = url_state.autorun and not st.session_state.get(K + "autoran")
 if state is not None and (train or autorun):
     st.session_state[K + "autoran"] = True
-    cfg = state.config
-    status = right.empty()
-    bar = right.progress(0.0, text="Training …")
-    stop = left.empty()
-    stop.button("Stop", key=K + "btn.stop", width="stretch")
-
-    def report(fraction: float) -> None:
-        bar.progress(min(1.0, fraction), text=f"Training … {fraction:.0%}")
-
-    try:
-        entry, dropped, source = runs.fetch_or_train(
-            store,
-            cfg,
-            progress=report,  # Stop works through Streamlit: its rerun interrupts us inside report()
-            on_wait=lambda: status.info("Another training is using this server; yours starts next …"),
-        )
-    except ValueError as exc:
-        entry = None
-        right.error(str(exc), icon=":material/error:")
-    finally:
-        bar.empty()
-        status.empty()
-        stop.empty()
+    entry = None
+    with working("Training", left, right) as (progress, on_wait, status):
+        try:
+            entry, dropped, source = runs.fetch_or_train(store, state.config, progress=progress, on_wait=on_wait)
+        except ValueError as exc:
+            right.error(str(exc), icon=":material/error:")
     if entry is not None:
         st.session_state[K + "current"] = [entry.run_id]
         st.query_params.from_dict(to_query(state))
