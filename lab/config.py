@@ -87,6 +87,10 @@ class OptimizerConfig:
     def of(cls, name: str, batch_size: int | None = None, label: str | None = None, **hyperparams: Any):
         return cls(name, tuple(hyperparams.items()), batch_size, label)
 
+    def with_hyperparams(self, **values: Any) -> OptimizerConfig:
+        """This optimizer with ``values`` set (checked again); its other settings kept."""
+        return replace(self, overrides=(*self.overrides, *values.items()))
+
     @property
     def spec(self) -> optimizers.OptimizerSpec:
         return optimizers.get(self.name)

@@ -161,12 +161,12 @@ def from_query(params: Mapping[str, Any]) -> PageState:
             else:
                 default = o.spec.param(param).default
                 value = _parse_value(q[key], default)
-                new = OptimizerConfig(o.name, (*o.overrides, (param, value)), o.batch_size, o.label)
+                new = o.with_hyperparams(**{param: value})
             opts[idx] = new
         except ValueError as exc:
             note(key, q[key], str(exc), "the default")
     if same_lr is not None:
-        opts = [OptimizerConfig(o.name, (*o.overrides, ("lr", same_lr)), o.batch_size, o.label) for o in opts]
+        opts = [o.with_hyperparams(lr=same_lr) for o in opts]
     state.config = cfg.replace(optimizers=tuple(opts))
     state.same_lr = same_lr
     state.autorun = q.get("run", "0").strip() in ("1", "true", "yes")

@@ -19,7 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -46,25 +46,31 @@ class Sweep:
     skipped: dict[str, str]  # optimizer (display name) -> why it was not swept
 
 
+def not_swept(opt: OptimizerConfig) -> str | None:
+    """Why ``opt`` is left out of a sweep, or None when it is swept."""
+    if "lr" not in opt.kwargs:
+        return "it has no learning rate"
+    return NOT_SWEPT.get(opt.spec.torch_class)
+
+
 def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[OptimizerConfig, OptimizerConfig]]:
     """(the config's optimizer, one swept variant) for every grid value its lr range allows, and
     for its current learning rate too — so the best found is never worse than what it had."""
     out = []
     for opt in cfg.optimizers:
-        params = {p.name: p for p in opt.spec.params}
-        if "lr" not in params or opt.spec.torch_class in NOT_SWEPT:
+        if not_swept(opt) is not None:
             continue
-        others = {k: v for k, v in opt.kwargs.items() if k != "lr"}
+        lr_param = opt.spec.param("lr")
         tried = set()
         for lr in sorted({*grid, opt.kwargs["lr"]}):
             label = f"{opt.display} @ lr {lr:.6g}"
             try:
-                params["lr"].check(lr, opt.display)
+                lr_param.check(lr, opt.display)
             except ValueError:
                 continue
             if label not in tried:
                 tried.add(label)
-                out.append((opt, OptimizerConfig.of(opt.name, opt.batch_size, label, lr=lr, **others)))
+                out.append((opt, replace(opt.with_hyperparams(lr=lr), label=label)))
     return out
 
 
@@ -88,9 +94,7 @@ def sweep(
     if not pairs:
         raise ValueError(
             "none of the chosen optimizers can be swept: "
-            + "; ".join(
-                f"{o.display}: {NOT_SWEPT.get(o.spec.torch_class, 'it has no learning rate')}" for o in cfg.optimizers
-            )
+            + "; ".join(f"{o.display}: {not_swept(o)}" for o in cfg.optimizers)
         )
     t0 = time.perf_counter()
     chunks = [pairs[i : i + MAX_LANES] for i in range(0, len(pairs), MAX_LANES)]
@@ -123,25 +127,14 @@ def sweep(
     table = pd.DataFrame(rows, columns=COLUMNS[:-1])
     table["best"] = [best.get(o) == lr for o, lr in zip(table.optimizer, table.lr, strict=True)]
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
-    skipped = {
-        o.display: NOT_SWEPT.get(o.spec.torch_class, "it has no learning rate")
-        for o in cfg.optimizers
-        if o.display not in set(table.optimizer)
-    }
+    skipped = {o.display: why for o in cfg.optimizers if (why := not_swept(o)) is not None}
     return Sweep(cfg, tuple(grid), table, best, time.perf_counter() - t0, skipped)
 
 
 def with_best_lrs(cfg: RunConfig, found: Sweep) -> RunConfig:
     """``cfg`` with each optimizer's learning rate set to the best the sweep found."""
-    opts = []
-    for o in cfg.optimizers:
-        lr = found.best.get(o.display)
-        if lr is None:
-            opts.append(o)
-        else:
-            opts.append(
-                OptimizerConfig(
-                    o.name, (*((k, v) for k, v in o.overrides if k != "lr"), ("lr", lr)), o.batch_size, o.label
-                )
-            )
-    return cfg.replace(optimizers=tuple(opts))
+    return cfg.replace(
+        optimizers=tuple(
+            o if o.display not in found.best else o.with_hyperparams(lr=found.best[o.display]) for o in cfg.optimizers
+        )
+    )

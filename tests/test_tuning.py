@@ -36,7 +36,7 @@ def test_every_lane_equals_its_own_run_and_the_best_is_the_best(cfg, found):
         assert list(rows.lr) == tried
         scores = {}
         for lr, row in zip(rows.lr, rows.itertuples(), strict=True):
-            alone = OptimizerConfig(opt.name, (*((k, v) for k, v in opt.overrides if k != "lr"), ("lr", lr)))
+            alone = opt.with_hyperparams(lr=lr)
             res = engine.run(cfg.replace(optimizers=(alone,)))
             lane = res.lanes[0]
             assert row.status == lane.status, (opt.display, lr)
