@@ -337,12 +337,7 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
 def landscape_chart(name: str, start: tuple[float, float] | None = None, grid: int = 40, height: int = 380):
     """A landscape's surface (log colour scale), its minimum (diamond) and the start (circle)."""
     land = landscapes.get(name)
-    offset = (land.min_loss or 0.0) - 1e-12
-
-    def loss(gw: np.ndarray, gb: np.ndarray) -> np.ndarray:
-        return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - offset
-
-    layers = [_surface(loss, land.window, grid)]
+    layers = [_surface(lambda gw, gb: _height(land, gw, gb), land.window, grid)]
     if land.minimum is not None:
         layers.append(_marker(land.minimum, "minimum", "diamond"))
     layers.append(_marker(start or land.start, "start", "circle"))
@@ -431,8 +426,12 @@ def _surface_loss(res: RunResult, gw: np.ndarray, gb: np.ndarray) -> np.ndarray:
     if res.x is not None:
         r = gw[..., None] * res.x + gb[..., None] - res.y
         return (r * r).mean(-1)
-    land = landscapes.get(res.config.objective)
-    return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - (res.min_loss or 0.0) + 1e-12
+    return _height(landscapes.get(res.config.objective), gw, gb)
+
+
+def _height(land: landscapes.Landscape, gw: np.ndarray, gb: np.ndarray) -> np.ndarray:
+    """A landscape's height above its minimum on a grid, kept above 0 for a log colour scale."""
+    return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - (land.min_loss or 0.0) + 1e-12
 
 
 TABLE_BEST = {"final loss": "min", "|w − w*|": "min", "|b − b*|": "min", "steps to tol": "min", "time (ms)": "min"}
@@ -442,11 +441,11 @@ def results_table(res: RunResult) -> pd.DataFrame:
     """Final results, one row per optimizer (and repeat): converged first by steps to tolerance,
     then the rest by final loss, diverged last."""
     rows = []
+    target = res.target
     for lane in res.lanes:
-        target = (res.config.data.true_w, res.config.data.true_b) if res.x is not None else res.optimum
         rows.append(
             {
-                "optimizer": lane.optimizer if res.config.repeats == 1 else f"{lane.optimizer} #{lane.repeat}",
+                "optimizer": _series("", lane, res.config.repeats),
                 "w": lane.final_w,
                 "b": lane.final_b,
                 "final loss": lane.final_loss,

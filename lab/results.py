@@ -100,6 +100,14 @@ class RunResult:
     torch_version: str
     seconds: float
 
+    @property
+    def target(self) -> tuple[float, float]:
+        """The (w, b) each optimizer is measured against: the data's true line for the regression,
+        the minimum on a landscape (NaN where it has none)."""
+        if self.config.objective == "regression":
+            return (self.config.data.true_w, self.config.data.true_b)
+        return self.optimum or (np.nan, np.nan)
+
     def lane(self, optimizer: str, repeat: int = 0) -> LaneResult:
         for lane in self.lanes:
             if lane.optimizer == optimizer and lane.repeat == repeat:
@@ -115,7 +123,7 @@ def summary_frame(res: RunResult) -> pd.DataFrame:
     """One row per optimizer and repeat; missing values (a diverged run's final w) are NaN."""
     cfg = res.config
     is_reg = cfg.objective == "regression"
-    target = (cfg.data.true_w, cfg.data.true_b) if is_reg else (res.optimum or (np.nan, np.nan))
+    target = res.target
     rows = []
     for ln in res.lanes:
         rows.append(

@@ -253,8 +253,9 @@ if state is not None and (train or autorun):
 
 # ------------------------------------------------------------------------------------- results
 shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
-if not shown and on_surface:
+if not shown:
     st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
+if not shown and on_surface:
     land = landscapes.get(st.session_state[K + "problem"])
     st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
     p1, _ = st.columns([3, 2])
@@ -262,7 +263,6 @@ if not shown and on_surface:
         spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
         st.vega_lite_chart(spec=spec, width="stretch")
 elif not shown:
-    st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
     data_cfg = session.data_config(st.session_state)
     x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
     p1, _ = st.columns([2, 3])
