@@ -101,17 +101,19 @@ def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS)
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def divergence_frame(runs: Runs) -> pd.DataFrame:
-    """Where each diverged run's curve ends: last finite step and loss, and the step it diverged."""
+def divergence_frame(runs: Runs, measure: str = "loss") -> pd.DataFrame:
+    """Where each diverged run's curve ends: last finite step and its value (``measure`` as in
+    :func:`curve_frame`), and the step it diverged."""
     rows = []
     for prefix, res in runs:
+        best = (res.min_loss or 0.0) if measure == "excess" else 0.0
         for lane in res.lanes:
-            if lane.diverged_at is not None and len(lane.loss) > 0:
+            if lane.diverged_at is not None and len(lane.loss) > 0 and lane.loss[-1] - best > 0:
                 rows.append(
                     {
                         "series": _series(prefix, lane, res.config.repeats),
                         "step": len(lane.loss) - 1,
-                        "value": float(lane.loss[-1]),
+                        "value": float(lane.loss[-1] - best),
                         "diverged_at": lane.diverged_at,
                     }
                 )
@@ -125,7 +127,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     a diverged line ends in a red cross at its last finite step.
     """
     df = curve_frame(runs, measure, max_points)
-    div = divergence_frame(runs)
+    div = divergence_frame(runs, measure)
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
     # A diverging run would stretch the axis to 1e70 and flatten every other curve: the axis stops
     # at 1 000x the largest starting value, lines are clipped there, and the cross sits on the edge.

@@ -140,6 +140,17 @@ def test_paths_window_ignores_a_diverged_path(long_run):
     assert -10 < lo < 3 < hi < 10
 
 
+@pytest.mark.parametrize("measure", ["loss", "excess"])
+def test_divergence_cross_sits_at_the_end_of_its_curve(long_run, measure):
+    """With noisy data the best loss is above 0: on the excess plot the cross must sit on the
+    excess, where its line ends, not on the raw loss."""
+    runs = [("", long_run)]
+    curve = charts.curve_frame(runs, measure, max_points=100_000)
+    end = curve[curve.series == "GD lr=5"].iloc[-1]
+    cross = charts.divergence_frame(runs, measure).set_index("series").loc["GD lr=5"]
+    assert cross["step"] == end["step"] and cross["value"] == pytest.approx(end["value"], rel=1e-12)
+
+
 def test_paths_replay_with_a_step_slider(long_run):
     spec = charts.trajectory_chart(long_run).to_dict()
     upto = next(p for p in spec["params"] if p["name"] == "upto")
