@@ -69,7 +69,7 @@ def home() -> None:
     st.markdown("Each opens the Optimizers page, trains a comparison, and says what to look for.")
     for exp in experiments.EXPERIMENTS:
         st.page_link(
-            PAGE_OBJECTS[1 + [url for _, _, _, url, _ in SECTIONS].index("optimizers")],
+            PAGES / "3_Optimizers.py",
             label=f"**{exp.title}** — {exp.question}",
             icon=":material/science:",
             query_params={"exp": exp.key},
