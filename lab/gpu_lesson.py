@@ -119,13 +119,18 @@ def measure(
     return pd.DataFrame(rows, columns=["device", "model", "samples", "ms_per_step", "note"])
 
 
+def cpu_times(table: pd.DataFrame) -> pd.Series:
+    """The CPU's ms per step, indexed by (model, samples); NaN where it was not run."""
+    return table[table.device == "cpu"].set_index(["model", "samples"])["ms_per_step"]
+
+
 def crossover(table: pd.DataFrame) -> dict[tuple[str, str], int | None]:
     """For each accelerator and model: the smallest size at which it beats the CPU (None: never).
 
     An accelerator that was not run (NaN) never wins; a CPU that was not run at that size was
     predicted by :func:`measure` to be too slow, so any accelerator time measured there wins."""
     out: dict[tuple[str, str], int | None] = {}
-    cpu = table[table.device == "cpu"].set_index(["model", "samples"])["ms_per_step"]
+    cpu = cpu_times(table)
     for (dev, model), part in table[table.device != "cpu"].groupby(["device", "model"], sort=False):
         wins = [
             int(r.samples)
@@ -144,7 +149,7 @@ def verdict(table: pd.DataFrame) -> str:
     first = next(iter(MODELS))
     tiny = table[(table.samples == min(table.samples)) & (table.model == first)].set_index("device")["ms_per_step"]
     n = int(min(table.samples))
-    cpu = table[table.device == "cpu"].set_index(["model", "samples"])["ms_per_step"]
+    cpu = cpu_times(table)
     wins = crossover(table)
     if not wins:
         return (
