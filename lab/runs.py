@@ -12,9 +12,10 @@ import contextlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 import torch
@@ -175,16 +176,27 @@ def fetch_or_train(
     entry = store.get(cfg)
     if entry is not None:
         return entry, [], "session"
-    result = shared.get(cfg.to_json())
-    source = "shared cache"
-    if result is None:
-        with training_slot(on_wait):
-            result = engine.run(cfg, progress=progress, cancel=cancel)
-        store.trained += 1
-        shared.put(cfg.to_json(), result)
-        source = "trained"
+    result, trained = _shared_or_computed(
+        shared, cfg.to_json(), lambda: engine.run(cfg, progress=progress, cancel=cancel), on_wait
+    )
+    store.trained += int(trained)
+    source = "trained" if trained else "shared cache"
     entry, dropped = store.add(cfg, result, source)
     return entry, dropped, source
+
+
+def _shared_or_computed(
+    shared: LRU, key: Hashable, compute: Callable[[], Any], on_wait: Callable[[], None] | None
+) -> tuple[Any, bool]:
+    """The value under ``key`` in ``shared``, else computed in a training slot and kept there.
+    Returns the value and whether it was computed now."""
+    value = shared.get(key)
+    if value is not None:
+        return value, False
+    with training_slot(on_wait):
+        value = compute()
+    shared.put(key, value)
+    return value, True
 
 
 SWEEPS = LRU(16)  # learning-rate sweeps by config JSON and grid, for every session (tables only: small)
@@ -199,14 +211,9 @@ def fetch_or_sweep(
 ) -> tuple[tuning.Sweep, bool]:
     """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot.
     Returns the sweep and whether it was trained now."""
-    key = (cfg.to_json(), tuple(grid))
-    found = shared.get(key)
-    if found is not None:
-        return found, False
-    with training_slot(on_wait):
-        found = tuning.sweep(cfg, grid, progress=progress)
-    shared.put(key, found)
-    return found, True
+    return _shared_or_computed(
+        shared, (cfg.to_json(), tuple(grid)), lambda: tuning.sweep(cfg, grid, progress=progress), on_wait
+    )
 
 
 def export_summary(entries: list[Entry]) -> pd.DataFrame:
