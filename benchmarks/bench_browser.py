@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from lab import server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test-server helper
+import appserver as server
 
 CHART = ".st-key-opt-loss_chart [data-testid=stVegaLiteChart] :is(canvas, svg.marks)"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning][data-test-connection-state=CONNECTED]"

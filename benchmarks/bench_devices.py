@@ -3,7 +3,7 @@ accelerator's speed-up over the CPU measured in the same run.
 
 Per-step time of a full training step (forward, MSELoss, backward, SGD step) for 50 to 10⁶
 samples and two model sizes, on the CPU and on every accelerator torch sees here, waiting for
-the device before reading the clock (lab/gpu_lesson.py: ``step_time``, ``measure``).
+the device before reading the clock (lab/lessons/gpu.py: ``step_time``, ``measure``).
 
     python benchmarks/bench_devices.py                 # every device this machine has
     python benchmarks/bench_devices.py --budget 0.5    # longer timing per cell, steadier figures
@@ -19,8 +19,8 @@ import time
 import pandas as pd
 import torch
 
-from lab import devices
-from lab import gpu_lesson as gpu
+from lab.core import devices
+from lab.lessons import gpu
 
 
 def markdown(table) -> str:

@@ -3,7 +3,7 @@
 The naive way is the tutorial's training loop run once per optimizer: an ``nn.Linear(1, 1)``,
 ``MSELoss``, ``zero_grad / backward / step`` and ``loss.item()`` recorded every step, on the
 same data, starting point, hyperparameters and batch order as the engine. The engine trains
-the same optimizers side by side (see lab/engine.py).
+the same optimizers side by side (see lab/core/engine.py).
 
     python benchmarks/bench_engine.py                 # 7 presets x 30 000 steps, x 1 000 steps, and
                                                       # the learning-rate sweep of 7 presets x 1 000 steps
@@ -19,9 +19,9 @@ import time
 import torch
 from torch import nn
 
-from lab import engine, tuning
-from lab.config import RunConfig
-from lab.data import BatchStream, initial_params, make_data
+from lab.core import engine, tuning
+from lab.core.config import RunConfig
+from lab.core.data import BatchStream, initial_params, make_data
 
 
 def naive(cfg: RunConfig) -> float:

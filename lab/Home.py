@@ -10,8 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab import devices, experiments, runs, session
-from lab.config import MAX_SAMPLES
+from lab.app import experiments, runs, session
+from lab.core import devices
+from lab.core.config import MAX_SAMPLES
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab import autograd_lesson as ag
-from lab import charts, session
+from lab.app import charts, session
+from lab.lessons import autograd as ag
 
 K = "ag."
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab import api_lesson as api
-from lab import charts, session
+from lab.app import charts, session
+from lab.lessons import api
 
 K = "api."
 DEFAULTS = {

@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab import charts, experiments, landscapes, optimizers, runs, session, tuning
-from lab import optimizer_form as form
-from lab.config import OBJECTIVES
-from lab.data import make_data
-from lab.optimizer_form import APP_MAX_STEPS, REGRESSION, K, hp_key
-from lab.query import PageState, to_query
+from lab.app import charts, experiments, form, runs, session
+from lab.app.form import APP_MAX_STEPS, REGRESSION, K, hp_key
+from lab.app.query import PageState, to_query
+from lab.core import landscapes, optimizers, tuning
+from lab.core.config import OBJECTIVES
+from lab.core.data import make_data
 
 THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.py
 

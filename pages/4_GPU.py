@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from lab import charts, devices, session
-from lab import gpu_lesson as gpu
+from lab.app import charts, session
+from lab.core import devices
+from lab.lessons import gpu
 
 
 def show_code(*objects) -> None:

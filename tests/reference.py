@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lab.config import OptimizerConfig, RunConfig
-from lab.data import BatchStream, initial_params, make_data
-from lab.landscapes import get as get_landscape
+from lab.core.config import OptimizerConfig, RunConfig
+from lab.core.data import BatchStream, initial_params, make_data
+from lab.core.landscapes import get as get_landscape
 
 
 def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndarray:

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from apptest_helpers import PAGES, MediaCapture, open_page, table
 
-from lab import api_lesson as api
-from lab import autograd_lesson as ag
-from lab import devices, engine, experiments, optimizers, runs, tuning
-from lab import gpu_lesson as gpu
-from lab.config import DataConfig, OptimizerConfig, RunConfig
-from lab.query import PageState, to_query
-from lab.results import SUMMARY_COLUMNS, config_from_summary
+from lab.app import experiments, runs
+from lab.app.query import PageState, to_query
+from lab.core import devices, engine, optimizers, tuning
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.results import SUMMARY_COLUMNS, config_from_summary
+from lab.lessons import api, gpu
+from lab.lessons import autograd as ag
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from lab import charts, engine, landscapes
-from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.app import charts
+from lab.core import engine, landscapes
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 
 def _datasets(chart) -> dict[str, list[dict]]:

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import cli, engine
-from lab.config import DataConfig, OptimizerConfig, RunConfig
-from lab.data import make_data
+from lab.core import cli, engine
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.data import make_data
 
 REQUIRED = [
     "optimizer",
@@ -130,7 +130,7 @@ def test_list_shows_presets_and_the_unapplicable(capsys):
 
 
 def test_summary_csv_gives_back_the_exact_config(tmp_path):
-    from lab.results import config_from_summary
+    from lab.core.results import config_from_summary
 
     assert (
         cli.main(

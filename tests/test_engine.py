@@ -11,10 +11,10 @@ import pytest
 import torch
 from reference import torch_loop
 
-from lab import devices, engine, optimizers
-from lab.config import DataConfig, OptimizerConfig, RunConfig
-from lab.data import BatchStream, make_data
-from lab.rules import rule_for
+from lab.core import devices, engine, optimizers
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.data import BatchStream, make_data
+from lab.core.rules import rule_for
 
 STEPS = 1_000
 TOL = 1e-5
@@ -157,7 +157,7 @@ def test_divergence_is_data_not_a_crash():
     assert len(bad.loss) == bad.diverged_at and np.isfinite(bad.loss).all()
     assert bad.final_w is None and bad.final_loss is None
     assert adam.status == "converged" and lbfgs.status == "converged"
-    from lab.results import summary_frame
+    from lab.core.results import summary_frame
 
     summary = summary_frame(res).set_index("optimizer")
     assert np.isnan(summary.loc["GD lr=5", "w"]) and summary.loc["Adam", "w"] == pytest.approx(3, abs=1e-3)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab import engine, experiments, tuning
-from lab.results import RunResult
+from lab.app import experiments
+from lab.core import engine, tuning
+from lab.core.results import RunResult
 
 
 def _excess(res: RunResult, name: str) -> float:

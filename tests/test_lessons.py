@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from lab import api_lesson as api
-from lab import autograd_lesson as ag
-from lab import devices
-from lab import gpu_lesson as gpu
+from lab.core import devices
+from lab.lessons import api, gpu
+from lab.lessons import autograd as ag
 
 
 @pytest.mark.parametrize("x", [[1, 1, 1, 1], [0.0, -2.0, 3.5, 10.0]])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lab import optimizer_form as form
-from lab import session, tuning
-from lab.config import DataConfig, OptimizerConfig, RunConfig
-from lab.query import PageState
+from lab.app import form, session
+from lab.app.query import PageState
+from lab.core import tuning
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 
 def _sidebar(cfg: RunConfig) -> dict:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab import engine, runs
-from lab.config import DataConfig, OptimizerConfig, RunConfig
-from lab.lru import LRU
-from lab.query import PageState, from_query, to_query
+from lab.app import runs
+from lab.app.lru import LRU
+from lab.app.query import PageState, from_query, to_query
+from lab.core import engine
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 
 def test_query_round_trip():
@@ -107,7 +108,7 @@ def test_exports_have_the_cli_columns_and_a_run_id():
 
 
 def test_keep_inputs_writes_back_only_the_given_keys():
-    from lab.session import keep_inputs
+    from lab.app.session import keep_inputs
 
     written = []
 
@@ -137,7 +138,7 @@ def test_hyperparameter_keys_in_urls_ignore_case():
 
 
 def test_url_is_read_once_unless_it_names_an_experiment_not_loaded_yet():
-    from lab import session
+    from lab.app import session
 
     state: dict = {}
     session.init_from_url(state, {"seed": "7", "noise": "0.3"})

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from lab import charts, engine, tuning
-from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.app import charts
+from lab.core import engine, tuning
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 GRID = (1e-3, 1e-2, 0.1, 1.0, 3.0)
 

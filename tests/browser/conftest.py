@@ -13,9 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+import appserver as server
 import pytest
-
-from lab import server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

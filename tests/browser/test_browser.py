@@ -143,8 +143,8 @@ def test_section_pages_show_their_key_values(page, app_server):
 
 
 def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server):
-    from lab import tuning
-    from lab.config import RunConfig
+    from lab.core import tuning
+    from lab.core.config import RunConfig
 
     open_page(page, app_server, "optimizers")
     click_and_wait(page, "Tune learning rates")
@@ -159,8 +159,8 @@ def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server
 
 
 def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
-    from lab import engine
-    from lab.config import OptimizerConfig, RunConfig
+    from lab.core import engine
+    from lab.core.config import OptimizerConfig, RunConfig
 
     open_page(page, app_server, "optimizers?problem=rosenbrock&opt=Momentum,Adam&Momentum.lr=0.001&run=1")
     rows = {r["optimizer"]: r for r in results_table(page)}
@@ -183,7 +183,8 @@ def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
 
 
 def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, app_server):
-    from lab import engine, experiments
+    from lab.app import experiments
+    from lab.core import engine
 
     open_page(page, app_server, "")
     page.get_by_text("Noisy data: why SGD never settles").click()
@@ -203,8 +204,8 @@ def _metric(page, label: str) -> str:
 
 def test_section_page_controls_work_in_the_browser(page, app_server):
     """One press of each kind of control on the section pages, checked against torch's numbers."""
-    from lab import api_lesson as api
-    from lab import autograd_lesson as ag
+    from lab.lessons import api
+    from lab.lessons import autograd as ag
 
     open_page(page, app_server, "autograd")
     page.get_by_text("forget to zero the gradients").click()
@@ -227,8 +228,8 @@ def test_section_page_controls_work_in_the_browser(page, app_server):
 
 def test_users_training_at_once_each_get_their_own_run(browser, app_server):
     """A class on one server: four users press Train all together, each with their own seed."""
-    from lab import engine
-    from lab.config import RunConfig
+    from lab.core import engine
+    from lab.core.config import RunConfig
 
     contexts = [browser.new_context() for _ in range(4)]
     try:

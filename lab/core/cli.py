@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab import engine, optimizers
-from lab.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
-from lab.results import summary_frame, write_csvs
+from lab.core import engine, optimizers
+from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
+from lab.core.results import summary_frame, write_csvs
 
 _LONG_RUN = 200_000  # lane-steps above which progress is reported on stderr
 

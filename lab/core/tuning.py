@@ -6,7 +6,7 @@ at its best here? — and shows how sensitive each one is to the choice.
 
 For every optimizer of a config (its other hyperparameters kept), every grid value inside the
 learning rate's allowed range, and its current learning rate, becomes one lane, labelled
-``"<optimizer> @ lr <value>"``. The lanes run through :func:`lab.engine.run` (batched where the
+``"<optimizer> @ lr <value>"``. The lanes run through :func:`lab.core.engine.run` (batched where the
 engine can), on the config's data, steps, seed and device, with one repeat. The best learning
 rate of an optimizer is the one that reaches the tolerance in the fewest steps; when none does,
 the lowest final loss; a learning rate that diverged is never best. Classes in ``NOT_SWEPT``
@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from lab import engine
-from lab.config import MAX_LANES, OptimizerConfig, RunConfig
-from lab.results import LaneResult
+from lab.core import engine
+from lab.core.config import MAX_LANES, OptimizerConfig, RunConfig
+from lab.core.results import LaneResult
 
 GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)  # log-spaced: half a decade apart
 # torch.optim classes left out of a sweep, and why (they keep their learning rate).

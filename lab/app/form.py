@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from lab import landscapes, optimizers, session, tuning
-from lab.config import MAX_STEPS, OptimizerConfig, RunConfig
-from lab.query import PageState
+from lab.app import session
+from lab.app.query import PageState
+from lab.core import landscapes, optimizers, tuning
+from lab.core.config import MAX_STEPS, OptimizerConfig, RunConfig
 
 K = "opt."  # the page's session-state prefix
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import optimizers
-from lab.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core import optimizers
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 _DATA = {"samples": "samples", "noise": "noise", "true_w": "true_w", "true_b": "true_b"}
 _TOP = {
@@ -28,7 +28,7 @@ _TOP = {
     "tol": "tol",
     "problem": "objective",
 }
-_FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/session.py reads it)
+_FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/app/session.py reads it)
 
 
 @dataclass
@@ -38,7 +38,7 @@ class PageState:
     config: RunConfig = field(default_factory=RunConfig)
     same_lr: float | None = None  # one learning rate for every optimizer, when set
     autorun: bool = False  # train as soon as the page opens (shared links)
-    experiment: str | None = None  # the guided experiment this state opens (lab/experiments.py)
+    experiment: str | None = None  # the guided experiment this state opens (lab/app/experiments.py)
     notices: list[str] = field(default_factory=list)
 
 

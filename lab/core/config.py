@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from lab import optimizers
+from lab.core import optimizers
 
 MAX_STEPS = 100_000
 MAX_SAMPLES = 100_000

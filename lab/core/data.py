@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lab.config import DataConfig
+from lab.core.config import DataConfig
 
 
 def generator(seed: int, *salt: int) -> torch.Generator:

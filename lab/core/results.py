@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lab.config import RunConfig
+from lab.core.config import RunConfig
 
 SUMMARY_COLUMNS = [
     "optimizer",

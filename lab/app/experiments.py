@@ -1,7 +1,7 @@
 """Guided experiments: ready-made comparisons on the Optimizers page, each with the question it
 asks and what its result shows.
 
-An experiment is a set of the Optimizers page's URL parameters (see :mod:`lab.query`), so it is
+An experiment is a set of the Optimizers page's URL parameters (see :mod:`lab.app.query`), so it is
 also a link a teacher can share: ``/optimizers?exp=saddle`` loads and trains it. What each one
 says its result shows is checked against the engine's numbers in ``tests/test_experiments.py``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lab.query import PageState, from_query
+from lab.app.query import PageState, from_query
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from lab.data import generator
+from lab.core.data import generator
 
 
 class Lr(nn.Module):

@@ -1,7 +1,7 @@
 """The training engine: a :class:`RunConfig` in, a :class:`RunResult` out.
 
 Every optimizer of a run, from every start ("lane"), trains on the same data from the same
-initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.rules` are
+initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.core.rules` are
 stacked into one (lanes, 2, 1) tensor and advanced together, so one step of all of them costs a
 handful of tensor operations in total instead of a forward, backward and optimizer step each.
 The others run through their real torch.optim class, one lane at a time. Tests check both
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lab import devices, objectives
-from lab.config import OptimizerConfig, RunConfig
-from lab.data import BatchStream
-from lab.results import LaneResult, RunResult
-from lab.rules import Rule, rule_for
+from lab.core import devices, objectives
+from lab.core.config import OptimizerConfig, RunConfig
+from lab.core.data import BatchStream
+from lab.core.results import LaneResult, RunResult
+from lab.core.rules import Rule, rule_for
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lab import landscapes
-from lab.lru import LRU
-from lab.results import LaneResult, RunResult
+from lab.app.lru import LRU
+from lab.core import landscapes
+from lab.core.results import LaneResult, RunResult
 
 MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
 MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
@@ -492,7 +492,7 @@ def curve_chart(
 
 def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) -> alt.Chart:
     """Final loss above the best possible against learning rate, log-log, one line per optimizer
-    (a learning-rate sweep: ``lab.tuning.Sweep.table``). The best learning rate of each optimizer is
+    (a learning-rate sweep: ``lab.core.tuning.Sweep.table``). The best learning rate of each optimizer is
     a large diamond; a learning rate that diverged is a red cross on the top edge. Values below
     ``floor`` (float rounding) are drawn at the floor."""
     df = table.copy()

@@ -10,9 +10,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from lab import devices
-from lab.api_lesson import Lr, seeded
-from lab.data import generator
+from lab.core import devices
+from lab.core.data import generator
+from lab.lessons.api import Lr, seeded
 
 SAMPLES = (50, 1_000, 10_000, 100_000, 1_000_000)
 ROUNDS = 3  # timed rounds per cell; the fastest counts

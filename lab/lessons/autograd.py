@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lab.data import generator
+from lab.core.data import generator
 
 
 def chain(x_values: list[float]) -> dict:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from lab import devices, experiments
-from lab.config import DataConfig, RunConfig
-from lab.query import PageState, from_query
+from lab.app import experiments
+from lab.app.query import PageState, from_query
+from lab.core import devices
+from lab.core.config import DataConfig, RunConfig
 
 DEVICE, SEED = "shared.device", "shared.seed"
 SAMPLES, NOISE, TRUE_W, TRUE_B = "shared.samples", "shared.noise", "shared.true_w", "shared.true_b"

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch.nn import functional as F
 
-from lab import landscapes
-from lab.config import RunConfig
-from lab.data import initial_params, make_data
+from lab.core import landscapes
+from lab.core.config import RunConfig
+from lab.core.data import initial_params, make_data
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # padded (steps, width) indices, (steps,) batch sizes
 GradFn = Callable[[int, torch.Tensor], torch.Tensor]

@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 import torch
 
-from lab import engine, tuning
-from lab.config import RunConfig
-from lab.lru import LRU
-from lab.results import RunResult, curves_frame, summary_frame
+from lab.app.lru import LRU
+from lab.core import engine, tuning
+from lab.core.config import RunConfig
+from lab.core.results import RunResult, curves_frame, summary_frame
 
 DEFAULT_MAX_RUNS = 10
 SESSION_BYTES = 64 * 2**20  # per-session history budget
