@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab.app import charts, session
+from lab.app import charts, keys, session
 from lab.lessons import autograd as ag
 
-K = "ag."
+K = keys.AUTOGRAD
 
 
 for _key, _value in {"times": 2, "lr": 0.01, "steps": 3_000, "forget": False}.items():
-    st.session_state.setdefault(K + _key, _value)  # defaults set once; widgets take no value= then
+    st.session_state.setdefault(K(_key), _value)  # defaults set once; widgets take no value= then
 
 
 def show_code(*functions) -> None:
@@ -37,7 +37,7 @@ st.markdown("x → y = x + 2 → z = 3·y² → out = mean(z). Type your own x:"
 cols = st.columns(4)
 x_values = []
 for i, col in enumerate(cols):
-    key = f"{K}x{i}"
+    key = K(f"x{i}")
     st.session_state.setdefault(key, 1.0)
     x_values.append(float(col.number_input(f"x[{i // 2}][{i % 2}]", -100.0, 100.0, key=key, format="%g")))
 res = ag.chain(x_values)
@@ -95,7 +95,7 @@ show_code(ag.switching)
 
 # ------------------------------------------------------------------------------ accumulation
 st.header("4. Gradients add up")
-times = st.slider("backward() calls without zeroing", 1, 5, key=K + "times")
+times = st.slider("backward() calls without zeroing", 1, 5, key=K("times"))
 grads = ag.accumulate(x_values, times)
 st.dataframe(
     pd.DataFrame({"call": range(1, times + 1), "x.grad": [", ".join(f"{v:g}" for v in g) for g in grads]}),
@@ -111,9 +111,9 @@ show_code(ag.accumulate)
 st.header("5. Fitting y = w·x + b by hand")
 data = session.data_config(st.session_state)
 h1, h2, h3 = st.columns(3)
-lr = h1.number_input("learning rate", 1e-5, 2.0, key=K + "lr", format="%g", step=0.005)
-steps = h2.number_input("steps", 1, 20_000, key=K + "steps", step=500)
-forget = h3.toggle("forget to zero the gradients", key=K + "forget")
+lr = h1.number_input("learning rate", 1e-5, 2.0, key=K("lr"), format="%g", step=0.005)
+steps = h2.number_input("steps", 1, 20_000, key=K("steps"), step=500)
+forget = h3.toggle("forget to zero the gradients", key=K("forget"))
 fit = ag.fit_by_hand(
     float(lr),
     int(steps),

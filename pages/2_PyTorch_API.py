@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab.app import charts, session
+from lab.app import charts, keys, session
 from lab.lessons import api
 
-K = "api."
+K = keys.API
 DEFAULTS = {
     "opt": "SGD + momentum",
     "lr": 0.1,
@@ -26,7 +26,7 @@ DEFAULTS = {
     "tlr": 0.001,
 }
 for _key, _value in DEFAULTS.items():
-    st.session_state.setdefault(K + _key, _value)
+    st.session_state.setdefault(K(_key), _value)
 seed = int(st.session_state[session.SEED])
 
 
@@ -77,14 +77,14 @@ show_code(api.seeded, api.anatomy)
 # ------------------------------------------------------------------------------ optimizer
 st.header("2. The optimizer's step, phase by phase")
 o1, o2, o3, o4 = st.columns([2, 1, 1, 1])
-o1.selectbox("optimizer", ["SGD", "SGD + momentum", "Adam"], key=K + "opt")
-o2.number_input("learning rate", 1e-4, 1.0, key=K + "lr", format="%g", step=0.01)
-if o3.button("Step", type="primary", key=K + "btn.step", width="stretch"):
-    st.session_state[K + "presses"] += 1
-if o4.button("Reset", key=K + "btn.reset", width="stretch"):
-    st.session_state[K + "presses"] = 0
-presses = int(st.session_state[K + "presses"])
-phases = api.lifecycle(st.session_state[K + "opt"], float(st.session_state[K + "lr"]), presses, seed)
+o1.selectbox("optimizer", ["SGD", "SGD + momentum", "Adam"], key=K("opt"))
+o2.number_input("learning rate", 1e-4, 1.0, key=K("lr"), format="%g", step=0.01)
+if o3.button("Step", type="primary", key=K("btn.step"), width="stretch"):
+    st.session_state[K("presses")] += 1
+if o4.button("Reset", key=K("btn.reset"), width="stretch"):
+    st.session_state[K("presses")] = 0
+presses = int(st.session_state[K("presses")])
+phases = api.lifecycle(st.session_state[K("opt")], float(st.session_state[K("lr")]), presses, seed)
 st.caption(
     f"Steps taken: {presses}. "
     + (
@@ -117,8 +117,8 @@ st.header("3. Loss functions")
 l1, l2 = st.columns(2)
 with l1:
     st.subheader("MSELoss (regression)")
-    pred = numbers(st.text_input("predictions", key=K + "pred"), "predictions")
-    target = numbers(st.text_input("targets", key=K + "target"), "targets")
+    pred = numbers(st.text_input("predictions", key=K("pred")), "predictions")
+    target = numbers(st.text_input("targets", key=K("target")), "targets")
     if pred is not None and target is not None:
         if len(pred) != len(target):
             st.error(
@@ -138,9 +138,9 @@ with l2:
     st.subheader("CrossEntropyLoss (classification)")
     lc = st.columns(3)
     logits = [
-        float(lc[i].number_input(f"logit of class {i}", -50.0, 50.0, key=f"{K}logit{i}", format="%g")) for i in range(3)
+        float(lc[i].number_input(f"logit of class {i}", -50.0, 50.0, key=K(f"logit{i}"), format="%g")) for i in range(3)
     ]
-    target_cls = st.radio("true class", [0, 1, 2], key=K + "cls", horizontal=True)
+    target_cls = st.radio("true class", [0, 1, 2], key=K("cls"), horizontal=True)
     ce = api.cross_entropy(logits, int(target_cls))
     st.dataframe(pd.DataFrame({"class": [0, 1, 2], "softmax probability": ce["probabilities"]}), hide_index=True)
     st.metric("nn.CrossEntropyLoss()(logits, target)", f"{ce['loss']:.6g}")
@@ -165,19 +165,19 @@ show_code(api.small_net, api.train_vs_eval)
 # ------------------------------------------------------------------------------ the tutorial's run
 st.header("5. The tutorial's training run")
 t1, t2, t3 = st.columns([1, 1, 1])
-t1.number_input("steps", 1, 50_000, key=K + "steps", step=1000)
-t2.number_input("learning rate", 1e-5, 1.0, key=K + "tlr", format="%g", step=0.001)
-if t3.button("Run", type="primary", key=K + "btn.run", width="stretch"):
+t1.number_input("steps", 1, 50_000, key=K("steps"), step=1000)
+t2.number_input("learning rate", 1e-5, 1.0, key=K("tlr"), format="%g", step=0.001)
+if t3.button("Run", type="primary", key=K("btn.run"), width="stretch"):
     bar = st.progress(0.0, text="Training …")
     result = api.tutorial_training(
-        int(st.session_state[K + "steps"]),
-        float(st.session_state[K + "tlr"]),
+        int(st.session_state[K("steps")]),
+        float(st.session_state[K("tlr")]),
         seed,
         progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}"),
     )
     bar.empty()
-    st.session_state[K + "result"] = result
-result = st.session_state.get(K + "result")
+    st.session_state[K("result")] = result
+result = st.session_state.get(K("result"))
 if result is None:
     st.info(
         "Press **Run**: `nn.Linear` + `MSELoss` + `SGD(lr=1e-3)` for 30 000 full-batch steps, as in the "

@@ -19,18 +19,18 @@ THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.p
 
 reg = optimizers.registry()
 url_state: PageState = st.session_state.get(session.URL_STATE) or PageState()
-store: runs.RunStore = st.session_state.setdefault(K + "store", runs.RunStore())
+store: runs.RunStore = st.session_state.setdefault(K("store"), runs.RunStore())
 
 
 def init_defaults() -> None:
     """First visit of the session (or a new experiment): the form starts from the URL's
     configuration or the defaults."""
-    if st.session_state.get(K + "ready"):
+    if st.session_state.get(K("ready")):
         return
     form.write(st.session_state, url_state)
-    st.session_state[K + "measure"] = "loss"
-    st.session_state.setdefault(K + "keep", runs.DEFAULT_MAX_RUNS)
-    st.session_state[K + "ready"] = True
+    st.session_state[K("measure")] = "loss"
+    st.session_state.setdefault(K("keep"), runs.DEFAULT_MAX_RUNS)
+    st.session_state[K("ready")] = True
 
 
 def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, disabled: bool) -> None:
@@ -79,7 +79,7 @@ def working(what: str, left, right):
     status = right.empty()
     bar = right.progress(0.0, text=f"{what} …")
     stop = left.empty()
-    stop.button("Stop", key=K + "btn.stop", width="stretch")
+    stop.button("Stop", key=K("btn.stop"), width="stretch")
     try:
         yield (
             lambda f: bar.progress(min(1.0, f), text=f"{what} … {f:.0%}"),
@@ -125,17 +125,17 @@ with controls:
     p1.selectbox(
         "Problem",
         list(OBJECTIVES),
-        key=K + "problem",
+        key=K("problem"),
         format_func=form.problem_title,
         help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
     )
-    on_surface = st.session_state[K + "problem"] != REGRESSION
-    p2.caption(form.problem_caption(st.session_state[K + "problem"]))
+    on_surface = st.session_state[K("problem")] != REGRESSION
+    p2.caption(form.problem_caption(st.session_state[K("problem")]))
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect(
         "Optimizers",
         reg.names(),
-        key=K + "selected",
+        key=K("selected"),
         help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.",
     )
     c2.number_input(
@@ -143,35 +143,35 @@ with controls:
         1,
         APP_MAX_STEPS,
         step=100,
-        key=K + "steps",
+        key=K("steps"),
         help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).",
     )
     samples = int(st.session_state[session.SAMPLES])
-    if st.session_state[K + "batch"] > samples:
-        st.session_state[K + "batch"] = samples
+    if st.session_state[K("batch")] > samples:
+        st.session_state[K("batch")] = samples
     c3.number_input(
         "Mini-batch size",
         1,
         samples,
         step=1,
-        key=K + "batch",
+        key=K("batch"),
         disabled=on_surface,
         help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
     )
     s1, s2 = st.columns([1, 2])
-    s1.toggle("Same learning rate for all", key=K + "same_lr_on")
+    s1.toggle("Same learning rate for all", key=K("same_lr_on"))
     s2.number_input(
         "Learning rate for all",
         1e-6,
         10.0,
-        key=K + "same_lr",
+        key=K("same_lr"),
         format="%g",
         step=0.01,
-        disabled=not st.session_state[K + "same_lr_on"],
+        disabled=not st.session_state[K("same_lr_on")],
         label_visibility="collapsed",
     )
-    same_on = bool(st.session_state[K + "same_lr_on"])
-    chosen = [reg.get(n) for n in st.session_state[K + "selected"]]
+    same_on = bool(st.session_state[K("same_lr_on")])
+    chosen = [reg.get(n) for n in st.session_state[K("selected")]]
     if chosen:
         st.caption("Hyperparameters (pre-filled with each optimizer's defaults; ranges as torch allows):")
         cols = st.columns(min(4, len(chosen)))
@@ -187,10 +187,10 @@ with controls:
 
 state, error = form.read(st.session_state)
 left, middle, right = st.columns([1, 1, 4])
-train = left.button("Train all", type="primary", key=K + "btn.train", disabled=state is None, width="stretch")
+train = left.button("Train all", type="primary", key=K("btn.train"), disabled=state is None, width="stretch")
 tune = middle.button(
     "Tune learning rates",
-    key=K + "btn.tune",
+    key=K("btn.tune"),
     disabled=state is None,
     width="stretch",
     help=f"Train each chosen optimizer at {len(tuning.GRID)} learning rates from {tuning.GRID[0]:g} to "
@@ -199,7 +199,7 @@ tune = middle.button(
 )
 if error:
     right.error(f"Cannot train with these settings: {error}", icon=":material/error:")
-if st.session_state.get(K + "btn.stop"):
+if st.session_state.get(K("btn.stop")):
     right.info(
         "Training stopped. Nothing from the stopped run was kept; earlier runs are still here.",
         icon=":material/stop_circle:",
@@ -213,11 +213,11 @@ if state is not None and tune:
         except ValueError as exc:
             right.error(f"Cannot tune: {exc}", icon=":material/error:")
     if found is not None:
-        st.session_state[K + "sweep"] = found
+        st.session_state[K("sweep")] = found
         st.session_state[form.TUNED] = found.best
         st.rerun()  # the learning-rate widgets take their new values before they are drawn
 
-found: tuning.Sweep | None = st.session_state.get(K + "sweep")
+found: tuning.Sweep | None = st.session_state.get(K("sweep"))
 if found is not None:
     with st.expander("Learning-rate sweep", expanded=True):
         current = form.sweep_is_current(found, state)
@@ -226,9 +226,9 @@ if found is not None:
         st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(form.sweep_caption(found, current))
 
-autorun = url_state.autorun and not st.session_state.get(K + "autoran")
+autorun = url_state.autorun and not st.session_state.get(K("autoran"))
 if state is not None and (train or autorun):
-    st.session_state[K + "autoran"] = True
+    st.session_state[K("autoran")] = True
     entry = None
     with working("Training", left, right) as (progress, on_wait, status):
         try:
@@ -236,7 +236,7 @@ if state is not None and (train or autorun):
         except ValueError as exc:
             right.error(str(exc), icon=":material/error:")
     if entry is not None:
-        st.session_state[K + "current"] = [entry.run_id]
+        st.session_state[K("current")] = [entry.run_id]
         st.query_params.from_dict(to_query(state))
         if source == "session":
             status.success(
@@ -252,11 +252,11 @@ if state is not None and (train or autorun):
         tell_dropped(dropped)
 
 # ------------------------------------------------------------------------------------- results
-shown = [e for e in (store.by_id(i) for i in st.session_state.get(K + "current", [])) if e is not None]
+shown = [e for e in (store.by_id(i) for i in st.session_state.get(K("current"), [])) if e is not None]
 if not shown:
     st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
 if not shown and on_surface:
-    land = landscapes.get(st.session_state[K + "problem"])
+    land = landscapes.get(st.session_state[K("problem")])
     st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
     p1, _ = st.columns([3, 2])
     with p1:
@@ -293,12 +293,12 @@ else:
             measure = st.radio(
                 "Plot",
                 ["loss", "excess"],
-                key=K + "measure",
+                key=K("measure"),
                 horizontal=True,
                 format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
                 help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
             )
-        with st.container(key=K + "loss_chart"):  # a stable hook for browser tests and benchmarks
+        with st.container(key=K("loss_chart")):  # a stable hook for browser tests and benchmarks
             spec = charts.spec(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
             st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
@@ -341,7 +341,7 @@ else:
     )
     if not surface and st.toggle(
         "Show the paths through (w, b)",
-        key=K + "paths",
+        key=K("paths"),
         help="Each optimizer's (w, b) step by step over the loss surface.",
     ):
         spec = charts.spec(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
@@ -365,7 +365,7 @@ else:
             make,
             file_name,
             "text/csv",
-            key=K + "dl." + file_name.split("_", 1)[-1],
+            key=K("dl", file_name.split("_", 1)[-1]),
             on_click="ignore",
             width="stretch",
         )
@@ -375,14 +375,14 @@ else:
     st.text_input(
         "Share this comparison (opens and trains the same run):",
         f"{base}?{query}",
-        key=K + "share_link",
+        key=K("share_link"),
         disabled=False,
     )
 
 # ------------------------------------------------------------------------------------- history
 with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
     h1, h2 = st.columns([1, 3])
-    keep = h1.number_input("Keep the last", 1, 50, key=K + "keep", help="Runs kept in this session; oldest dropped.")
+    keep = h1.number_input("Keep the last", 1, 50, key=K("keep"), help="Runs kept in this session; oldest dropped.")
     if keep != store.max_runs:
         store.max_runs = int(keep)
         tell_dropped(store.trim())
@@ -393,22 +393,22 @@ with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
         f"{e.config.steps:,} steps · seed {e.config.seed}"
         for e in store.entries.values()
     }
-    st.session_state[K + "picked"] = [i for i in st.session_state.get(K + "picked", []) if i in labels]
+    st.session_state[K("picked")] = [i for i in st.session_state.get(K("picked"), []) if i in labels]
     ids = st.multiselect(
         "Runs",
         list(reversed(labels)),
-        key=K + "picked",
+        key=K("picked"),
         format_func=labels.get,
         placeholder="choose one run to show, two to overlay, any to delete",
     )
     b1, b2, b3 = st.columns(3)
-    if b1.button("Show", key=K + "btn.show", disabled=len(ids) != 1, width="stretch"):
-        st.session_state[K + "current"] = ids
+    if b1.button("Show", key=K("btn.show"), disabled=len(ids) != 1, width="stretch"):
+        st.session_state[K("current")] = ids
         st.rerun()
-    if b2.button("Overlay two", key=K + "btn.overlay", disabled=len(ids) != 2, width="stretch"):
-        st.session_state[K + "current"] = sorted(ids)
+    if b2.button("Overlay two", key=K("btn.overlay"), disabled=len(ids) != 2, width="stretch"):
+        st.session_state[K("current")] = sorted(ids)
         st.rerun()
-    if b3.button("Delete", key=K + "btn.delete", disabled=not ids, width="stretch"):
+    if b3.button("Delete", key=K("btn.delete"), disabled=not ids, width="stretch"):
         store.delete(ids)  # the choice is pruned to existing runs at the top of the next run
         st.rerun()
     st.caption(f"This session trained {store.trained} run(s) and answered {store.hits} request(s) from its history.")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from lab.app import charts, session
+from lab.app import charts, keys, session
 from lab.core import devices
 from lab.lessons import gpu
 
@@ -74,7 +74,7 @@ st.markdown(
     "(`torch.cuda.synchronize`), otherwise they would time only the queueing of the work."
 )
 names = tuple(d.name for d in infos)
-again = st.button("Measure again", key="gpu.btn.again", help="Measured once an hour for everyone otherwise.")
+again = st.button("Measure again", key=keys.GPU("btn", "again"), help="Measured once an hour for everyone otherwise.")
 bar = st.empty()
 table = gpu.measured(names, refresh=again, progress=lambda f: bar.progress(f, text=f"Measuring … {f:.0%}"))
 bar.empty()

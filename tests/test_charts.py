@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lab.app import charts
-from lab.core import engine, landscapes
+from lab.core import engine, landscapes, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 
@@ -168,3 +168,43 @@ def test_results_table_sorts_and_keeps_missing_values_missing(long_run):
     assert np.isnan(table.iloc[-1]["w"]) and table.iloc[-1]["status"].startswith("diverged at step")
     converged = table[table["status"] == "converged"]["steps to tol"].tolist()
     assert converged == sorted(converged)
+
+
+def _colors(spec) -> dict[str, str]:
+    """Every name → colour an optimizer-coloured scale in a Vega-Lite spec gives (all layers)."""
+    found: dict[str, str] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            scale = node.get("color", {}).get("scale", {}) if isinstance(node.get("color"), dict) else {}
+            if isinstance(scale, dict) and "domain" in scale and "range" in scale:
+                found.update(zip(scale["domain"], scale["range"], strict=False))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    return found
+
+
+def test_one_colour_per_optimizer_in_every_chart_even_when_a_run_diverges():
+    """GD at lr 5 diverges and drops out of the fit; Adam must keep its colour in all four charts."""
+    from lab.core import tuning
+
+    cfg = RunConfig(optimizers=(OptimizerConfig.of("GD", lr=5.0), OptimizerConfig("Adam")), steps=200)
+    res = engine.run(cfg)
+    assert res.lane("GD").diverged_at is not None
+    sweep = tuning.sweep(cfg.replace(optimizers=(OptimizerConfig("Momentum"), OptimizerConfig("Adam"))), (0.01, 0.1))
+    specs = {
+        "loss": charts.loss_chart([("", res)]).to_dict(),
+        "fit": charts.fit_chart(res).to_dict(),
+        "paths": charts.trajectory_chart(res).to_dict(),
+        "sweep": charts.sweep_chart(sweep.table).to_dict(),
+    }
+    adam = {name: _colors(spec).get("Adam") for name, spec in specs.items()}
+    assert set(adam.values()) == {charts.color_of("Adam")}, adam
+    assert charts.color_of("Adam") != charts.color_of("GD") != charts.color_of("Momentum")
+    every = [charts.color_of(n) for n in optimizers.registry().names()]
+    assert len(set(every)) == len(every) and charts.DATA_COLOR not in every  # no two alike, none the data's

@@ -48,10 +48,10 @@ def test_what_is_written_reads_back(page):
 def test_a_bad_value_is_a_message_naming_the_field():
     state = _sidebar(RunConfig())
     form.write(state, PageState())
-    state[form.K + "selected"] = []
+    state[form.K("selected")] = []
     assert form.read(state) == (None, "optimizers must name at least one optimizer")
-    state[form.K + "selected"] = ["Adam"]
-    state[form.K + "steps"] = 0
+    state[form.K("selected")] = ["Adam"]
+    state[form.K("steps")] = 0
     page, error = form.read(state)
     assert page is None and "steps = 0" in error
 
@@ -62,7 +62,7 @@ def test_tuned_rates_replace_the_form_once():
     state[form.TUNED] = {"GD": 0.3, "Adam": 1.0}
     form.apply_tuned_lrs(state)
     assert state[form.hp_key("GD", "lr")] == 0.3 and state[form.hp_key("Adam", "lr")] == 1.0
-    assert state[form.K + "same_lr_on"] is False and form.TUNED not in state
+    assert state[form.K("same_lr_on")] is False and form.TUNED not in state
     page, _ = form.read(state)
     assert page.config.optimizers[0].kwargs["lr"] == 0.3
 

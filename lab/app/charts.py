@@ -8,6 +8,8 @@ at its last finite step and is marked there.
 
 from __future__ import annotations
 
+import functools
+import zlib
 from collections.abc import Callable
 
 import altair as alt
@@ -16,7 +18,7 @@ import pandas as pd
 import torch
 
 from lab.app.lru import LRU
-from lab.core import landscapes
+from lab.core import landscapes, optimizers
 from lab.core.results import LaneResult, RunResult
 
 MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
@@ -66,7 +68,7 @@ def _series(prefix: str, lane: LaneResult, repeats: int) -> str:
 
 
 def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Downsampled long frame: series, optimizer, repeat, step, value, loss, w, b.
+    """Downsampled long frame: series, run (the overlay's prefix), optimizer, repeat, step, value, loss, w, b.
 
     ``measure`` is "loss" or "excess" (loss above the best possible loss). Rows whose value
     cannot sit on a log scale (zero, negative, NaN, inf) are left out.
@@ -87,6 +89,7 @@ def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS)
                 pd.DataFrame(
                     {
                         "series": _series(prefix, lane, res.config.repeats),
+                        "run": prefix.strip(),
                         "optimizer": lane.optimizer,
                         "repeat": lane.repeat,
                         "step": pick,
@@ -97,7 +100,7 @@ def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS)
                     }
                 )
             )
-    cols = ["series", "optimizer", "repeat", "step", "value", "loss", "w", "b"]
+    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
@@ -146,11 +149,11 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
         y=alt.Y("value:Q", title=title, scale=y_scale),
         color=color,
     )
+    # Overlaid runs: an optimizer keeps its colour in each, and each run has its own dash.
+    dash = {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}
     lines = (
         base.mark_line(strokeWidth=2, clip=True)
-        .encode(
-            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.12)),
-        )
+        .encode(opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.12)), **dash)
         .add_params(legend_pick)
     )
     # Hover marks on a thinned copy (at most HOVER_POINTS per curve): finding the nearest point
@@ -198,8 +201,8 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
     """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed."""
     fits = [
-        (ln.optimizer, ln.final_w, ln.final_b, _COLORS[i % len(_COLORS)])
-        for i, ln in enumerate(res.lanes)
+        (ln.optimizer, ln.final_w, ln.final_b, color_of(ln.optimizer))
+        for ln in res.lanes
         if ln.repeat == 0 and ln.final_w is not None
     ]
     return data_chart(res.x, res.y, res.config.data.true_w, res.config.data.true_b, fits, max_scatter, height)
@@ -230,14 +233,14 @@ def data_chart(
     legend_pick = alt.selection_point(fields=["line"], bind="legend")
     scatter = (
         alt.Chart(pts)
-        .mark_circle(size=40, color="#e45756", opacity=0.7)
+        .mark_circle(size=40, color=DATA_COLOR, opacity=0.45)
         .encode(
             x=alt.X("x:Q", title="x"),
             y=alt.Y("y:Q", title="y"),
             tooltip=[alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")],
         )
     )
-    fits = (
+    fitted = (
         alt.Chart(lines)
         .mark_line(strokeWidth=2)
         .encode(
@@ -247,10 +250,10 @@ def data_chart(
                 "line:N",
                 title="line",
                 sort=list(dict.fromkeys(lines["line"])),
-                # the true line in near-black, the fitted ones in the loss chart's colours, same order
+                # the true line in near-black, each fitted one in its own colour (the loss chart's)
                 scale=alt.Scale(
                     domain=list(dict.fromkeys(lines["line"])),
-                    range=["#222222", *[_COLORS[i % len(_COLORS)] for i in range(len(fits))]],
+                    range=[TRUE_COLOR, *[color for *_, color in fits]],
                 ),
             ),
             strokeDash=alt.condition("datum.kind == 'true'", alt.value([6, 4]), alt.value([1, 0])),
@@ -259,7 +262,7 @@ def data_chart(
         )
         .add_params(legend_pick)
     )
-    return alt.layer(scatter, fits).properties(height=height)
+    return alt.layer(scatter, fitted).properties(height=height)
 
 
 def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
@@ -408,10 +411,30 @@ _COLORS = [  # tableau20, strong shades first
 ]
 
 
+DATA_COLOR = "#3a3a3a"  # the data points: no optimizer's colour
+TRUE_COLOR = "#222222"  # the true line (dashed)
+
+
+@functools.cache
+def _registry_order() -> dict[str, int]:
+    return {name: i for i, name in enumerate(optimizers.registry().names())}
+
+
+def color_of(optimizer: str) -> str:
+    """The colour of an optimizer (by its display name) in every chart of the lab: the registry's
+    order picks it, so Adam has one colour in the loss, fit, paths and sweep charts of any run
+    whatever else is in it or dropped from it. A name outside the registry (a custom label) gets a
+    colour from a hash of the name."""
+    index = _registry_order().get(optimizer)
+    if index is None:
+        index = zlib.crc32(optimizer.encode())
+    return _COLORS[index % len(_COLORS)]
+
+
 def _lane_scale(runs: Runs) -> alt.Scale:
-    """Every lane's series keeps the colour of its position, whatever is left out of a chart."""
-    names = [_series(prefix, ln, res.config.repeats) for prefix, res in runs for ln in res.lanes]
-    return alt.Scale(domain=names, range=[_COLORS[i % len(_COLORS)] for i in range(len(names))])
+    """Every lane's series in its optimizer's colour, whatever is left out of a chart."""
+    series = {_series(prefix, ln, res.config.repeats): ln.optimizer for prefix, res in runs for ln in res.lanes}
+    return alt.Scale(domain=list(series), range=[color_of(name) for name in series.values()])
 
 
 def _palette(n: int) -> alt.Scale:
@@ -505,7 +528,7 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
     df["value"] = df["value"].fillna(top)
     df["steps to tol"] = df["steps_to_tol"].astype("Float64").astype(float)
     names = list(dict.fromkeys(df["optimizer"]))
-    color = alt.Color("optimizer:N", sort=names, scale=_palette(len(names)))
+    color = alt.Color("optimizer:N", sort=names, scale=alt.Scale(domain=names, range=[color_of(n) for n in names]))
     y = alt.Y("value:Q", title="final loss − best possible", scale=alt.Scale(type="log", domain=[bottom, top]))
     x = alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"))
     tooltip = [

@@ -7,31 +7,30 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from lab.app import session
+from lab.app import keys, session
 from lab.app.query import PageState
 from lab.core import landscapes, optimizers, tuning
-from lab.core.config import MAX_STEPS, OptimizerConfig, RunConfig
+from lab.core.config import MAX_STEPS, REGRESSION, OptimizerConfig, RunConfig
 
-K = "opt."  # the page's session-state prefix
+K = keys.OPT  # the page's session-state namespace
 APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
-REGRESSION = "regression"
-TUNED = K + "tuned_lrs"  # learning rates found by a sweep, to apply before the widgets are drawn
+TUNED = K("tuned_lrs")  # learning rates found by a sweep, to apply before the widgets are drawn
 
 
 def hp_key(name: str, param: str, part: int | None = None) -> str:
     """The widget key of one hyperparameter (``part`` 0 or 1 of a pair such as Adam's betas)."""
-    return f"{K}hp.{name}.{param}" + ("" if part is None else f".{part}")
+    return K("hp", name, param) if part is None else K("hp", name, param, part)
 
 
 def write(state: MutableMapping[str, Any], page: PageState) -> None:
     """Set the form's widgets to ``page``'s configuration (the sidebar's fields are not the form's)."""
     cfg = page.config
-    state[K + "selected"] = [o.name for o in cfg.optimizers]
-    state[K + "problem"] = cfg.objective
-    state[K + "steps"] = min(cfg.steps, APP_MAX_STEPS)
-    state[K + "batch"] = cfg.batch_size
-    state[K + "same_lr_on"] = page.same_lr is not None
-    state[K + "same_lr"] = page.same_lr if page.same_lr is not None else 0.05
+    state[K("selected")] = [o.name for o in cfg.optimizers]
+    state[K("problem")] = cfg.objective
+    state[K("steps")] = min(cfg.steps, APP_MAX_STEPS)
+    state[K("batch")] = cfg.batch_size
+    state[K("same_lr_on")] = page.same_lr is not None
+    state[K("same_lr")] = page.same_lr if page.same_lr is not None else 0.05
     for o in cfg.optimizers:
         for p, value in o.kwargs.items():
             if isinstance(value, tuple):
@@ -57,14 +56,14 @@ def read_optimizer(state: Mapping[str, Any], spec: optimizers.OptimizerSpec, sam
 def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
     """The configuration the form and the sidebar describe, or the message naming what is wrong."""
     try:
-        same_lr = float(state[K + "same_lr"]) if state[K + "same_lr_on"] else None
+        same_lr = float(state[K("same_lr")]) if state[K("same_lr_on")] else None
         reg = optimizers.registry()
-        opts = tuple(read_optimizer(state, reg.get(n), same_lr) for n in state[K + "selected"])
+        opts = tuple(read_optimizer(state, reg.get(n), same_lr) for n in state[K("selected")])
         cfg = RunConfig(
             optimizers=opts,
-            steps=int(state[K + "steps"]),
-            batch_size=int(state[K + "batch"]),
-            objective=state[K + "problem"],
+            steps=int(state[K("steps")]),
+            batch_size=int(state[K("batch")]),
+            objective=state[K("problem")],
             **session.shared_fields(state),
         )
         return PageState(cfg, same_lr), None
@@ -79,7 +78,7 @@ def apply_tuned_lrs(state: MutableMapping[str, Any]) -> None:
     if best:
         for name, lr in best.items():
             state[hp_key(name, "lr")] = lr
-        state[K + "same_lr_on"] = False
+        state[K("same_lr_on")] = False
 
 
 def step_size(low: float, high: float, default: float, log: bool) -> float:
@@ -110,7 +109,7 @@ def problem_caption(name: str) -> str:
 def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str:
     where = (
         f"on the {cfg.objective} surface"
-        if cfg.objective != REGRESSION
+        if not cfg.is_regression
         else f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
     )
     return (
@@ -137,7 +136,7 @@ def sweep_caption(found: tuning.Sweep, current: bool) -> str:
     never = sorted(set(found.table.optimizer) - set(found.best))  # diverged at every learning rate
     return (
         f"{cfg.steps:,} steps at each learning rate, "
-        + (f"on the {cfg.objective} surface. " if cfg.objective != REGRESSION else f"on this data, seed {cfg.seed}. ")
+        + (f"on the {cfg.objective} surface. " if not cfg.is_regression else f"on this data, seed {cfg.seed}. ")
         + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
         "rate must be just right. A red cross: diverged."
         + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")

@@ -58,7 +58,7 @@ def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
     cfg = state.config
     q: dict[str, str] = {"opt": ",".join(o.name for o in cfg.optimizers)}
     for key, attr in _TOP.items():
-        if key != "problem" or cfg.objective != "regression":  # older links stay as they were
+        if key != "problem" or not cfg.is_regression:  # older links stay as they were
             q[key] = _fmt(getattr(cfg, attr))
     for key, attr in _DATA.items():
         q[key] = _fmt(getattr(cfg.data, attr))

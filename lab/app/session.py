@@ -7,15 +7,16 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from lab.app import experiments
+from lab.app.keys import OPT, PAGES, SHARED, Namespace
 from lab.app.query import PageState, from_query
 from lab.core import devices
 from lab.core.config import DataConfig, RunConfig
 
-DEVICE, SEED = "shared.device", "shared.seed"
-SAMPLES, NOISE, TRUE_W, TRUE_B = "shared.samples", "shared.noise", "shared.true_w", "shared.true_b"
-URL_STATE, URL_NOTICES = "shared.url_state", "shared.url_notices"
-EXP_SEEN = "shared.exp_seen"  # the ?exp= value already loaded
-RELOAD_KEYS = ("opt.ready", "opt.autoran")  # cleared so the Optimizers page takes a new URL state
+DEVICE, SEED = SHARED("device"), SHARED("seed")
+SAMPLES, NOISE, TRUE_W, TRUE_B = SHARED("samples"), SHARED("noise"), SHARED("true_w"), SHARED("true_b")
+URL_STATE, URL_NOTICES = SHARED("url_state"), SHARED("url_notices")
+EXP_SEEN = SHARED("exp_seen")  # the ?exp= value already loaded
+RELOAD_KEYS = (OPT("ready"), OPT("autoran"))  # cleared so the Optimizers page takes a new URL state
 
 
 def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> None:
@@ -81,17 +82,16 @@ def shared_fields(state: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-PAGE_PREFIXES = ("ag.", "api.", "opt.", "gpu.")  # each page's session-state prefix
 NOT_INPUTS = (".btn.", ".dl.", ".share_link")  # buttons, downloads, and a field created with value=
 
 
 def keep_inputs(
-    state: MutableMapping[str, Any], prefixes: Iterable[str] = PAGE_PREFIXES, skip: Iterable[str] = NOT_INPUTS
+    state: MutableMapping[str, Any], pages: Iterable[Namespace] = PAGES, skip: Iterable[str] = NOT_INPUTS
 ) -> None:
     """Streamlit forgets the value of a widget that is not on screen, so a page's inputs would
     reset after a visit elsewhere; writing each value back into the state on every run (from the
     entrypoint, whichever page is shown) keeps them. A button's value cannot be written: keys
     containing any of ``skip`` are left alone."""
-    prefixes, skip = tuple(prefixes), tuple(skip)
-    for key in [k for k in state if str(k).startswith(prefixes) and not any(x in str(k) for x in skip)]:
+    pages, skip = tuple(pages), tuple(skip)
+    for key in [k for k in state if any(p.owns(k) for p in pages) and not any(x in str(k) for x in skip)]:
         state[key] = state[key]

@@ -19,7 +19,8 @@ MAX_STEPS = 100_000
 MAX_SAMPLES = 100_000
 MAX_REPEATS = 32
 MAX_LANES = 128  # optimizers x repeats trained together
-OBJECTIVES = ("regression", "rosenbrock", "beale", "saddle")
+REGRESSION = "regression"  # the tutorial's model; every other objective is a landscape
+OBJECTIVES = (REGRESSION, "rosenbrock", "beale", "saddle")
 DTYPES = ("float32", "float64")
 
 
@@ -136,7 +137,7 @@ class RunConfig:
     steps: int = 1_000  # optimizer steps per optimizer
     batch_size: int = 10  # samples per step for entries in "mini" batch mode
     data: DataConfig = field(default_factory=DataConfig)
-    objective: str = "regression"  # or an analytic landscape: rosenbrock, beale, saddle
+    objective: str = REGRESSION  # or an analytic landscape: rosenbrock, beale, saddle
     seed: int = 0  # seeds data, initial parameters and batch order
     repeats: int = 1  # independent starts (different initial parameters and batch order)
     init: tuple[float, float] | None = None  # (w0, b0); None: drawn from the seed
@@ -178,6 +179,11 @@ class RunConfig:
             raise ValueError(f"device must be a name such as 'cpu' or 'cuda:0', got {self.device!r}")
         object.__setattr__(self, "dtype", _check_choice("dtype", self.dtype, DTYPES))
         object.__setattr__(self, "tol", _check_float("tol", self.tol, 0.0, 1e3, low_open=True))
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether this run fits the regression (with data and batches) rather than a landscape."""
+        return self.objective == REGRESSION
 
     def batch_size_of(self, opt: OptimizerConfig) -> int:
         """Samples per step for ``opt``: its own batch size, else its entry's batch mode."""

@@ -140,7 +140,7 @@ def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
     lanes = []
     for opt in cfg.optimizers:
         for r in range(cfg.repeats):
-            size = cfg.batch_size_of(opt) if cfg.objective == "regression" else cfg.data.samples
+            size = cfg.batch_size_of(opt) if cfg.is_regression else cfg.data.samples
             start = (float(starts[r, 0]), float(starts[r, 1]))
             lanes.append(_Lane(opt, r, start, (size, r), rule_for(opt.spec.torch_class, opt.kwargs)))
     return lanes
@@ -201,7 +201,7 @@ def run(
             hist[id(ln)] = (single.hist, single.seconds)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)]) for ln in lanes)
 
-    is_reg = cfg.objective == "regression"
+    is_reg = cfg.is_regression
     return RunResult(
         config=cfg,
         lanes=results,
@@ -236,7 +236,7 @@ def _lane_result(cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, seconds: 
         repeat=ln.repeat,
         torch_class=ln.opt.spec.torch_class,
         hyperparams={k: list(v) if isinstance(v, tuple) else v for k, v in ln.opt.kwargs.items()},
-        batch_size=ln.batch_key[0] if cfg.objective == "regression" else None,
+        batch_size=ln.batch_key[0] if cfg.is_regression else None,
         w0=ln.start[0],
         b0=ln.start[1],
         loss=loss,

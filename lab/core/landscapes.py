@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Landscape:
     name: str
     f: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -38,41 +38,42 @@ def _saddle(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return w**2 - b**2 + b**4 / 4
 
 
-LANDSCAPES: dict[str, Landscape] = {
-    "rosenbrock": Landscape(
-        "rosenbrock",
-        _rosenbrock,
-        (-1.5, 2.0),
-        (1.0, 1.0),
-        0.0,
-        (-2.0, 2.0, -1.0, 3.0),
-        0.2,
-        "A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
-        "Rosenbrock — a curved, narrow valley",
+_ALL = (
+    Landscape(
+        name="rosenbrock",
+        f=_rosenbrock,
+        start=(-1.5, 2.0),
+        minimum=(1.0, 1.0),
+        min_loss=0.0,
+        window=(-2.0, 2.0, -1.0, 3.0),
+        jitter=0.2,
+        description="A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
+        title="Rosenbrock — a curved, narrow valley",
     ),
-    "beale": Landscape(
-        "beale",
-        _beale,
-        (1.0, 1.5),
-        (3.0, 0.5),
-        0.0,
-        (-4.5, 4.5, -4.5, 4.5),
-        0.2,
-        "Flat plateaus and sharp ridges; the minimum sits at (3, 0.5).",
-        "Beale — plateaus and sharp ridges",
+    Landscape(
+        name="beale",
+        f=_beale,
+        start=(1.0, 1.5),
+        minimum=(3.0, 0.5),
+        min_loss=0.0,
+        window=(-4.5, 4.5, -4.5, 4.5),
+        jitter=0.2,
+        description="Flat plateaus and sharp ridges; the minimum sits at (3, 0.5).",
+        title="Beale — plateaus and sharp ridges",
     ),
-    "saddle": Landscape(
-        "saddle",
-        _saddle,
-        (-1.0, 1e-3),
-        (0.0, 2**0.5),
-        -1.0,
-        (-1.5, 1.5, -2.0, 2.0),
-        0.05,
-        "A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
-        "Saddle — escape a saddle point",
+    Landscape(
+        name="saddle",
+        f=_saddle,
+        start=(-1.0, 1e-3),
+        minimum=(0.0, 2**0.5),
+        min_loss=-1.0,
+        window=(-1.5, 1.5, -2.0, 2.0),
+        jitter=0.05,
+        description="A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
+        title="Saddle — escape a saddle point",
     ),
-}
+)
+LANDSCAPES: dict[str, Landscape] = {land.name: land for land in _ALL}
 
 
 def get(name: str) -> Landscape:

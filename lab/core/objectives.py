@@ -124,7 +124,7 @@ Objective = Regression | Surface
 
 def build(cfg: RunConfig, dtype: torch.dtype, device: torch.device) -> tuple[Objective, torch.Tensor]:
     """The objective of ``cfg`` and the (repeats, 2) float64 starting points."""
-    if cfg.objective == "regression":
+    if cfg.is_regression:
         x, y = make_data(cfg.data, cfg.seed)
         obj: Objective = Regression(x, y, dtype, device)
         starts = initial_params(cfg.seed, cfg.repeats)

@@ -18,7 +18,7 @@ import inspect
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -161,44 +161,73 @@ class OptimizerSpec:
         return kwargs
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Named:
+    """A registry entry the lab names itself: a torch.optim class with its own defaults."""
+
+    name: str
+    torch_class: str
+    overrides: Mapping[str, Any]  # differences from torch's defaults
+    batch: str = "full"
+    description: str
+
+
 # The tutorial's seven algorithms. Learning rates are chosen so that each one converges on the
 # default data (50 samples of y = 3x + 0.8) within the default 1 000 steps; tests check it.
-_PRESETS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
-    ("GD", "SGD", {"lr": 0.5}, "full", "Gradient descent: every step uses all samples."),
-    ("SGD", "SGD", {"lr": 0.2}, "single", "Stochastic gradient descent: every step uses one random sample."),
-    ("Mini-batch SGD", "SGD", {"lr": 0.3}, "mini", "Every step uses a small random batch."),
-    (
-        "Momentum",
-        "SGD",
-        {"lr": 0.1, "momentum": 0.9},
-        "full",
-        "SGD with a velocity that averages past gradients, damping zig-zags.",
+_PRESETS = (
+    _Named(
+        name="GD",
+        torch_class="SGD",
+        overrides={"lr": 0.5},
+        description="Gradient descent: every step uses all samples.",
     ),
-    (
-        "AdaGrad",
-        "Adagrad",
-        {"lr": 0.5},
-        "full",
-        "Divides each step by the root of the sum of all past squared gradients.",
+    _Named(
+        name="SGD",
+        torch_class="SGD",
+        overrides={"lr": 0.2},
+        batch="single",
+        description="Stochastic gradient descent: every step uses one random sample.",
     ),
-    (
-        "RMSProp",
-        "RMSprop",
-        {"lr": 0.01},
-        "full",
-        "Divides each step by a running root-mean-square of recent gradients.",
+    _Named(
+        name="Mini-batch SGD",
+        torch_class="SGD",
+        overrides={"lr": 0.3},
+        batch="mini",
+        description="Every step uses a small random batch.",
     ),
-    ("Adam", "Adam", {"lr": 0.05}, "full", "Momentum plus RMSProp-style scaling, with bias correction."),
+    _Named(
+        name="Momentum",
+        torch_class="SGD",
+        overrides={"lr": 0.1, "momentum": 0.9},
+        description="SGD with a velocity that averages past gradients, damping zig-zags.",
+    ),
+    _Named(
+        name="AdaGrad",
+        torch_class="Adagrad",
+        overrides={"lr": 0.5},
+        description="Divides each step by the root of the sum of all past squared gradients.",
+    ),
+    _Named(
+        name="RMSProp",
+        torch_class="RMSprop",
+        overrides={"lr": 0.01},
+        description="Divides each step by a running root-mean-square of recent gradients.",
+    ),
+    _Named(
+        name="Adam",
+        torch_class="Adam",
+        overrides={"lr": 0.05},
+        description="Momentum plus RMSProp-style scaling, with bias correction.",
+    ),
 )
 
 # Named variants beyond the seven, and defaults for discovered classes that converge here.
-_VARIANTS: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
-    (
-        "Nesterov",
-        "SGD",
-        {"lr": 0.1, "momentum": 0.9, "nesterov": True},
-        "full",
-        "Momentum that takes the gradient at the look-ahead point.",
+_VARIANTS = (
+    _Named(
+        name="Nesterov",
+        torch_class="SGD",
+        overrides={"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        description="Momentum that takes the gradient at the look-ahead point.",
     ),
 )
 _DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -313,22 +342,30 @@ def registry() -> Registry:
     unavailable = {n: why for n, c in sorted(classes.items()) if (why := _probe(c)) is not None}
     specs: list[OptimizerSpec] = []
 
-    def add(name: str, cls_name: str, overrides: dict, batch: str, preset: bool, desc: str) -> None:
-        params = _hyperparams_of(classes[cls_name])
-        defaults = {p.name: p.default for p in params}
-        spec = OptimizerSpec(name, cls_name, defaults, params, batch, preset, desc)
-        specs.append(OptimizerSpec(name, cls_name, spec.hyperparams(overrides), params, batch, preset, desc))
+    def add(entry: _Named, preset: bool) -> None:
+        params = _hyperparams_of(classes[entry.torch_class])
+        spec = OptimizerSpec(
+            name=entry.name,
+            torch_class=entry.torch_class,
+            defaults={p.name: p.default for p in params},
+            params=params,
+            batch=entry.batch,
+            preset=preset,
+            description=entry.description,
+        )
+        specs.append(replace(spec, defaults=spec.hyperparams(entry.overrides)))
 
-    for row in _PRESETS:
-        add(*row[:4], True, row[4])
-    for row in _VARIANTS:
-        add(*row[:4], False, row[4])
+    for entry in _PRESETS:
+        add(entry, preset=True)
+    for entry in _VARIANTS:
+        add(entry, preset=False)
     covered = {s.torch_class for s in specs}
     for cls_name in sorted(classes, key=str.lower):
         if cls_name in covered or cls_name in unavailable:
             continue
         doc = (inspect.getdoc(classes[cls_name]) or "").split("\n")[0]
-        add(cls_name, cls_name, _DISCOVERED_DEFAULTS.get(cls_name, {}), "full", False, doc)
+        overrides = _DISCOVERED_DEFAULTS.get(cls_name, {})
+        add(_Named(name=cls_name, torch_class=cls_name, overrides=overrides, description=doc), preset=False)
     return Registry(tuple(specs), dict(unavailable))
 
 

@@ -104,7 +104,7 @@ class RunResult:
     def target(self) -> tuple[float, float]:
         """The (w, b) each optimizer is measured against: the data's true line for the regression,
         the minimum on a landscape (NaN where it has none)."""
-        if self.config.objective == "regression":
+        if self.config.is_regression:
             return (self.config.data.true_w, self.config.data.true_b)
         return self.optimum or (np.nan, np.nan)
 
@@ -122,7 +122,7 @@ def _num(v: float | None) -> float:
 def summary_frame(res: RunResult) -> pd.DataFrame:
     """One row per optimizer and repeat; missing values (a diverged run's final w) are NaN."""
     cfg = res.config
-    is_reg = cfg.objective == "regression"
+    is_reg = cfg.is_regression
     target = res.target
     rows = []
     for ln in res.lanes:

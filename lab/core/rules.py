@@ -41,16 +41,16 @@ import numpy as np
 COEFFS = ("c", "d", "n", "q", "k", "e")  # columns of Rule.table; n and q come multiplied by η
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
     """Constants of the update rule for one lane and a function giving its per-step coefficients."""
 
-    lam: float  # coupled weight decay λ
-    a: float  # first-moment decay
-    beta: float  # second-moment decay
-    gamma: float  # weight of g² in the second moment
-    v0: float  # initial second moment
     per_step: Callable[[np.ndarray], Mapping[str, Any]]  # t (float64) -> coefficient arrays or scalars
+    lam: float = 0.0  # coupled weight decay λ
+    a: float = 0.0  # first-moment decay
+    beta: float = 0.0  # second-moment decay
+    gamma: float = 0.0  # weight of g² in the second moment
+    v0: float = 0.0  # initial second moment
 
     def table(self, t0: int, t1: int) -> np.ndarray:
         """Coefficients of steps t0+1 … t1 as a (t1 - t0, 6) float64 array with columns
@@ -72,15 +72,12 @@ def _decay(kw: Mapping[str, Any], decoupled: bool) -> tuple[float, float]:
 def _sgd(kw: Mapping[str, Any]) -> Rule:
     lr, mu, damp = kw["lr"], kw["momentum"], kw["dampening"]
     if mu == 0:
-        return Rule(kw["weight_decay"], 0.0, 0.0, 0.0, 0.0, lambda t: {"q": 1.0, "eta": lr})
+        return Rule(lam=kw["weight_decay"], per_step=lambda t: {"q": 1.0, "eta": lr})
     n, q = (mu, 1.0) if kw["nesterov"] else (1.0, 0.0)
     return Rule(
-        kw["weight_decay"],
-        mu,
-        0.0,
-        0.0,
-        0.0,
-        lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr},
+        lam=kw["weight_decay"],
+        a=mu,
+        per_step=lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr},
     )
 
 
@@ -90,12 +87,11 @@ def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
     (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
     lam, d = _decay(kw, decoupled)
     return Rule(
-        lam,
-        b1,
-        b2,
-        1.0 - b2,
-        0.0,
-        lambda t: {
+        lam=lam,
+        a=b1,
+        beta=b2,
+        gamma=1.0 - b2,
+        per_step=lambda t: {
             "c": 1.0 - b1,
             "d": d,
             "eta": lr,
@@ -109,12 +105,11 @@ def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
 def _adagrad(kw: Mapping[str, Any]) -> Rule:
     lr, decay, eps = kw["lr"], kw["lr_decay"], kw["eps"]
     return Rule(
-        kw["weight_decay"],
-        0.0,
-        1.0,
-        1.0,
-        kw["initial_accumulator_value"],
-        lambda t: {"eta": lr / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
+        lam=kw["weight_decay"],
+        beta=1.0,
+        gamma=1.0,
+        v0=kw["initial_accumulator_value"],
+        per_step=lambda t: {"eta": lr / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
     )
 
 
@@ -122,7 +117,12 @@ def _rmsprop(kw: Mapping[str, Any]) -> Rule | None:
     if kw["centered"] or kw["momentum"] != 0:
         return None
     alpha, lr, eps = kw["alpha"], kw["lr"], kw["eps"]
-    return Rule(kw["weight_decay"], 0.0, alpha, 1.0 - alpha, 0.0, lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps})
+    return Rule(
+        lam=kw["weight_decay"],
+        beta=alpha,
+        gamma=1.0 - alpha,
+        per_step=lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps},
+    )
 
 
 def _nadam(kw: Mapping[str, Any]) -> Rule:
@@ -145,7 +145,7 @@ def _nadam(kw: Mapping[str, Any]) -> Rule:
             "e": eps,
         }
 
-    return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
+    return Rule(lam=lam, a=b1, beta=b2, gamma=1.0 - b2, per_step=per_step)
 
 
 def _radam(kw: Mapping[str, Any]) -> Rule:
@@ -168,7 +168,7 @@ def _radam(kw: Mapping[str, Any]) -> Rule:
             "e": np.where(on, eps, 1.0),
         }
 
-    return Rule(lam, b1, b2, 1.0 - b2, 0.0, per_step)
+    return Rule(lam=lam, a=b1, beta=b2, gamma=1.0 - b2, per_step=per_step)
 
 
 def _asgd(kw: Mapping[str, Any]) -> Rule:
@@ -178,7 +178,7 @@ def _asgd(kw: Mapping[str, Any]) -> Rule:
         eta = lr / (1.0 + lambd * lr * (t - 1.0)) ** alpha
         return {"eta": eta, "d": 1.0 - lambd * eta, "q": 1.0}
 
-    return Rule(kw["weight_decay"], 0.0, 0.0, 0.0, 0.0, per_step)
+    return Rule(lam=kw["weight_decay"], per_step=per_step)
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Rule | None]] = {
