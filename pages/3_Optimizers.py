@@ -1,17 +1,22 @@
-"""Optimizers: every chosen optimizer trained side by side on the same data from the same start."""
+"""Optimizers: every chosen optimizer trained side by side on the same data from the same start.
+
+The page, top to bottom: introduction and guided experiments → controls (the form) → Train all /
+Tune learning rates → the sweep → results (charts, table, exports, share link) → run history.
+What it decides (cache keys, share links, the table) lives in lab/app; this file draws.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import urlencode
 
 import streamlit as st
 
-from lab.app import charts, experiments, form, runs, session
-from lab.app.form import APP_MAX_STEPS, REGRESSION, K, hp_key
+from lab.app import charts, experiments, form, runs, session, tables, view
+from lab.app.form import APP_MAX_STEPS, K, hp_key
 from lab.app.query import PageState, to_query
+from lab.app.runs import Entry
 from lab.core import landscapes, optimizers, tuning
-from lab.core.config import OBJECTIVES
+from lab.core.config import OBJECTIVES, REGRESSION
 from lab.core.data import make_data
 
 THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.py
@@ -100,77 +105,84 @@ def tell_dropped(dropped: list[runs.Entry]) -> None:
         )
 
 
-# ---------------------------------------------------------------------------------------- page
-init_defaults()
-form.apply_tuned_lrs(st.session_state)
-st.title("Optimizers, side by side")
-st.markdown(
-    "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
-    "**from the same starting (w, b)** and with the same batch order, so the only difference is the update "
-    "rule. GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
-    "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
-)
-for notice in st.session_state.get(session.URL_NOTICES, []):
-    st.warning(notice, icon=":material/link:")
-with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not store.entries):
-    cols = st.columns(2)
-    for i, exp in enumerate(experiments.EXPERIMENTS):
-        with cols[i % 2].container(border=True):
-            st.markdown(f"**{exp.title}** — {exp.question}")
-            st.page_link(THIS_PAGE, label="Load and train", icon=":material/science:", query_params={"exp": exp.key})
+def introduction() -> None:
+    st.title("Optimizers, side by side")
+    st.markdown(
+        "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
+        "**from the same starting (w, b)** and with the same batch order, so the only difference is the update "
+        "rule. GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
+        "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
+    )
+    for notice in st.session_state.get(session.URL_NOTICES, []):
+        st.warning(notice, icon=":material/link:")
+    with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not store.entries):
+        cols = st.columns(2)
+        for i, exp in enumerate(experiments.EXPERIMENTS):
+            with cols[i % 2].container(border=True):
+                st.markdown(f"**{exp.title}** — {exp.question}")
+                st.page_link(
+                    THIS_PAGE, label="Load and train", icon=":material/science:", query_params={"exp": exp.key}
+                )
 
-controls = st.container(border=True)
-with controls:
-    p1, p2 = st.columns([2, 3])
-    p1.selectbox(
-        "Problem",
-        list(OBJECTIVES),
-        key=K("problem"),
-        format_func=form.problem_title,
-        help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
-    )
-    on_surface = st.session_state[K("problem")] != REGRESSION
-    p2.caption(form.problem_caption(st.session_state[K("problem")]))
-    c1, c2, c3 = st.columns([3, 1, 1])
-    c1.multiselect(
-        "Optimizers",
-        reg.names(),
-        key=K("selected"),
-        help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.",
-    )
-    c2.number_input(
-        "Steps",
-        1,
-        APP_MAX_STEPS,
-        step=100,
-        key=K("steps"),
-        help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).",
-    )
-    samples = int(st.session_state[session.SAMPLES])
-    if st.session_state[K("batch")] > samples:
-        st.session_state[K("batch")] = samples
-    c3.number_input(
-        "Mini-batch size",
-        1,
-        samples,
-        step=1,
-        key=K("batch"),
-        disabled=on_surface,
-        help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
-    )
-    s1, s2 = st.columns([1, 2])
-    s1.toggle("Same learning rate for all", key=K("same_lr_on"))
-    s2.number_input(
-        "Learning rate for all",
-        1e-6,
-        10.0,
-        key=K("same_lr"),
-        format="%g",
-        step=0.01,
-        disabled=not st.session_state[K("same_lr_on")],
-        label_visibility="collapsed",
-    )
-    same_on = bool(st.session_state[K("same_lr_on")])
+
+def controls() -> bool:
+    """The form: problem, optimizers, steps, batch size, learning rates, hyperparameters.
+    Returns whether a surface (not the regression) is chosen."""
+    with st.container(border=True):
+        p1, p2 = st.columns([2, 3])
+        p1.selectbox(
+            "Problem",
+            list(OBJECTIVES),
+            key=K("problem"),
+            format_func=form.problem_title,
+            help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
+        )
+        on_surface = st.session_state[K("problem")] != REGRESSION
+        p2.caption(form.problem_caption(st.session_state[K("problem")]))
+        c1, c2, c3 = st.columns([3, 1, 1])
+        c1.multiselect(
+            "Optimizers",
+            reg.names(),
+            key=K("selected"),
+            help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.",
+        )
+        c2.number_input(
+            "Steps",
+            1,
+            APP_MAX_STEPS,
+            step=100,
+            key=K("steps"),
+            help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).",
+        )
+        samples = int(st.session_state[session.SAMPLES])
+        if st.session_state[K("batch")] > samples:
+            st.session_state[K("batch")] = samples
+        c3.number_input(
+            "Mini-batch size",
+            1,
+            samples,
+            step=1,
+            key=K("batch"),
+            disabled=on_surface,
+            help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
+        )
+        s1, s2 = st.columns([1, 2])
+        s1.toggle("Same learning rate for all", key=K("same_lr_on"))
+        s2.number_input(
+            "Learning rate for all",
+            1e-6,
+            10.0,
+            key=K("same_lr"),
+            format="%g",
+            step=0.01,
+            disabled=not st.session_state[K("same_lr_on")],
+            label_visibility="collapsed",
+        )
+        hyperparameters(same_lr_on=bool(st.session_state[K("same_lr_on")]))
+    return on_surface
+
+
+def hyperparameters(same_lr_on: bool) -> None:
     chosen = [reg.get(n) for n in st.session_state[K("selected")]]
     if chosen:
         st.caption("Hyperparameters (pre-filled with each optimizer's defaults; ranges as torch allows):")
@@ -180,32 +192,36 @@ with controls:
             with cols[i % len(cols)].expander(f"{spec.name}", expanded=False):
                 st.caption(f"`torch.optim.{spec.torch_class}` · batch: {batch}. {spec.description}")
                 for p in spec.params:
-                    hyperparam_widget(spec, p, disabled=same_on and p.name == "lr")
+                    hyperparam_widget(spec, p, disabled=same_lr_on and p.name == "lr")
     with st.expander("Optimizers torch has that cannot train this model"):
         for name, why in optimizers.unavailable().items():
             st.markdown(f"- **{name}** — {why}")
 
-state, error = form.read(st.session_state)
-left, middle, right = st.columns([1, 1, 4])
-train = left.button("Train all", type="primary", key=K("btn.train"), disabled=state is None, width="stretch")
-tune = middle.button(
-    "Tune learning rates",
-    key=K("btn.tune"),
-    disabled=state is None,
-    width="stretch",
-    help=f"Train each chosen optimizer at {len(tuning.GRID)} learning rates from {tuning.GRID[0]:g} to "
-    f"{tuning.GRID[-1]:g} (and at its current one) with these settings, then set each to its best: "
-    "the one that gets within tolerance soonest, or else lowest.",
-)
-if error:
-    right.error(f"Cannot train with these settings: {error}", icon=":material/error:")
-if st.session_state.get(K("btn.stop")):
-    right.info(
-        "Training stopped. Nothing from the stopped run was kept; earlier runs are still here.",
-        icon=":material/stop_circle:",
-    )
 
-if state is not None and tune:
+def actions(state: PageState | None, error: str | None):
+    """Train all and Tune learning rates; returns (train pressed, tune pressed, left, right)."""
+    left, middle, right = st.columns([1, 1, 4])
+    train = left.button("Train all", type="primary", key=K("btn.train"), disabled=state is None, width="stretch")
+    tune = middle.button(
+        "Tune learning rates",
+        key=K("btn.tune"),
+        disabled=state is None,
+        width="stretch",
+        help=f"Train each chosen optimizer at {len(tuning.GRID)} learning rates from {tuning.GRID[0]:g} to "
+        f"{tuning.GRID[-1]:g} (and at its current one) with these settings, then set each to its best: "
+        "the one that gets within tolerance soonest, or else lowest.",
+    )
+    if error:
+        right.error(f"Cannot train with these settings: {error}", icon=":material/error:")
+    if st.session_state.get(K("btn.stop")):
+        right.info(
+            "Training stopped. Nothing from the stopped run was kept; earlier runs are still here.",
+            icon=":material/stop_circle:",
+        )
+    return train, tune, left, right
+
+
+def tune_learning_rates(state: PageState, left, right) -> None:
     found = None
     with working("Sweeping learning rates", left, right) as (progress, on_wait, _):
         try:
@@ -217,8 +233,11 @@ if state is not None and tune:
         st.session_state[form.TUNED] = found.best
         st.rerun()  # the learning-rate widgets take their new values before they are drawn
 
-found: tuning.Sweep | None = st.session_state.get(K("sweep"))
-if found is not None:
+
+def sweep_section(state: PageState | None) -> None:
+    found: tuning.Sweep | None = st.session_state.get(K("sweep"))
+    if found is None:
+        return
     with st.expander("Learning-rate sweep", expanded=True):
         current = form.sweep_is_current(found, state)
         st.markdown(form.sweep_summary(found, current))
@@ -226,9 +245,8 @@ if found is not None:
         st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(form.sweep_caption(found, current))
 
-autorun = url_state.autorun and not st.session_state.get(K("autoran"))
-if state is not None and (train or autorun):
-    st.session_state[K("autoran")] = True
+
+def train(state: PageState, left, right) -> None:
     entry = None
     with working("Training", left, right) as (progress, on_wait, status):
         try:
@@ -238,31 +256,22 @@ if state is not None and (train or autorun):
     if entry is not None:
         st.session_state[K("current")] = [entry.run_id]
         st.query_params.from_dict(to_query(state))
-        if source == "session":
-            status.success(
-                f"Run #{entry.run_id} already had these settings: shown again from this session's "
-                "history, without training.",
-                icon=":material/cached:",
-            )
-        elif source == "shared cache":
-            status.success(
-                "These settings were already trained on this server: shown without training again.",
-                icon=":material/cached:",
-            )
+        if (message := view.source_message(source, entry.run_id)) is not None:
+            status.success(message, icon=":material/cached:")
         tell_dropped(dropped)
 
-# ------------------------------------------------------------------------------------- results
-shown = [e for e in (store.by_id(i) for i in st.session_state.get(K("current"), [])) if e is not None]
-if not shown:
+
+def before_training(on_surface: bool) -> None:
+    """No run on screen yet: what will be trained on (the surface, or the data)."""
     st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
-if not shown and on_surface:
-    land = landscapes.get(st.session_state[K("problem")])
-    st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
-    p1, _ = st.columns([3, 2])
-    with p1:
-        spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
-        st.vega_lite_chart(spec=spec, width="stretch")
-elif not shown:
+    if on_surface:
+        land = landscapes.get(st.session_state[K("problem")])
+        st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
+        p1, _ = st.columns([3, 2])
+        with p1:
+            spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
+            st.vega_lite_chart(spec=spec, width="stretch")
+        return
     data_cfg = session.data_config(st.session_state)
     x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
     p1, _ = st.columns([2, 3])
@@ -272,68 +281,29 @@ elif not shown:
             + (f" + noise (std {data_cfg.noise:g})" if data_cfg.noise else "")
         )
         st.altair_chart(charts.data_chart(x.numpy(), y.numpy(), data_cfg.true_w, data_cfg.true_b), width="stretch")
-else:
+
+
+def results(shown: list[Entry], state: PageState | None) -> None:
     main = shown[0]
-    label = " vs ".join(f"run #{e.run_id}" for e in shown)
-    stale = state is not None and main.config != state.config and len(shown) == 1
-    st.subheader(f"Results — {label}" + (" (settings changed since: press Train all)" if stale else ""))
-    surface = main.config.objective != REGRESSION
-    if url_state.experiment and main.config.replace(device="cpu") == url_state.config.replace(device="cpu"):
+    st.subheader(view.results_heading(shown, state))
+    surface = not main.config.is_regression
+    if url_state.experiment and view.same_run(main.config, url_state.config):
         exp = experiments.get(url_state.experiment)
         st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
     st.caption(form.run_caption(main.config, main.result.device, main.result.seconds, main.source))
-    runs_for_chart = [(f"#{e.run_id} " if len(shown) > 1 else "", e.result) for e in shown]
-    chart_key = tuple((prefix, e.config.to_json()) for (prefix, _), e in zip(runs_for_chart, shown, strict=True))
+    overlaid, key = view.overlay(shown), view.chart_key(shown)
     m1, m2 = st.columns([3, 2])
     with m1:
-        if surface:  # the height above the minimum: the saddle's minimum is below 0, off a log scale
-            measure = "excess"
-            st.markdown("**Loss above the minimum**, step by step")
-        else:
-            measure = st.radio(
-                "Plot",
-                ["loss", "excess"],
-                key=K("measure"),
-                horizontal=True,
-                format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
-                help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
-            )
-        with st.container(key=K("loss_chart")):  # a stable hook for browser tests and benchmarks
-            spec = charts.spec(("loss", measure, chart_key), lambda: charts.loss_chart(runs_for_chart, measure))
-            st.vega_lite_chart(spec=spec, width="stretch")
-        st.caption(
-            "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
-            "zooms the steps, drag pans, double-click resets; "
-            "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
-            "float32, torch's default dtype: the jitter there is rounding, not learning."
-        )
+        loss_chart(overlaid, key, surface)
     with m2:
         if surface:
             st.markdown("**Paths** over the surface (darker: higher; ◆ the minimum)")
-            spec = charts.spec(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
+            spec = charts.spec(("paths", key[0]), lambda: charts.trajectory_chart(main.result))
         else:
             st.markdown("**Fit**: the data and each optimizer's final line")
-            spec = charts.spec(("fit", chart_key[0]), lambda: charts.fit_chart(main.result))
+            spec = charts.spec(("fit", key[0]), lambda: charts.fit_chart(main.result))
         st.vega_lite_chart(spec=spec, width="stretch")
-    table = charts.results_table(main.result)
-    # Mark the best of a column only where it tells something (not when every row ties).
-    best_cols = [c for c in charts.TABLE_BEST if c in table.columns and table[c].nunique(dropna=True) > 1]
-    st.table(
-        table.style.highlight_min(subset=best_cols, color="#c7f0d2")
-        .format(
-            {
-                "w": "{:.6f}",
-                "b": "{:.6f}",
-                "final loss": "{:.3e}",
-                "|w − w*|": "{:.2e}",
-                "|b − b*|": "{:.2e}",
-                "time (ms)": "{:.1f}",
-                "steps to tol": "{:.0f}",
-            },
-            na_rep="—",
-        )
-        .hide(axis="index"),
-    )
+    st.table(tables.styled(tables.results_table(main.result)))
     st.caption(
         "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
         f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
@@ -344,14 +314,47 @@ else:
         key=K("paths"),
         help="Each optimizer's (w, b) step by step over the loss surface.",
     ):
-        spec = charts.spec(("paths", chart_key[0]), lambda: charts.trajectory_chart(main.result))
+        spec = charts.spec(("paths", key[0]), lambda: charts.trajectory_chart(main.result))
         st.vega_lite_chart(spec=spec, width="stretch")
         st.caption(
             "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
             "The diamond is the best possible (w, b). Click a legend entry to highlight one path."
         )
+    exports(main)
+    st.text_input(
+        "Share this comparison (opens and trains the same run):",
+        view.share_link(st.context.url or "", main.config, url_state),
+        key=K("share_link"),
+        disabled=False,
+    )
 
-    # CSVs are built only when a button is clicked (a callable), not on every rerun.
+
+def loss_chart(overlaid, key: tuple, surface: bool) -> None:
+    if surface:  # the height above the minimum: the saddle's minimum is below 0, off a log scale
+        measure = "excess"
+        st.markdown("**Loss above the minimum**, step by step")
+    else:
+        measure = st.radio(
+            "Plot",
+            ["loss", "excess"],
+            key=K("measure"),
+            horizontal=True,
+            format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
+            help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
+        )
+    with st.container(key=K("loss_chart")):  # a stable hook for browser tests and benchmarks
+        spec = charts.spec(("loss", measure, key), lambda: charts.loss_chart(overlaid, measure))
+        st.vega_lite_chart(spec=spec, width="stretch")
+    st.caption(
+        "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
+        "zooms the steps, drag pans, double-click resets; "
+        "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
+        "float32, torch's default dtype: the jitter there is rounding, not learning."
+    )
+
+
+def exports(main: Entry) -> None:
+    """CSV downloads of this run and of every kept run; each CSV is built only when clicked."""
     every = list(store.entries.values())
     downloads = [
         ("Summary CSV", f"run{main.run_id}_summary.csv", lambda: runs.csv_bytes(runs.export_summary([main]))),
@@ -369,46 +372,57 @@ else:
             on_click="ignore",
             width="stretch",
         )
-    share = PageState(main.config, url_state.same_lr if main.config == url_state.config else None)
-    query = urlencode(to_query(share))
-    base = st.context.url or ""
-    st.text_input(
-        "Share this comparison (opens and trains the same run):",
-        f"{base}?{query}",
-        key=K("share_link"),
-        disabled=False,
-    )
 
-# ------------------------------------------------------------------------------------- history
-with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
-    h1, h2 = st.columns([1, 3])
-    keep = h1.number_input("Keep the last", 1, 50, key=K("keep"), help="Runs kept in this session; oldest dropped.")
-    if keep != store.max_runs:
-        store.max_runs = int(keep)
-        tell_dropped(store.trim())
-    hist = store.history()
-    st.dataframe(hist, hide_index=True, width="stretch")
-    labels = {
-        e.run_id: f"#{e.run_id} · {e.created:%H:%M:%S} · {len(e.config.optimizers)} optimizers · "
-        f"{e.config.steps:,} steps · seed {e.config.seed}"
-        for e in store.entries.values()
-    }
-    st.session_state[K("picked")] = [i for i in st.session_state.get(K("picked"), []) if i in labels]
-    ids = st.multiselect(
-        "Runs",
-        list(reversed(labels)),
-        key=K("picked"),
-        format_func=labels.get,
-        placeholder="choose one run to show, two to overlay, any to delete",
-    )
-    b1, b2, b3 = st.columns(3)
-    if b1.button("Show", key=K("btn.show"), disabled=len(ids) != 1, width="stretch"):
-        st.session_state[K("current")] = ids
-        st.rerun()
-    if b2.button("Overlay two", key=K("btn.overlay"), disabled=len(ids) != 2, width="stretch"):
-        st.session_state[K("current")] = sorted(ids)
-        st.rerun()
-    if b3.button("Delete", key=K("btn.delete"), disabled=not ids, width="stretch"):
-        store.delete(ids)  # the choice is pruned to existing runs at the top of the next run
-        st.rerun()
-    st.caption(f"This session trained {store.trained} run(s) and answered {store.hits} request(s) from its history.")
+
+def history() -> None:
+    with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
+        h1, _ = st.columns([1, 3])
+        keep = h1.number_input("Keep the last", 1, 50, key=K("keep"), help="Runs kept in this session; oldest dropped.")
+        if keep != store.max_runs:
+            store.max_runs = int(keep)
+            tell_dropped(store.trim())
+        st.dataframe(store.history(), hide_index=True, width="stretch")
+        labels = view.history_labels(store)
+        st.session_state[K("picked")] = [i for i in st.session_state.get(K("picked"), []) if i in labels]
+        ids = st.multiselect(
+            "Runs",
+            list(reversed(labels)),
+            key=K("picked"),
+            format_func=labels.get,
+            placeholder="choose one run to show, two to overlay, any to delete",
+        )
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Show", key=K("btn.show"), disabled=len(ids) != 1, width="stretch"):
+            st.session_state[K("current")] = ids
+            st.rerun()
+        if b2.button("Overlay two", key=K("btn.overlay"), disabled=len(ids) != 2, width="stretch"):
+            st.session_state[K("current")] = sorted(ids)
+            st.rerun()
+        if b3.button("Delete", key=K("btn.delete"), disabled=not ids, width="stretch"):
+            store.delete(ids)  # the choice is pruned to existing runs at the top of the next run
+            st.rerun()
+        st.caption(
+            f"This session trained {store.trained} run(s) and answered {store.hits} request(s) from its history."
+        )
+
+
+# ---------------------------------------------------------------------------------------- the page
+init_defaults()
+form.apply_tuned_lrs(st.session_state)
+introduction()
+on_surface = controls()
+state, error = form.read(st.session_state)
+pressed_train, pressed_tune, left, right = actions(state, error)
+if state is not None and pressed_tune:
+    tune_learning_rates(state, left, right)
+sweep_section(state)
+autorun = url_state.autorun and not st.session_state.get(K("autoran"))
+if state is not None and (pressed_train or autorun):
+    st.session_state[K("autoran")] = True
+    train(state, left, right)
+shown = view.shown_entries(store, st.session_state.get(K("current"), []))
+if shown:
+    results(shown, state)
+else:
+    before_training(on_surface)
+history()

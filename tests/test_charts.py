@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from lab.app import charts
+from lab.app import charts, tables
 from lab.core import engine, landscapes, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
@@ -163,7 +163,7 @@ def test_paths_replay_with_a_step_slider(long_run):
 
 
 def test_results_table_sorts_and_keeps_missing_values_missing(long_run):
-    table = charts.results_table(long_run)
+    table = tables.results_table(long_run)
     assert list(table["optimizer"])[-1] == "GD lr=5"
     assert np.isnan(table.iloc[-1]["w"]) and table.iloc[-1]["status"].startswith("diverged at step")
     converged = table[table["status"] == "converged"]["steps to tol"].tolist()

@@ -339,13 +339,13 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
     )
 
 
-def landscape_chart(name: str, start: tuple[float, float] | None = None, grid: int = 40, height: int = 380):
+def landscape_chart(name: str, grid: int = 40, height: int = 380):
     """A landscape's surface (log colour scale), its minimum (diamond) and the start (circle)."""
     land = landscapes.get(name)
     layers = [_surface(lambda gw, gb: _height(land, gw, gb), land.window, grid)]
     if land.minimum is not None:
         layers.append(_marker(land.minimum, "minimum", "diamond"))
-    layers.append(_marker(start or land.start, "start", "circle"))
+    layers.append(_marker(land.start, "start", "circle"))
     return alt.layer(*layers).properties(height=height)
 
 
@@ -459,54 +459,18 @@ def _height(land: landscapes.Landscape, gw: np.ndarray, gb: np.ndarray) -> np.nd
     return land.f(torch.from_numpy(gw), torch.from_numpy(gb)).numpy() - (land.min_loss or 0.0) + 1e-12
 
 
-TABLE_BEST = {"final loss": "min", "|w − w*|": "min", "|b − b*|": "min", "steps to tol": "min", "time (ms)": "min"}
-
-
-def results_table(res: RunResult) -> pd.DataFrame:
-    """Final results, one row per optimizer (and repeat): converged first by steps to tolerance,
-    then the rest by final loss, diverged last."""
-    rows = []
-    target = res.target
-    for lane in res.lanes:
-        rows.append(
-            {
-                "optimizer": _series("", lane, res.config.repeats),
-                "w": lane.final_w,
-                "b": lane.final_b,
-                "final loss": lane.final_loss,
-                "|w − w*|": None if lane.final_w is None else abs(lane.final_w - target[0]),
-                "|b − b*|": None if lane.final_b is None else abs(lane.final_b - target[1]),
-                "steps to tol": lane.steps_to_tol,
-                "time (ms)": 1000 * lane.seconds,
-                "status": lane.status if lane.status != "stopped at max steps" else "not converged",
-                "_rank": (0 if lane.steps_to_tol is not None else 1 if lane.diverged_at is None else 2),
-            }
-        )
-    df = pd.DataFrame(rows)
-    df["_key"] = np.where(df["_rank"] == 0, df["steps to tol"].astype(float), df["final loss"].astype(float))
-    df = df.sort_values(["_rank", "_key"], kind="stable").drop(columns=["_rank", "_key"]).reset_index(drop=True)
-    for col in ("w", "b", "final loss", "|w − w*|", "|b − b*|"):
-        df[col] = df[col].astype(float)
-    df["steps to tol"] = df["steps to tol"].astype(float)  # NaN where never reached
-    return df
-
-
-def curve_chart(
-    values: np.ndarray, y_title: str = "loss", log_y: bool = True, height: int = 260, max_points: int = MAX_POINTS
-) -> alt.Chart:
-    """One curve against step (downsampled; non-positive values left off a log scale)."""
+def curve_chart(values: np.ndarray, y_title: str = "loss", height: int = 260, max_points: int = MAX_POINTS):
+    """One curve against step on a log scale (downsampled; non-positive values left off)."""
     values = np.asarray(values, dtype=float)
-    ok = np.isfinite(values) & ((values > 0) if log_y else True)
-    steps = np.flatnonzero(ok)
-    pick = steps[downsample(np.log10(values[steps]) if log_y else values[steps], max_points)]
+    steps = np.flatnonzero(np.isfinite(values) & (values > 0))
+    pick = steps[downsample(np.log10(values[steps]), max_points)]
     df = pd.DataFrame({"step": pick, y_title: values[pick]})
-    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return (
         alt.Chart(df)
         .mark_line(strokeWidth=2, color=_COLORS[0])
         .encode(
             x="step:Q",
-            y=alt.Y(f"{y_title}:Q", scale=scale),
+            y=alt.Y(f"{y_title}:Q", scale=alt.Scale(type="log")),
             tooltip=["step:Q", alt.Tooltip(f"{y_title}:Q", format=".4e")],
         )
         .properties(height=height)

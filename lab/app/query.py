@@ -93,59 +93,71 @@ def _parse_value(text: str, default: Any) -> Any:
     return float(t)
 
 
-def from_query(params: Mapping[str, Any]) -> PageState:
-    """The page state a URL describes; bad or unknown parameters fall back to defaults, noted."""
-    q = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
-    state = PageState()
-    notices = state.notices
-    cfg = RunConfig()
+Notices = list[str]
 
-    def note(key: str, value: str, why: str, fallback: Any) -> None:
-        notices.append(f"Ignored {key}={value!r}: {why}. Using {fallback}.")
 
-    for key in q:
-        if key not in _TOP and key not in _DATA and key not in _FLAGS and "." not in key:
-            notices.append(f"Ignored unknown parameter {key!r}.")
+def _ignored(key: str, value: str, why: str, fallback: Any) -> str:
+    return f"Ignored {key}={value!r}: {why}. Using {fallback}."
 
-    data_kw = {}
+
+def _read_unknown(q: Mapping[str, str]) -> Notices:
+    known = set(_TOP) | set(_DATA) | _FLAGS
+    return [f"Ignored unknown parameter {key!r}." for key in q if key not in known and "." not in key]
+
+
+def _read_data(q: Mapping[str, str]) -> tuple[DataConfig, Notices]:
+    """samples, noise, true_w, true_b; each checked together with those read before it."""
+    default, kw, notices = DataConfig(), {}, []
     for key, attr in _DATA.items():
         if key in q:
             try:
-                value = _parse_value(q[key], getattr(cfg.data, attr))
-                DataConfig(**{**data_kw, attr: value})
-                data_kw[attr] = value
+                value = _parse_value(q[key], getattr(default, attr))
+                DataConfig(**{**kw, attr: value})
+                kw[attr] = value
             except ValueError as exc:
-                note(key, q[key], str(exc), getattr(cfg.data, attr))
-    cfg = cfg.replace(data=DataConfig(**data_kw))
+                notices.append(_ignored(key, q[key], str(exc), getattr(default, attr)))
+    return DataConfig(**kw), notices
 
-    if "opt" in q:
-        names = []
-        for raw in (n.strip() for n in q["opt"].split(",") if n.strip()):
-            try:
-                names.append(optimizers.get(raw).name)
-            except ValueError as exc:
-                notices.append(f"Ignored optimizer {raw!r}: {exc}.")
-        names = list(dict.fromkeys(names))
-        if names:
-            cfg = cfg.replace(optimizers=tuple(OptimizerConfig(n) for n in names))
-        else:
-            notices.append("No known optimizer in 'opt'. Using the seven presets.")
 
+def _read_optimizers(q: Mapping[str, str]) -> tuple[tuple[OptimizerConfig, ...] | None, Notices]:
+    """The ``opt`` list (known names, each once), or None for the presets."""
+    if "opt" not in q:
+        return None, []
+    names, notices = [], []
+    for raw in (n.strip() for n in q["opt"].split(",") if n.strip()):
+        try:
+            names.append(optimizers.get(raw).name)
+        except ValueError as exc:
+            notices.append(f"Ignored optimizer {raw!r}: {exc}.")
+    if not names:
+        return None, [*notices, "No known optimizer in 'opt'. Using the seven presets."]
+    return tuple(OptimizerConfig(n) for n in dict.fromkeys(names)), notices
+
+
+def _read_top(q: Mapping[str, str], cfg: RunConfig) -> tuple[RunConfig, Notices]:
+    """steps, seed, batch, device, tol, problem: each applied to ``cfg`` if valid."""
+    notices = []
     for key, attr in _TOP.items():
         if key in q:
             try:
                 cfg = cfg.replace(**{attr: _parse_value(q[key], getattr(cfg, attr))})
             except ValueError as exc:
-                note(key, q[key], str(exc), getattr(cfg, attr))
+                notices.append(_ignored(key, q[key], str(exc), getattr(cfg, attr)))
+    return cfg, notices
 
-    same_lr = None
-    if "same_lr" in q:
-        try:
-            same_lr = optimizers.get("Adam").param("lr").check(float(q["same_lr"]), "same_lr")
-        except ValueError as exc:
-            note("same_lr", q["same_lr"], str(exc), "each optimizer's own learning rate")
 
-    opts = list(cfg.optimizers)
+def _read_same_lr(q: Mapping[str, str]) -> tuple[float | None, Notices]:
+    if "same_lr" not in q:
+        return None, []
+    try:
+        return optimizers.get("Adam").param("lr").check(float(q["same_lr"]), "same_lr"), []
+    except ValueError as exc:
+        return None, [_ignored("same_lr", q["same_lr"], str(exc), "each optimizer's own learning rate")]
+
+
+def _read_overrides(q: Mapping[str, str], cfg: RunConfig) -> tuple[tuple[OptimizerConfig, ...], Notices]:
+    """``Name.param=value`` for the chosen optimizers (hyperparameters and batch_size)."""
+    opts, notices = list(cfg.optimizers), []
     for key in (k for k in q if "." in k):
         name, _, param = key.rpartition(".")
         canon = _canon(name)  # "adam.lr" and "Adam.lr" mean the same; o.name is canonical already
@@ -159,18 +171,36 @@ def from_query(params: Mapping[str, Any]) -> PageState:
                 new = OptimizerConfig(o.name, o.overrides, int(float(q[key])), o.label)
                 cfg.replace(optimizers=(new,))  # checks the size against the data
             else:
-                default = o.spec.param(param).default
-                value = _parse_value(q[key], default)
-                new = o.with_hyperparams(**{param: value})
+                new = o.with_hyperparams(**{param: _parse_value(q[key], o.spec.param(param).default)})
             opts[idx] = new
         except ValueError as exc:
-            note(key, q[key], str(exc), "the default")
+            notices.append(_ignored(key, q[key], str(exc), "the default"))
+    return tuple(opts), notices
+
+
+def from_query(params: Mapping[str, Any]) -> PageState:
+    """The page state a URL describes; bad or unknown parameters fall back to defaults, noted."""
+    q = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
+    notices = _read_unknown(q)
+    data, found = _read_data(q)
+    notices += found
+    opts, found = _read_optimizers(q)
+    notices += found
+    cfg = RunConfig(data=data) if opts is None else RunConfig(data=data, optimizers=opts)
+    cfg, found = _read_top(q, cfg)
+    notices += found
+    same_lr, found = _read_same_lr(q)
+    notices += found
+    opts, found = _read_overrides(q, cfg)
+    notices += found
     if same_lr is not None:
-        opts = [o.with_hyperparams(lr=same_lr) for o in opts]
-    state.config = cfg.replace(optimizers=tuple(opts))
-    state.same_lr = same_lr
-    state.autorun = q.get("run", "0").strip() in ("1", "true", "yes")
-    return state
+        opts = tuple(o.with_hyperparams(lr=same_lr) for o in opts)
+    return PageState(
+        config=cfg.replace(optimizers=opts),
+        same_lr=same_lr,
+        autorun=q.get("run", "0").strip() in ("1", "true", "yes"),
+        notices=notices,
+    )
 
 
 def _canon(name: str) -> str | None:

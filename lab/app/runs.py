@@ -9,6 +9,7 @@ one user can be handed to every other user who asks for the same config.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -88,7 +89,7 @@ class RunStore:
         key = cfg.to_json()
         if key in self.entries:
             return self.entries[key], []
-        entry = Entry(self.next_id, datetime.now(), cfg, result, source)
+        entry = Entry(run_id=self.next_id, created=datetime.now(), config=cfg, result=result, source=source)
         self.next_id += 1
         self.entries[key] = entry
         return entry, self.trim()
@@ -134,17 +135,13 @@ SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for ever
 # At most one training per core at a time: on a shared server the rest wait their turn instead of
 # slowing everyone down.
 _SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
-_configured = threading.Lock()
-_done = [False]
 
 
+@functools.cache
 def configure_process() -> None:
-    """Process-wide settings, once: one intra-op thread per training (the tensors are tiny;
-    concurrency comes from users training at the same time)."""
-    with _configured:
-        if not _done[0]:
-            torch.set_num_threads(1)
-            _done[0] = True
+    """Process-wide settings, once (functools.cache makes later calls no-ops): one intra-op thread
+    per training (the tensors are tiny; concurrency comes from users training at the same time)."""
+    torch.set_num_threads(1)
 
 
 @contextlib.contextmanager
@@ -164,7 +161,6 @@ def fetch_or_train(
     store: RunStore,
     cfg: RunConfig,
     progress: Callable[[float], None] | None = None,
-    cancel: threading.Event | None = None,
     on_wait: Callable[[], None] | None = None,
     shared: LRU = SHARED,
 ) -> tuple[Entry, list[Entry], str]:
@@ -176,9 +172,7 @@ def fetch_or_train(
     entry = store.get(cfg)
     if entry is not None:
         return entry, [], "session"
-    result, trained = _shared_or_computed(
-        shared, cfg.to_json(), lambda: engine.run(cfg, progress=progress, cancel=cancel), on_wait
-    )
+    result, trained = _shared_or_computed(shared, cfg.to_json(), lambda: engine.run(cfg, progress=progress), on_wait)
     store.trained += int(trained)
     source = "trained" if trained else "shared cache"
     entry, dropped = store.add(cfg, result, source)

@@ -1,0 +1,69 @@
+"""What the Optimizers page decides about the runs it shows, as plain functions: which runs are on
+screen and under which labels, when a chart can be reused, what the share box holds, and the
+sentences around a result. The page only draws what these return."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from lab.app.query import PageState, to_query
+from lab.app.runs import Entry, RunStore
+from lab.core.config import RunConfig
+from lab.core.results import RunResult
+
+
+def same_run(a: RunConfig, b: RunConfig) -> bool:
+    """Whether two configs ask the same question: equal apart from the device they run on."""
+    return a.replace(device="cpu") == b.replace(device="cpu")
+
+
+def shown_entries(store: RunStore, run_ids: list[int]) -> list[Entry]:
+    """The runs on screen: those of ``run_ids`` still in the store, in that order."""
+    return [e for e in (store.by_id(i) for i in run_ids) if e is not None]
+
+
+def overlay(entries: list[Entry]) -> list[tuple[str, RunResult]]:
+    """(label prefix, result) per run: a prefix "#id " only when several runs share a chart."""
+    return [(f"#{e.run_id} " if len(entries) > 1 else "", e.result) for e in entries]
+
+
+def chart_key(entries: list[Entry]) -> tuple:
+    """A cache key for charts of these runs: equal configs give equal results, so equal keys give
+    equal charts (for every session)."""
+    return tuple((prefix, e.config.to_json()) for (prefix, _), e in zip(overlay(entries), entries, strict=True))
+
+
+def results_heading(entries: list[Entry], form_state: PageState | None) -> str:
+    """The results' title, saying when the form has changed since the run shown was trained."""
+    label = " vs ".join(f"run #{e.run_id}" for e in entries)
+    stale = form_state is not None and len(entries) == 1 and entries[0].config != form_state.config
+    return f"Results — {label}" + (" (settings changed since: press Train all)" if stale else "")
+
+
+def share_state(cfg: RunConfig, url_state: PageState) -> PageState:
+    """The page state a link to ``cfg`` carries: "same learning rate for all" only when ``cfg`` is
+    the very configuration the URL described (otherwise each optimizer's rate is spelled out)."""
+    return PageState(cfg, url_state.same_lr if cfg == url_state.config else None)
+
+
+def share_link(base_url: str, cfg: RunConfig, url_state: PageState) -> str:
+    """The link that opens and trains ``cfg``."""
+    return f"{base_url}?{urlencode(to_query(share_state(cfg, url_state)))}"
+
+
+def source_message(source: str, run_id: int) -> str | None:
+    """What to say about where a run came from, or None when it was just trained."""
+    if source == "session":
+        return f"Run #{run_id} already had these settings: shown again from this session's history, without training."
+    if source == "shared cache":
+        return "These settings were already trained on this server: shown without training again."
+    return None
+
+
+def history_labels(store: RunStore) -> dict[int, str]:
+    """A one-line label per kept run, for the history's picker."""
+    return {
+        e.run_id: f"#{e.run_id} · {e.created:%H:%M:%S} · {len(e.config.optimizers)} optimizers · "
+        f"{e.config.steps:,} steps · seed {e.config.seed}"
+        for e in store.entries.values()
+    }
