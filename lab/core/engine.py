@@ -2,7 +2,7 @@
 
 Every optimizer of a run, from every start ("lane"), trains on the same data from the same
 initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.core.rules` are
-stacked into one (lanes, 2, 1) tensor and advanced together, so one step of all of them costs a
+stacked into one (2, lanes) tensor and advanced together, so one step of all of them costs a
 handful of tensor operations in total instead of a forward, backward and optimizer step each.
 The others run through their real torch.optim class, one lane at a time. Tests check both
 against plain torch.optim loops.
@@ -13,6 +13,7 @@ equal configs give equal results, also from several threads at once.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +45,8 @@ class _Lane:
 
 
 class _Stacked:
-    """All rule-based lanes as one (lanes, 2, 1) parameter stack, advanced in lock-step."""
+    """All rule-based lanes as one (2, lanes) parameter stack — row 0 every lane's w, row 1 its b —
+    advanced in lock-step."""
 
     def __init__(self, lanes: list[_Lane], obj, streams: dict, steps: int, dtype, device):
         self.lanes, self.obj, self.streams = lanes, obj, streams
@@ -52,26 +54,36 @@ class _Stacked:
         self.keys = sorted({ln.batch_key for ln in lanes})
         self.lane_batch = [self.keys.index(ln.batch_key) for ln in lanes]
 
-        def col(values):
-            return torch.tensor(values, dtype=dtype, device=device).view(-1, 1, 1)
+        def row(values):  # one value per lane, broadcast over w and b
+            return torch.tensor(values, dtype=dtype, device=device)
 
         rules = [ln.rule for ln in lanes]
-        self.lam, self.a = col([r.lam for r in rules]), col([r.a for r in rules])
-        self.beta, self.gamma = col([r.beta for r in rules]), col([r.gamma for r in rules])
+        self.lam, self.a = row([r.lam for r in rules]), row([r.a for r in rules])
+        self.beta, self.gamma = row([r.beta for r in rules]), row([r.gamma for r in rules])
         self.use_lam = any(r.lam for r in rules)
         self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, 0] for r in rules)
         self.use_v = any(r.gamma or r.v0 for r in rules)
-        self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).unsqueeze(2)
+        self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).t().contiguous()
         self.m = torch.zeros_like(self.p)
-        self.v = col([r.v0 for r in rules]).expand_as(self.p).clone()
-        self.hist = torch.full((steps + 1, len(lanes), 2, 1), float("nan"), dtype=dtype, device=device)
+        self.v = row([r.v0 for r in rules]).expand_as(self.p).clone()
+        self.hist = torch.full((steps + 1, 2, len(lanes)), float("nan"), dtype=dtype, device=device)
         self.hist[0] = self.p
         self.alive, self.seconds = True, 0.0
+
+    def params(self) -> torch.Tensor:
+        """(steps + 1, lanes, 2): every lane's (w, b) at every step."""
+        return self.hist.transpose(1, 2)
 
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
         table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
-        coef = torch.from_numpy(table).to(self.device, self.dtype).unsqueeze(-1).unsqueeze(-1)
+        # A coefficient equal at every step of the chunk is one tensor; the others one view per step.
+        columns = [
+            itertools.repeat(torch.from_numpy(col[0]).to(self.device, self.dtype), count)
+            if (col == col[0]).all()
+            else torch.from_numpy(col).to(self.device, self.dtype).unbind(0)
+            for col in table.transpose(1, 0, 2)
+        ]
         grad = self.obj.gradients(
             [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else [],
             self.lane_batch,
@@ -80,7 +92,7 @@ class _Stacked:
         p, m, v, lam, a, beta, gamma = self.p, self.m, self.v, self.lam, self.a, self.beta, self.gamma
         use_lam, use_m, use_v = self.use_lam, self.use_m, self.use_v
         out = self.hist[done + 1 : done + 1 + count].unbind(0)
-        for i, (c, d, n, q, k, e) in enumerate(coef.unbind(0)):
+        for i, (c, d, n, q, k, e) in enumerate(zip(*columns, strict=True)):
             g = grad(i, p)
             if use_lam:
                 g = torch.addcmul(g, lam, p)
@@ -194,11 +206,13 @@ def run(
 
         hist = {}
         if stacked is not None:
-            fast_hist = stacked.hist.squeeze(3).to("cpu", torch.float64)
+            fast_params = stacked.params()
+            fast_loss = obj.loss(fast_params)  # in the run's dtype, as the tutorial's loop prints it
+            fast_hist = fast_params.to("cpu", torch.float64)
             for i, ln in enumerate(fast):
-                hist[id(ln)] = (fast_hist[:, i], stacked.seconds / len(fast))
+                hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast))
         for ln, single in zip(slow, singles, strict=True):
-            hist[id(ln)] = (single.hist, single.seconds)
+            hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)]) for ln in lanes)
 
     is_reg = cfg.is_regression
@@ -215,9 +229,10 @@ def run(
     )
 
 
-def _lane_result(cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, seconds: float) -> LaneResult:
-    loss = obj.loss(params).numpy()
-    p = params.numpy()
+def _lane_result(
+    cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, loss: torch.Tensor, seconds: float
+) -> LaneResult:
+    loss, p = loss.numpy(), params.numpy()
     ok = np.isfinite(loss) & np.isfinite(p).all(1)
     diverged_at = None if ok.all() else int(np.argmin(ok))
     end = len(loss) if diverged_at is None else diverged_at

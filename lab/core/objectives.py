@@ -3,7 +3,7 @@
 An objective serves the engine in two ways:
 
 * batched, for every lane at once: ``gradients(batches, count)`` gives a function
-  ``(step, P) -> G`` over stacked parameters ``P`` of shape (lanes, 2, 1), and ``loss(P)`` gives
+  ``(step, P) -> G`` over stacked parameters ``P`` of shape (2, lanes), and ``loss(P)`` gives
   the full objective of any (..., 2) stack of parameters;
 * one lane at a time, as a plain torch program: ``leaf_params`` makes the tensors a
   ``torch.optim`` class receives and ``batch_loss`` their differentiable loss on one batch.
@@ -29,53 +29,88 @@ class Regression:
     """Mean squared error of y ≈ w·x + b on the run's data: the tutorial's ``Lr`` model.
 
     The parameters handed to torch.optim have ``nn.Linear(1, 1)``'s shapes: weight (1, 1) and
-    bias (1,). The loss is quadratic, so the batch gradient is affine in (w, b):
-    ``G = A·p + c`` with A = 2/|B|·Σ x̃x̃ᵀ and c = −2/|B|·Σ y·x̃ over the batch (x̃ = (x, 1)).
-    The full loss is evaluated as L* + (p − p*)ᵀH(p − p*) around the least-squares solution p*,
-    which is exact and keeps its precision down to tiny losses.
+    bias (1,). Gradients and losses follow autograd's numerical model: every lane's gradient is
+    computed from its per-sample residuals ``w·xᵢ + b − yᵢ`` in the run's dtype and on its device,
+    scaled by 2/|B| and summed, as ``nn.Linear`` + ``MSELoss`` + ``backward()`` do. Near the optimum
+    that gradient is rounding noise rather than exactly zero, and adaptive optimizers, which
+    divide by its running size, keep stepping there just as they do in torch.
     """
 
     stochastic = True
+    BLOCK_ELEMENTS = 1 << 21  # bound on the per-block gathered batch tables (steps x lanes x width)
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, dtype: torch.dtype, device: torch.device):
         self.x64, self.y64 = x, y  # float64 CPU master copy
         self.dtype, self.device = dtype, device
-        xt = torch.stack([x, torch.ones_like(x)], 1)  # (N, 2)
-        zero = torch.zeros(1, 2, dtype=torch.float64)
-        self._xx = torch.cat([(xt.unsqueeze(2) * xt.unsqueeze(1)).reshape(-1, 4), zero.repeat(1, 2)])
-        self._xy = torch.cat([xt * y.unsqueeze(1), zero])
-        # Least squares in closed form from centred sums (no LAPACK: its threading may change
-        # the last bits, and equal configs must give equal bits).
+        # Least squares in closed form from centred sums, in float64 (no LAPACK: its threading may
+        # change the last bits, and equal configs must give equal bits).
         xc, yc = x - x.mean(), y - y.mean()
         w_star = float((xc * yc).sum() / (xc * xc).sum())
         b_star = float(y.mean()) - w_star * float(x.mean())
         self.optimum = (w_star, b_star)
         self.min_loss = float(((w_star * x + b_star - y) ** 2).mean())
-        mx, mxx = float(x.mean()), float((x * x).mean())
-        self._quad = (mxx, 2 * mx, 1.0)  # loss = L* + mxx·dw² + 2·mx·dw·db + db²
-        self.x = x.to(device, dtype).unsqueeze(1)
+        self.x = x.to(device, dtype).unsqueeze(1)  # (N, 1), as nn.Linear takes it
         self.y = y.to(device, dtype).unsqueeze(1)
+        zero = torch.zeros(1, dtype=dtype, device=device)
+        self._xp = torch.cat([self.x[:, 0], zero])  # index N: the zero row that padded batches point at
+        self._yp = torch.cat([self.y[:, 0], zero])
 
     def loss(self, p: torch.Tensor) -> torch.Tensor:
-        # Elementwise on purpose: a matmul's summation order can depend on threading, and the
-        # same config must give the same bits whatever else the process is doing.
-        p = p.to(torch.float64)
-        dw, db = p[..., 0] - self.optimum[0], p[..., 1] - self.optimum[1]
-        hww, hwb, hbb = self._quad
-        return self.min_loss + hww * dw * dw + hwb * dw * db + hbb * db * db
+        """The full-data MSE at each (w, b) of a (..., 2) stack, as ``criterion(model(x), y).item()``
+        gives it: computed in the run's dtype on its device, returned as float64 on the CPU."""
+        flat = p.reshape(-1, 2).to(self.device, self.dtype)
+        rows = max(1, self.BLOCK_ELEMENTS // len(self._xp))
+        x, y = self.x[:, 0], self.y[:, 0]
+        out = [
+            (torch.addcmul(part[:, 1:], part[:, :1], x) - y).square().mean(1)
+            for part in flat.split(rows)  # bounded memory for long runs on large data
+        ]
+        return torch.cat(out).to("cpu", torch.float64).reshape(p.shape[:-1])
 
     def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int) -> GradFn:
-        tables_a, tables_c = [], []
-        for idx, sizes in batches:
-            scale = (2.0 / sizes).unsqueeze(1)
-            tables_a.append(self._xx[idx].sum(1) * scale)
-            tables_c.append(-self._xy[idx].sum(1) * scale)
-        pick = torch.tensor(lane_batch)
-        a = torch.stack(tables_a, 1)[:, pick].reshape(count, len(pick), 2, 2)
-        c = torch.stack(tables_c, 1)[:, pick].reshape(count, len(pick), 2, 1)
-        a_steps = a.to(self.device, self.dtype).unbind(0)
-        c_steps = c.to(self.device, self.dtype).unbind(0)
-        return lambda i, p: torch.baddbmm(c_steps[i], a_steps[i], p)
+        """``(i, P) -> G``: the batch gradient of step i for every lane of P (2, lanes).
+
+        The samples of every distinct batch of step i (one per batch size and repeat) are laid
+        side by side as rows ``(xⱼ, 1)``; one matrix product gives every lane's residuals on all of
+        them, ``rⱼ = w·xⱼ + b − yⱼ``, in the run's dtype. Each lane then keeps its own batch's
+        residuals scaled by 2/|B| (``gⱼ``, as MSELoss's backward forms them) and a second product
+        sums ``gⱼ·(xⱼ, 1)`` (as nn.Linear's backward does). Tables are built a block of steps at a
+        time; when every lane uses the full data they are the same at every step.
+        """
+        n = len(self._xp) - 1
+        widths = [idx.shape[1] for idx, _ in batches]
+        offsets = [sum(widths[:k]) for k in range(len(widths))]
+        total, lanes = sum(widths), len(lane_batch)
+        constant = all(bool((i == i[:1]).all()) for i, _ in batches)  # full batches: the same every step
+        block = 1 if constant else max(1, min(count, self.BLOCK_ELEMENTS // (total * (lanes + 3))))
+        tables: dict[int, tuple[tuple[torch.Tensor, ...], ...]] = {}
+
+        def build(sl: slice) -> tuple[tuple[torch.Tensor, ...], ...]:
+            idx = torch.cat([i[sl] for i, _ in batches], 1).to(self.device)  # (block, total), n = padding
+            real = (idx < n).to(self.dtype)
+            rows = torch.stack([self._xp[idx], real], 2)  # (block, total, 2): (xⱼ, 1), zero for padding
+            neg_y = -self._yp[idx].unsqueeze(2)  # (block, total, 1)
+            scale = torch.zeros(len(idx), total, lanes, dtype=torch.float64)
+            for lane, k in enumerate(lane_batch):  # each lane weighs its own batch's samples only
+                seg = slice(offsets[k], offsets[k] + widths[k])
+                scale[:, seg, lane] = (2.0 / batches[k][1][sl]).unsqueeze(1)
+            scale = scale.to(self.device, self.dtype) * real.unsqueeze(2)
+            return rows.unbind(0), rows.transpose(1, 2).unbind(0), neg_y.unbind(0), scale.unbind(0)
+
+        def tables_of(i: int) -> tuple[torch.Tensor, ...]:
+            start = 0 if constant else i - i % block
+            if start not in tables:
+                tables.clear()
+                tables[start] = build(slice(start, start + block))
+            j = 0 if constant else i - start
+            return tuple(t[j] for t in tables[start])
+
+        def grad(i: int, p: torch.Tensor) -> torch.Tensor:
+            rows, rows_t, neg_y, scale = tables_of(i)
+            r = torch.addmm(neg_y, rows, p)  # (total, lanes): w·x + b − y
+            return torch.mm(rows_t, r.mul_(scale))  # (2, lanes): Σ gⱼ·(xⱼ, 1)
+
+        return grad
 
     def leaf_params(self, w0: float, b0: float) -> list[torch.Tensor]:
         w = torch.tensor([[w0]], dtype=self.dtype, device=self.device, requires_grad=True)
@@ -106,7 +141,7 @@ class Surface:
         def grad(_: int, p: torch.Tensor) -> torch.Tensor:
             with torch.enable_grad():
                 q = p.detach().requires_grad_(True)
-                self.land.f(q[:, 0], q[:, 1]).sum().backward()
+                self.land.f(q[0], q[1]).sum().backward()
             return q.grad
 
         return grad
