@@ -23,7 +23,7 @@ from lab.core import engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from reference import torch_loop  # noqa: E402  (the tests' plain torch.optim loop)
+from reference import torch_loop
 
 DEFAULT = "GD,Momentum,AdaGrad,RMSProp,Adam,NAdam,RAdam,Nesterov,Adamax,SGD,Mini-batch SGD"
 
