@@ -166,8 +166,15 @@ def controls() -> bool:
             disabled=on_surface,
             help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
         )
-        s1, s2 = st.columns([1, 2])
+        s1, s2, s3 = st.columns([1, 1, 1])
         s1.toggle("Same learning rate for all", key=K("same_lr_on"))
+        s3.selectbox(
+            "Precision",
+            list(form.DTYPE_TITLES),
+            key=K("dtype"),
+            format_func=form.DTYPE_TITLES.get,
+            help=form.DTYPE_HELP,
+        )
         s2.number_input(
             "Learning rate for all",
             1e-6,
@@ -348,8 +355,7 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
     st.caption(
         "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
         "zooms the steps, drag pans, double-click resets; "
-        "a red cross marks where a run diverged. Near 1e-13 the curves reach the precision of "
-        "float32, torch's default dtype: the jitter there is rounding, not learning."
+        "a red cross marks where a run diverged. " + form.LOSS_FLOOR
     )
 
 

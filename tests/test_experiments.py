@@ -46,7 +46,34 @@ def check_far(res: RunResult) -> None:
     assert _excess(res, "AdaGrad") > 1.0 > _excess(res, "Adam") > _excess(res, "GD")
 
 
-CHECKS = {"valley": check_valley, "noise": check_noise, "saddle": check_saddle, "far": check_far}
+def _off(res: RunResult, name: str, steps: slice) -> float:
+    """The largest |w − w*| (w* the best fit) over ``steps``."""
+    return float(np.abs(res.lane(name).w[steps] - res.optimum[0]).max())
+
+
+def check_hover(res: RunResult) -> None:
+    assert res.config.dtype == "float32"
+    gd = res.lane("GD")
+    assert gd.status == "converged" and gd.loss[10_000:].max() < 1e-12  # float32's floor, and stays
+    rms = res.lane("RMSProp")
+    assert rms.status == "stopped at max steps"
+    assert 1_000 < int(np.argmax(np.abs(rms.w[1_000:] - res.optimum[0]) > 1e-3)) + 1_000 < 1_400  # from ~1 200
+    assert 0.004 < _off(res, "RMSProp", slice(10_000, None)) < 0.006  # about half of lr 0.01
+    assert _off(res, "Adam", slice(2_000, 8_000)) < 1e-5 < 1e-3 < _off(res, "Adam", slice(12_000, None))
+    f64 = engine.run(res.config.replace(dtype="float64"))
+    assert _off(f64, "Adam", slice(2_000, None)) < 1e-9  # settled for good
+    assert 0.004 < _off(f64, "RMSProp", slice(10_000, None)) < 0.006  # still cycling
+    slow = res.config.replace(optimizers=(res.config.optimizers[1].with_hyperparams(lr=0.001),))
+    assert 0.0004 < _off(engine.run(slow), "RMSProp", slice(10_000, None)) < 0.0006
+
+
+CHECKS = {
+    "valley": check_valley,
+    "noise": check_noise,
+    "saddle": check_saddle,
+    "far": check_far,
+    "hover": check_hover,
+}
 
 
 def test_every_experiment_has_a_check():

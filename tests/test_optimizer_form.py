@@ -81,6 +81,22 @@ def test_sweep_texts_say_when_the_form_has_moved_on():
 def test_run_caption_names_the_surface_or_the_data():
     assert "on the saddle surface" in form.run_caption(RunConfig(objective="saddle"), "cpu", 0.1, "trained")
     text = form.run_caption(RunConfig(data=DataConfig(noise=0.25)), "cpu", 0.123, "shared cache")
-    assert (
-        text == "7 optimizers × 1,000 steps on cpu in 0.12 s · seed 0 · 50 samples, noise 0.25 · source: shared cache"
+    assert text == (
+        "7 optimizers × 1,000 steps on cpu in 0.12 s · float32 · seed 0 · 50 samples, noise 0.25 · source: shared cache"
     )
+    assert "· float64 ·" in form.run_caption(RunConfig(dtype="float64"), "cpu", 0.1, "trained")
+
+
+def test_precision_travels_through_the_form_and_the_url():
+    from lab.app.query import PageState, from_query, to_query
+
+    cfg = RunConfig(dtype="float64", steps=20)
+    state = {}
+    form.write(state, PageState(cfg))
+    state.update({"shared.seed": 0, "shared.samples": 50, "shared.noise": 0.0, "shared.true_w": 3.0})
+    state["shared.true_b"], state["shared.device"] = 0.8, "cpu"
+    read, error = form.read(state)
+    assert error is None and read.config.dtype == "float64"
+    q = to_query(PageState(cfg))
+    assert q["dtype"] == "float64" and "dtype" not in to_query(PageState(RunConfig()))
+    assert from_query(q).config == cfg

@@ -75,6 +75,20 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "on its way.",
         {"opt": "GD,Momentum,AdaGrad,Adam", "true_w": "20", "true_b": "-5", "same_lr": "0.05", "steps": "1000"},
     ),
+    Experiment(
+        "hover",
+        "Does Adam ever settle?",
+        "Train for 20 000 steps, as the tutorial does, at each optimizer's constant learning rate. GD settles on "
+        "the best line. Do RMSProp and Adam?",
+        "GD settles: its loss falls to float32's floor (about 1e-13) and stays there. RMSProp never settles: from "
+        "about step 1 200 it cycles around the best line, w about 0.005 off — half its learning rate (hover the "
+        "curve, or watch the paths). Adam settles at first, then near step 10 000 it starts jumping about too: "
+        "there its gradient is float32 rounding noise, and Adam divides the gradient by its own running size, so "
+        "noise becomes full-size steps. Now set **Precision** to float64 and train again: Adam stays settled, "
+        "RMSProp still cycles — its cycle is the algorithm, not rounding. A smaller learning rate shrinks it "
+        "(RMSProp at lr 0.001: about 0.0005), and a learning rate that decays removes it.",
+        {"opt": "GD,RMSProp,Adam", "steps": "20000"},
+    ),
 )
 
 

@@ -27,6 +27,7 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
     cfg = page.config
     state[K("selected")] = [o.name for o in cfg.optimizers]
     state[K("problem")] = cfg.objective
+    state[K("dtype")] = cfg.dtype
     state[K("steps")] = min(cfg.steps, APP_MAX_STEPS)
     state[K("batch")] = cfg.batch_size
     state[K("same_lr_on")] = page.same_lr is not None
@@ -64,6 +65,7 @@ def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
             steps=int(state[K("steps")]),
             batch_size=int(state[K("batch")]),
             objective=state[K("problem")],
+            dtype=state.get(K("dtype"), RunConfig.dtype),
             **session.shared_fields(state),
         )
         return PageState(cfg, same_lr), None
@@ -113,9 +115,28 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
         else f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
     )
     return (
-        f"{len(cfg.optimizers)} optimizers × {cfg.steps:,} steps on {device} in {seconds:.2f} s · {where} · "
-        f"source: {source}"
+        f"{len(cfg.optimizers)} optimizers × {cfg.steps:,} steps on {device} in {seconds:.2f} s · {cfg.dtype} · "
+        f"{where} · source: {source}"
     )
+
+
+LOSS_FLOOR = (
+    "The loss is what the tutorial's loop prints, `criterion(model(x), y).item()`, in the run's precision. "
+    "In float32 it cannot go much below about 1e-13 on clean data (w and b themselves are rounded to about "
+    "7 digits), and near the best possible loss the gradient is rounding noise: a curve that jitters there "
+    "is rounding, and Adam-like optimizers, which divide by the gradient's own size, turn it into steps. "
+    "Choose float64 for the exact picture."
+)
+DTYPE_TITLES = {
+    "float32": "float32 — torch's default",
+    "float64": "float64 — the exact picture",
+}
+DTYPE_HELP = (
+    "The precision every number of the run is computed in. float32, torch's default, keeps about 7 digits: "
+    "near the optimum the gradient becomes rounding noise, the loss stops near 1e-13 (or the noise's "
+    "floor), and optimizers that divide by the gradient's own size (Adam, NAdam, RAdam) keep stepping "
+    "there. float64 keeps about 16 digits."
+)
 
 
 def sweep_is_current(found: tuning.Sweep, page: PageState | None) -> bool:

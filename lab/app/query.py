@@ -5,6 +5,7 @@ Readable on purpose, so a teacher can edit a link by hand::
     ?opt=GD,Adam&steps=2000&seed=3&samples=50&noise=0.1&true_w=3&true_b=0.8&batch=10
      &device=cpu&tol=1e-06&Adam.lr=0.1&Adam.betas=0.8,0.99&GD.batch_size=5&same_lr=0.1&run=1
     ?opt=Momentum,Adam&problem=rosenbrock&steps=3000&run=1
+    ?opt=RMSProp,Adam&steps=20000&dtype=float64&run=1
 
 Reading never raises: a value that does not parse or is out of range is replaced by its default
 and reported in a notice that names the parameter, the value and what is allowed.
@@ -27,7 +28,9 @@ _TOP = {
     "device": "device",
     "tol": "tol",
     "problem": "objective",
+    "dtype": "dtype",
 }
+_OMITTED_AT_DEFAULT = {"problem", "dtype"}  # added later: links at their default stay as they were
 _FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/app/session.py reads it)
 
 
@@ -58,7 +61,7 @@ def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
     cfg = state.config
     q: dict[str, str] = {"opt": ",".join(o.name for o in cfg.optimizers)}
     for key, attr in _TOP.items():
-        if key != "problem" or not cfg.is_regression:  # older links stay as they were
+        if key not in _OMITTED_AT_DEFAULT or getattr(cfg, attr) != getattr(RunConfig, attr):
             q[key] = _fmt(getattr(cfg, attr))
     for key, attr in _DATA.items():
         q[key] = _fmt(getattr(cfg.data, attr))
@@ -135,7 +138,7 @@ def _read_optimizers(q: Mapping[str, str]) -> tuple[tuple[OptimizerConfig, ...] 
 
 
 def _read_top(q: Mapping[str, str], cfg: RunConfig) -> tuple[RunConfig, Notices]:
-    """steps, seed, batch, device, tol, problem: each applied to ``cfg`` if valid."""
+    """steps, seed, batch, device, tol, problem, dtype: each applied to ``cfg`` if valid."""
     notices = []
     for key, attr in _TOP.items():
         if key in q:
