@@ -15,7 +15,7 @@ from lab.app import charts, experiments, form, runs, session, tables, view
 from lab.app.form import APP_MAX_STEPS, K, hp_key
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
-from lab.core import landscapes, optimizers, tuning
+from lab.core import landscapes, optimizers, reproduce, tuning
 from lab.core.config import OBJECTIVES, REGRESSION
 from lab.core.data import make_data
 
@@ -360,20 +360,22 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
 
 
 def exports(main: Entry) -> None:
-    """CSV downloads of this run and of every kept run; each CSV is built only when clicked."""
+    """CSV downloads of this run and of every kept run, and the plain PyTorch script that retrains
+    this run and compares; each file is built only when clicked."""
     every = list(store.entries.values())
     downloads = [
         ("Summary CSV", f"run{main.run_id}_summary.csv", lambda: runs.csv_bytes(runs.export_summary([main]))),
         ("Curves CSV", f"run{main.run_id}_curves.csv", lambda: runs.csv_bytes(runs.export_curves([main]))),
         ("All runs: summary CSV", "all_runs_summary.csv", lambda: runs.csv_bytes(runs.export_summary(every))),
         ("All runs: curves CSV", "all_runs_curves.csv", lambda: runs.csv_bytes(runs.export_curves(every))),
+        ("PyTorch script", f"run{main.run_id}_reproduce.py", lambda: reproduce.script(main.result).encode()),
     ]
     for col, (label, file_name, make) in zip(st.columns(len(downloads)), downloads, strict=True):
         col.download_button(
             label,
             make,
             file_name,
-            "text/csv",
+            "text/x-python" if file_name.endswith(".py") else "text/csv",
             key=K("dl", file_name.split("_", 1)[-1]),
             on_click="ignore",
             width="stretch",

@@ -13,7 +13,7 @@ from apptest_helpers import PAGES, MediaCapture, open_page, table
 
 from lab.app import experiments, runs
 from lab.app.query import PageState, to_query
-from lab.core import devices, engine, optimizers, tuning
+from lab.core import devices, engine, optimizers, reproduce, tuning
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.results import SUMMARY_COLUMNS, config_from_summary
 from lab.lessons import api, gpu
@@ -200,6 +200,8 @@ def test_downloaded_csv_parses_and_matches_the_table(monkeypatch):
     assert len(curves) == 7 * 1001
     every = pd.read_csv(io.BytesIO(media.of(buttons["All runs: summary CSV"])))
     assert set(every["run_id"]) == {1}
+    script = media.of(buttons["PyTorch script"]).decode()  # the command line's reproduce.py of the same run
+    assert script == reproduce.script(engine.run(RunConfig()))
 
 
 def test_url_query_reproduces_the_configuration():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab.core import engine, optimizers
+from lab.core import engine, optimizers, reproduce
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
 from lab.core.results import summary_frame, write_csvs
 
@@ -91,6 +91,8 @@ def _compare(args: argparse.Namespace) -> int:
     work = cfg.steps * len(cfg.optimizers) * cfg.repeats
     result = engine.run(cfg, progress=_progress(work, args.quiet))
     paths = write_csvs(result, args.out)
+    paths["reproduce"] = args.out / "reproduce.py"
+    paths["reproduce"].write_text(reproduce.script(result))
     if not args.quiet:
         table = summary_frame(result)[["optimizer", "repeat", "w", "b", "final_loss", "steps_to_tol", "status"]]
         if cfg.repeats == 1:
