@@ -70,6 +70,21 @@ def test_landscapes_equal_torch_optim(landscape, name):
     _assert_matches_torch(cfg, opt)
 
 
+@pytest.mark.parametrize("objective", ["regression", "saddle"])
+def test_the_torch_tensor_loop_used_on_accelerators_equals_torch_optim_too(monkeypatch, objective):
+    """On the CPU the batched loop runs on NumPy views; on a GPU the same loop runs on tensors.
+    Forcing the tensor loop here keeps that path checked on machines without one."""
+    monkeypatch.setattr(engine, "NUMPY_ON_CPU", False)
+    opts = tuple(OptimizerConfig(n) for n in ("GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp"))
+    opts += (OptimizerConfig("Adam"), OptimizerConfig.of("AdamW", weight_decay=0.1), OptimizerConfig("ASGD"))
+    if objective != "regression":
+        opts = tuple(o.with_hyperparams(lr=0.001) for o in opts)
+    cfg = RunConfig(optimizers=opts, steps=600, dtype="float64", objective=objective, data=DataConfig(noise=0.2))
+    res = engine.run(cfg)
+    for i, opt in enumerate(opts):
+        np.testing.assert_allclose(_trajectory(res, i), torch_loop(cfg, opt), rtol=0, atol=TOL, err_msg=opt.name)
+
+
 def test_float32_default_stays_close_to_torch_optim():
     cfg = RunConfig(steps=STEPS)
     res = engine.run(cfg)

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from lab.app.lru import LRU
-from lab.core import engine, tuning
+from lab.core import engine, results, tuning
 from lab.core.config import RunConfig
 from lab.core.results import RunResult, curves_frame, summary_frame
 
@@ -226,5 +226,4 @@ def _stack(entries: list[Entry], frame: Callable[[RunResult], pd.DataFrame]) -> 
     return df[["run_id", *[c for c in df.columns if c != "run_id"]]]
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False, float_format="%.17g").encode()
+csv_bytes = results.csv_bytes  # the command line's CSV writer, for the page's downloads

@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from lab.core import engine, optimizers, reproduce
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
-from lab.core.results import summary_frame, write_csvs
+from lab.core.results import summary_rows, write_csvs
 
 _LONG_RUN = 200_000  # lane-steps above which progress is reported on stderr
 
@@ -94,17 +92,26 @@ def _compare(args: argparse.Namespace) -> int:
     paths["reproduce"] = args.out / "reproduce.py"
     paths["reproduce"].write_text(reproduce.script(result))
     if not args.quiet:
-        table = summary_frame(result)[["optimizer", "repeat", "w", "b", "final_loss", "steps_to_tol", "status"]]
-        if cfg.repeats == 1:
-            table = table.drop(columns="repeat")
-        table["steps_to_tol"] = table["steps_to_tol"].astype(object).where(table["steps_to_tol"].notna(), "—")
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}", na_rep="—"))
+        print(_table(result))
         print(
             f"{len(result.lanes)} runs × {cfg.steps} steps in {result.seconds:.2f} s on {result.device}; "
             f"wrote {', '.join(str(p) for p in paths.values())}"
         )
     return 0
+
+
+def _table(result) -> str:
+    """The summary as an aligned text table: optimizer, (repeat,) w, b, final loss, steps to tol, status."""
+    cols = ["optimizer", *(["repeat"] if result.config.repeats > 1 else []), "w", "b", "final_loss"]
+    cols += ["steps_to_tol", "status"]
+
+    def cell(v) -> str:
+        return "—" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    rows = [[cell(r[c]) for c in cols] for r in summary_rows(result)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    lines = [cols, *rows]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in lines)
 
 
 def _list() -> int:

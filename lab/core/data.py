@@ -56,18 +56,21 @@ class BatchStream:
         self.width = min(self.batch_size, self.samples)
         self._idx = torch.empty(0, self.width, dtype=torch.long)
         self._sizes = torch.empty(0, dtype=torch.float64)
+        count = -(-self.samples // self.width)
+        self._epoch_sizes = torch.full((count,), float(self.width), dtype=torch.float64)
+        self._epoch_sizes[-1] = self.samples - (count - 1) * self.width
 
     def _epoch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One epoch as a padded (batches, width) index matrix and the batch sizes."""
+        """One epoch as a padded (batches, width) index matrix and the batch sizes (the same every
+        epoch: kept in ``self._epoch_sizes``)."""
         n, width = self.samples, self.width
         if self.full:
             return torch.arange(n).unsqueeze(0), torch.tensor([float(n)], dtype=torch.float64)
         count = -(-n // width)
-        idx = torch.full((count * width,), n, dtype=torch.long)
-        idx[:n] = torch.randperm(n, generator=self._gen)
-        sizes = torch.full((count,), float(width), dtype=torch.float64)
-        sizes[-1] = n - (count - 1) * width
-        return idx.view(count, width), sizes
+        perm = torch.randperm(n, generator=self._gen)
+        if count * width != n:  # the last batch is shorter: pad it with the index past the data
+            perm = torch.cat([perm, torch.full((count * width - n,), n, dtype=torch.long)])
+        return perm.view(count, width), self._epoch_sizes
 
     def take_padded(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``steps`` batches as a (steps, width) index matrix padded with ``samples``

@@ -29,6 +29,7 @@ from lab.core.results import LaneResult, RunResult
 from lab.core.rules import Rule, rule_for
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
+NUMPY_ON_CPU = True  # the batched loop on NumPy views on the CPU (tests switch it off to check the torch path)
 
 
 class RunCancelled(Exception):
@@ -46,29 +47,41 @@ class _Lane:
 
 class _Stacked:
     """All rule-based lanes as one (2, lanes) parameter stack — row 0 every lane's w, row 1 its b —
-    advanced in lock-step."""
+    advanced in lock-step.
+
+    The state lives in torch tensors on the run's device. On the CPU the step loop works on NumPy
+    views of them (same memory, same dtype): the arrays are tiny, so a step's cost is the number of
+    operations, and a NumPy operation costs a fraction of a torch one. Elsewhere it works on the
+    tensors themselves. The loop is written once, with operators both understand.
+    """
 
     def __init__(self, lanes: list[_Lane], obj, streams: dict, steps: int, dtype, device):
         self.lanes, self.obj, self.streams = lanes, obj, streams
         self.dtype, self.device = dtype, device
         self.keys = sorted({ln.batch_key for ln in lanes})
         self.lane_batch = [self.keys.index(ln.batch_key) for ln in lanes]
-
-        def row(values):  # one value per lane, broadcast over w and b
-            return torch.tensor(values, dtype=dtype, device=device)
+        self.numpy = device.type == "cpu" and NUMPY_ON_CPU
+        self.xp = np if self.numpy else torch
 
         rules = [ln.rule for ln in lanes]
-        self.lam, self.a = row([r.lam for r in rules]), row([r.a for r in rules])
-        self.beta, self.gamma = row([r.beta for r in rules]), row([r.gamma for r in rules])
+        self.lam, self.a = self._row([r.lam for r in rules]), self._row([r.a for r in rules])
+        self.beta, self.gamma = self._row([r.beta for r in rules]), self._row([r.gamma for r in rules])
         self.use_lam = any(r.lam for r in rules)
         self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, 0] for r in rules)
         self.use_v = any(r.gamma or r.v0 for r in rules)
         self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).t().contiguous()
         self.m = torch.zeros_like(self.p)
-        self.v = row([r.v0 for r in rules]).expand_as(self.p).clone()
+        self.v = torch.tensor([r.v0 for r in rules], dtype=dtype, device=device).expand_as(self.p).clone()
         self.hist = torch.full((steps + 1, 2, len(lanes)), float("nan"), dtype=dtype, device=device)
         self.hist[0] = self.p
         self.alive, self.seconds = True, 0.0
+
+    def _array(self, t: torch.Tensor):
+        return t.numpy() if self.numpy else t
+
+    def _row(self, values):
+        """One value per lane, broadcast over w and b."""
+        return self._array(torch.tensor(values, dtype=self.dtype, device=self.device))
 
     def params(self) -> torch.Tensor:
         """(steps + 1, lanes, 2): every lane's (w, b) at every step."""
@@ -77,38 +90,48 @@ class _Stacked:
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
         table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
-        # A coefficient equal at every step of the chunk is one tensor; the others one view per step.
+        coef = self._array(torch.from_numpy(table).to(self.device, self.dtype))
+        # A coefficient equal at every step of the chunk is one array; the others one row per step.
         columns = [
-            itertools.repeat(torch.from_numpy(col[0]).to(self.device, self.dtype), count)
-            if (col == col[0]).all()
-            else torch.from_numpy(col).to(self.device, self.dtype).unbind(0)
-            for col in table.transpose(1, 0, 2)
+            itertools.repeat(coef[0, j], count) if (table[:, j] == table[0, j]).all() else coef[:, j]
+            for j in range(table.shape[1])
         ]
+        skip_d = bool((table[:, 1] == 1.0).all())  # no decay of the weights in this chunk
         grad = self.obj.gradients(
             [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else [],
             self.lane_batch,
             count,
+            self.numpy,
         )
-        p, m, v, lam, a, beta, gamma = self.p, self.m, self.v, self.lam, self.a, self.beta, self.gamma
+        xp = self.xp
+        p, m, v, hist = self._array(self.p), self._array(self.m), self._array(self.v), self._array(self.hist)
+        lam, a, beta, gamma = self.lam, self.a, self.beta, self.gamma
         use_lam, use_m, use_v = self.use_lam, self.use_m, self.use_v
-        out = self.hist[done + 1 : done + 1 + count].unbind(0)
-        for i, (c, d, n, q, k, e) in enumerate(zip(*columns, strict=True)):
-            g = grad(i, p)
-            if use_lam:
-                g = torch.addcmul(g, lam, p)
-            if use_m:
-                m.mul_(a).addcmul_(c, g)
-                num = torch.mul(m, n).addcmul_(q, g)
-            else:
-                num = torch.mul(g, q)
-            if use_v:
-                v.mul_(beta).addcmul_(g, g * gamma)
-                den = torch.sqrt(v).mul_(k).add_(e)
-            else:
-                den = e
-            p.mul_(d).addcdiv_(num, den, value=-1)
-            out[i].copy_(p)
-        self.alive = bool(torch.isfinite(p).any())  # syncs with the device once per chunk
+        with np.errstate(all="ignore"):  # a diverging lane overflows: non-finite is data, not a warning
+            for i, (c, d, n, q, k, e) in enumerate(zip(*columns, strict=True)):
+                g = grad(i, p)
+                if use_lam:
+                    g = g + lam * p
+                if use_m:
+                    m *= a
+                    m += c * g
+                    num = m * n
+                    num += q * g
+                else:
+                    num = q * g
+                if use_v:
+                    v *= beta
+                    v += g * g * gamma
+                    den = xp.sqrt(v)
+                    den *= k
+                    den += e
+                else:
+                    den = e
+                # The new p is written straight into the history (p is a view of its previous row,
+                # so it is never changed in place).
+                p = xp.subtract(p if skip_d else p * d, num / den, out=hist[done + 1 + i])
+        self.p = torch.from_numpy(p) if self.numpy else p
+        self.alive = bool(xp.isfinite(p).any())  # syncs with the device once per chunk
         self.seconds += time.perf_counter() - t0
 
 

@@ -62,17 +62,19 @@ class Regression:
         rows = max(1, self.BLOCK_ELEMENTS // len(self._xp))
         x, y = self.x[:, 0], self.y[:, 0]
         out = [
-            (torch.addcmul(part[:, 1:], part[:, :1], x) - y).square().mean(1)
+            (part[:, :1] * x + part[:, 1:] - y).square().mean(1)  # w·x, + b, − y: each rounded
             for part in flat.split(rows)  # bounded memory for long runs on large data
         ]
         return torch.cat(out).to("cpu", torch.float64).reshape(p.shape[:-1])
 
-    def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int) -> GradFn:
-        """``(i, P) -> G``: the batch gradient of step i for every lane of P (2, lanes).
+    def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int, numpy: bool = False) -> GradFn:
+        """``(i, P) -> G``: the batch gradient of step i for every lane of P (2, lanes), a tensor on
+        the run's device or (``numpy``, on the CPU) a NumPy array of the run's dtype.
 
         The samples of every distinct batch of step i (one per batch size and repeat) are laid
-        side by side as rows ``(xⱼ, 1)``; one matrix product gives every lane's residuals on all of
-        them, ``rⱼ = w·xⱼ + b − yⱼ``, in the run's dtype. Each lane then keeps its own batch's
+        side by side as rows ``(xⱼ, 1)``; every lane's residuals are formed on all of
+        them, ``rⱼ = w·xⱼ + b − yⱼ``, in the run's dtype, rounded after each operation as nn.Linear's
+        forward does. Each lane then keeps its own batch's
         residuals scaled by 2/|B| (``gⱼ``, as MSELoss's backward forms them) and a second product
         sums ``gⱼ·(xⱼ, 1)`` (as nn.Linear's backward does). Tables are built a block of steps at a
         time; when every lane uses the full data they are the same at every step.
@@ -82,10 +84,10 @@ class Regression:
         offsets = [sum(widths[:k]) for k in range(len(widths))]
         total, lanes = sum(widths), len(lane_batch)
         constant = all(bool((i == i[:1]).all()) for i, _ in batches)  # full batches: the same every step
-        block = 1 if constant else max(1, min(count, self.BLOCK_ELEMENTS // (total * (lanes + 3))))
-        tables: dict[int, tuple[tuple[torch.Tensor, ...], ...]] = {}
+        block = 1 if constant else max(1, min(count, self.BLOCK_ELEMENTS // (total * (3 * lanes + 2))))
+        tables: dict[int, list[tuple]] = {}
 
-        def build(sl: slice) -> tuple[tuple[torch.Tensor, ...], ...]:
+        def build(sl: slice) -> list[tuple]:
             idx = torch.cat([i[sl] for i, _ in batches], 1).to(self.device)  # (block, total), n = padding
             real = (idx < n).to(self.dtype)
             rows = torch.stack([self._xp[idx], real], 2)  # (block, total, 2): (xⱼ, 1), zero for padding
@@ -95,20 +97,26 @@ class Regression:
                 seg = slice(offsets[k], offsets[k] + widths[k])
                 scale[:, seg, lane] = (2.0 / batches[k][1][sl]).unsqueeze(1)
             scale = scale.to(self.device, self.dtype) * real.unsqueeze(2)
-            return rows.unbind(0), rows.transpose(1, 2).unbind(0), neg_y.unbind(0), scale.unbind(0)
+            # Every table at its full (total, lanes) shape: NumPy is quicker without broadcasting.
+            shape = (len(idx), total, lanes)
+            x, neg_y = rows[..., :1].expand(shape).contiguous(), neg_y.expand(shape).contiguous()
+            out = x, rows.transpose(1, 2).contiguous(), neg_y, scale
+            return list(zip(*(t.numpy() for t in out) if numpy else out, strict=True))  # one tuple per step
 
         def tables_of(i: int) -> tuple[torch.Tensor, ...]:
             start = 0 if constant else i - i % block
             if start not in tables:
                 tables.clear()
                 tables[start] = build(slice(start, start + block))
-            j = 0 if constant else i - start
-            return tuple(t[j] for t in tables[start])
+            return tables[start][0 if constant else i - start]
 
-        def grad(i: int, p: torch.Tensor) -> torch.Tensor:
-            rows, rows_t, neg_y, scale = tables_of(i)
-            r = torch.addmm(neg_y, rows, p)  # (total, lanes): w·x + b − y
-            return torch.mm(rows_t, r.mul_(scale))  # (2, lanes): Σ gⱼ·(xⱼ, 1)
+        def grad(i: int, p):
+            x, rows_t, neg_y, scale = tables_of(i)
+            r = x * p[0]  # (total, lanes): w·x, rounded, then + b, rounded, as nn.Linear does (no fused
+            r += p[1]  # multiply-add: that would round differently, e.g. not to 0 where y = w·x + b exactly)
+            r += neg_y  # − y
+            r *= scale  # gⱼ = (2/|B|)·rⱼ on the lane's own batch, 0 elsewhere
+            return rows_t @ r  # (2, lanes): Σ gⱼ·(xⱼ, 1)
 
         return grad
 
@@ -137,12 +145,12 @@ class Surface:
         p = p.to(torch.float64)
         return self.land.f(p[..., 0], p[..., 1])
 
-    def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int) -> GradFn:
-        def grad(_: int, p: torch.Tensor) -> torch.Tensor:
+    def gradients(self, batches: Sequence[Batch], lane_batch: Sequence[int], count: int, numpy: bool = False) -> GradFn:
+        def grad(_: int, p):
             with torch.enable_grad():
-                q = p.detach().requires_grad_(True)
+                q = torch.as_tensor(p).detach().clone().requires_grad_(True)
                 self.land.f(q[0], q[1]).sum().backward()
-            return q.grad
+            return q.grad.numpy() if numpy else q.grad
 
         return grad
 

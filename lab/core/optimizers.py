@@ -305,22 +305,51 @@ def _probe(cls: type) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@functools.cache
+def _probe_class(cls_name: str) -> str | None:
+    """:func:`_probe` once per class and process (the first torch.optim object a process builds
+    imports torch._dynamo, most of a second: a run that needs none never pays it)."""
+    return _probe(getattr(torch.optim, cls_name))
+
+
 class Registry:
-    specs: tuple[OptimizerSpec, ...]
-    unavailable: Mapping[str, str]  # torch class name -> why it cannot train this model
+    """Every optimizer the lab offers. The named entries (the tutorial's seven and the variants)
+    use classes the test-suite trains with; every other torch.optim class is probed with one real
+    step the first time something asks for it (its own name, or the whole list), not before."""
+
+    def __init__(
+        self, named: tuple[OptimizerSpec, ...], discovered: tuple[OptimizerSpec, ...], others: tuple[str, ...]
+    ):
+        self._named, self._discovered = named, discovered
+        self._others = others  # classes the named entries use, or that have no spec: probed for the list only
+
+    @property
+    def specs(self) -> tuple[OptimizerSpec, ...]:
+        return self._named + tuple(s for s in self._discovered if _probe_class(s.torch_class) is None)
+
+    @property
+    def unavailable(self) -> Mapping[str, str]:
+        """torch class name -> why it cannot train this model."""
+        names = sorted({s.torch_class for s in self._discovered} | set(self._others))
+        return {n: why for n in names if (why := _probe_class(n)) is not None}
 
     def names(self) -> list[str]:
         return [s.name for s in self.specs]
 
     def presets(self) -> list[str]:
-        return [s.name for s in self.specs if s.preset]
+        return [s.name for s in self._named if s.preset]
 
     def get(self, name: str) -> OptimizerSpec:
         key = _normalise(name)
-        for s in self.specs:
+        for s in self._named:
             if _normalise(s.name) == key:
                 return s
+        for s in self._discovered:
+            if _normalise(s.name) == key:
+                why = _probe_class(s.torch_class)
+                if why is None:
+                    return s
+                raise ValueError(f"optimizer {name!r} cannot train this model ({why})")
         for cls_name, why in self.unavailable.items():
             if _normalise(cls_name) == key:
                 raise ValueError(f"optimizer {name!r} cannot train this model ({why})")
@@ -333,18 +362,17 @@ def _normalise(name: str) -> str:
 
 @functools.cache
 def registry() -> Registry:
-    """Build the registry once per process (thread-safe enough: the result is immutable)."""
+    """Build the registry once per process (thread-safe enough: nothing in it changes but the
+    probe results, each computed once)."""
     classes = {
         n: c
         for n, c in vars(torch.optim).items()
         if inspect.isclass(c) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer
     }
-    unavailable = {n: why for n, c in sorted(classes.items()) if (why := _probe(c)) is not None}
-    specs: list[OptimizerSpec] = []
 
-    def add(entry: _Named, preset: bool) -> None:
+    def spec(entry: _Named, preset: bool) -> OptimizerSpec:
         params = _hyperparams_of(classes[entry.torch_class])
-        spec = OptimizerSpec(
+        base = OptimizerSpec(
             name=entry.name,
             torch_class=entry.torch_class,
             defaults={p.name: p.default for p in params},
@@ -353,20 +381,21 @@ def registry() -> Registry:
             preset=preset,
             description=entry.description,
         )
-        specs.append(replace(spec, defaults=spec.hyperparams(entry.overrides)))
+        return replace(base, defaults=base.hyperparams(entry.overrides))
 
-    for entry in _PRESETS:
-        add(entry, preset=True)
-    for entry in _VARIANTS:
-        add(entry, preset=False)
-    covered = {s.torch_class for s in specs}
+    named = tuple(spec(e, preset=True) for e in _PRESETS) + tuple(spec(e, preset=False) for e in _VARIANTS)
+    covered = {s.torch_class for s in named}
+    discovered = []
     for cls_name in sorted(classes, key=str.lower):
-        if cls_name in covered or cls_name in unavailable:
+        if cls_name in covered:
             continue
         doc = (inspect.getdoc(classes[cls_name]) or "").split("\n")[0]
         overrides = _DISCOVERED_DEFAULTS.get(cls_name, {})
-        add(_Named(name=cls_name, torch_class=cls_name, overrides=overrides, description=doc), preset=False)
-    return Registry(tuple(specs), dict(unavailable))
+        discovered.append(
+            spec(_Named(name=cls_name, torch_class=cls_name, overrides=overrides, description=doc), False)
+        )
+    others = tuple(n for n in classes if n not in {s.torch_class for s in discovered})
+    return Registry(named, tuple(discovered), others)
 
 
 def get(name: str) -> OptimizerSpec:
