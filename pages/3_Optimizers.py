@@ -87,7 +87,7 @@ def working(what: str, left, right):
     stop.button("Stop", key=K("btn.stop"), width="stretch")
     try:
         yield (
-            lambda f: bar.progress(min(1.0, f), text=f"{what} … {f:.0%}"),
+            view.throttled(lambda f: bar.progress(min(1.0, f), text=f"{what} … {f:.0%}")),
             lambda: status.info("Another training is using this server; yours starts next …"),
             status,
         )

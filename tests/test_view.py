@@ -70,3 +70,13 @@ def test_table_marks_only_columns_that_differ():
     assert tables.best_columns(tie) == ["time (ms)"]
     html = tables.styled(table).to_html()
     assert tables.BEST_COLOR in html and "—" in html  # Adam never reaches tol here: its steps cell is "—"
+
+
+def test_progress_is_throttled_but_always_reaches_the_end(monkeypatch):
+    clock = iter([0.0, 0.01, 0.05, 0.2, 0.21, 0.22])
+    monkeypatch.setattr(view.time, "perf_counter", lambda: next(clock))
+    seen = []
+    report = view.throttled(seen.append, every=0.1)
+    for f in (0.1, 0.2, 0.3, 0.4, 0.5, 1.0):
+        report(f)
+    assert seen == [0.1, 0.4, 1.0]

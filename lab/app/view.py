@@ -4,6 +4,8 @@ sentences around a result. The page only draws what these return."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from lab.app.query import PageState, to_query
@@ -67,3 +69,17 @@ def history_labels(store: RunStore) -> dict[int, str]:
         f"{e.config.steps:,} steps · seed {e.config.seed}"
         for e in store.entries.values()
     }
+
+
+def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[float], None]:
+    """``report`` called at most once per ``every`` seconds, and always for the end (1.0): the
+    engine reports every chunk of steps, and each report is a message to the browser."""
+    last = [-float("inf")]
+
+    def call(fraction: float) -> None:
+        now = time.perf_counter()
+        if fraction >= 1.0 or now - last[0] >= every:
+            last[0] = now
+            report(fraction)
+
+    return call
