@@ -124,10 +124,8 @@ fit = ag.fit_by_hand(
     samples=data.samples,
     noise=data.noise,
 )
-m1, m2, m3 = st.columns(3)
-m1.metric("w", f"{fit.w[-1]:.4f}", f"{fit.w[-1] - data.true_w:+.4f} from {data.true_w:g}", delta_color="off")
-m2.metric("b", f"{fit.b[-1]:.4f}", f"{fit.b[-1] - data.true_b:+.4f} from {data.true_b:g}", delta_color="off")
-m3.metric("final loss", f"{fit.loss[-1]:.3e}" if np.isfinite(fit.loss[-1]) else "not finite")
+for col, (label, value, change) in zip(st.columns(3), fit.metrics(data.true_w, data.true_b), strict=True):
+    col.metric(label, value, change, delta_color="off")
 f1, f2 = st.columns(2)
 with f1:
     st.altair_chart(

@@ -113,6 +113,8 @@ def introduction() -> None:
         "rule. GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
         "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
     )
+    if st.session_state.get(K("btn.train")) or st.session_state.get(K("btn.tune")):
+        st.session_state[session.URL_NOTICES] = []  # the link's notices were about the link's run
     for notice in st.session_state.get(session.URL_NOTICES, []):
         st.warning(notice, icon=":material/link:")
     with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not store.entries):
@@ -303,19 +305,26 @@ def results(shown: list[Entry], state: PageState | None) -> None:
     with m1:
         loss_chart(overlaid, key, surface)
     with m2:
-        if surface:
-            st.markdown("**Paths** over the surface (darker: higher; ◆ the minimum)")
-            spec = charts.spec(("paths", key[0]), lambda: charts.trajectory_chart(main.result))
-        else:
-            st.markdown("**Fit**: the data and each optimizer's final line")
-            spec = charts.spec(("fit", key[0]), lambda: charts.fit_chart(main.result))
-        st.vega_lite_chart(spec=spec, width="stretch")
-    st.table(tables.styled(tables.results_table(main.result)))
+        for entry, one_key in zip(shown, key, strict=True):  # overlaid runs: each run's own data and lines
+            label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
+            if surface:
+                st.markdown(f"**Paths** over the surface (darker: higher; ◆ the minimum){label}")
+                spec = charts.spec(("paths", one_key), lambda e=entry: charts.trajectory_chart(e.result))
+            else:
+                st.markdown(f"**Fit**: the data and each optimizer's final line{label}")
+                spec = charts.spec(("fit", one_key), lambda e=entry: charts.fit_chart(e.result))
+            st.vega_lite_chart(spec=spec, width="stretch")
+    for entry in shown:  # overlaid runs: each run's own table
+        if len(shown) > 1:
+            st.markdown(f"**Run #{entry.run_id}**")
+        st.table(tables.styled(tables.results_table(entry.result)))
     st.caption(
         "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
-        f"Green marks the best in each column. Tolerance: loss within {main.config.tol:g} of the best "
-        "possible loss. Time: optimizers batched together share their pass's time."
+        f"Green marks the best in each column. Converged: the loss stays within {main.config.tol:g} of the "
+        "best possible loss (the best-fit line's, or the surface's minimum). Time: optimizers batched "
+        "together share their pass's time."
     )
+    st.info(tables.RANKING_NOTE, icon=":material/balance:")
     if not surface and st.toggle(
         "Show the paths through (w, b)",
         key=K("paths"),
@@ -328,12 +337,10 @@ def results(shown: list[Entry], state: PageState | None) -> None:
             "The diamond is the best possible (w, b). Click a legend entry to highlight one path."
         )
     exports(main)
-    st.text_input(
-        "Share this comparison (opens and trains the same run):",
-        view.share_link(st.context.url or "", main.config, url_state),
-        key=K("share_link"),
-        disabled=False,
-    )
+    # The box's state is the widget's: set it to the run on screen each time (a value= argument
+    # would only be read the first time the box is drawn).
+    st.session_state[K("share_link")] = view.share_link(st.context.url or "", main.config, url_state)
+    st.text_input("Share this comparison (opens and trains the same run):", key=K("share_link"))
 
 
 def loss_chart(overlaid, key: tuple, surface: bool) -> None:

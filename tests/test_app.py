@@ -151,6 +151,32 @@ def test_an_experiment_link_loads_trains_and_says_what_to_look_for():
     assert set(_by_optimizer(table(at)).index) == {"GD", "Momentum", "AdaGrad", "Adam"}
 
 
+def test_the_share_box_always_holds_the_run_on_screen():
+    at = open_page("optimizers")
+    at.number_input(key="opt.steps").set_value(300)
+    at = _train(at)
+    assert "steps=300" in at.text_input(key="opt.share_link").value
+    at.number_input(key="opt.steps").set_value(600)
+    at = _train(at)
+    assert "steps=600" in at.text_input(key="opt.share_link").value
+    # A guided experiment loaded in the same session: its own link, which reopens its explanation.
+    at.query_params.clear()
+    at.query_params["exp"] = "saddle"
+    at.run()
+    assert not at.exception and at.text_input(key="opt.share_link").value.endswith("?exp=saddle")
+
+
+def test_a_link_over_the_apps_step_limit_says_so_and_how_to_run_bigger():
+    at = open_page("optimizers", query={"steps": "99999", "opt": "Adamm,GD"})
+    notices = [w.value for w in at.warning]
+    assert any("steps=99,999" in n and "50,000" in n and "python -m lab compare --steps 99999" in n for n in notices)
+    assert at.number_input(key="opt.steps").value == 50_000
+    assert any("Adamm" in n for n in notices)
+    at.number_input(key="opt.steps").set_value(100)
+    at = _train(at)  # the notices were about the link: gone once the learner trains their own
+    assert not any("Adamm" in w.value or "99,999" in w.value for w in at.warning)
+
+
 def test_an_unknown_experiment_is_a_notice():
     at = open_page("optimizers", query={"exp": "nope"})
     assert not at.exception and any("Ignored exp='nope'" in w.value for w in at.warning)
@@ -347,6 +373,16 @@ def test_autograd_page_controls_change_what_torch_computes():
     assert metrics["final loss"] == f"{fit.loss[-1]:.3e}"
 
 
+def test_autograd_hand_fit_that_blows_up_says_so_instead_of_nan():
+    at = open_page("autograd")
+    at.number_input(key="ag.lr").set_value(2.0).run()
+    metrics = {m.label: (m.value, m.delta) for m in at.metric}
+    step = ag.fit_by_hand(2.0, 3_000).diverged_at
+    assert not at.exception and step is not None
+    assert metrics["w"] == ("diverged", f"not finite from step {step}")
+    assert not any("nan" in f"{v} {d}".lower() for v, d in metrics.values())
+
+
 def test_api_page_controls_each_do_what_they_say():
     at = open_page("api")
     at.selectbox(key="api.opt").set_value("Adam").run()
@@ -417,6 +453,11 @@ def test_history_shows_overlays_and_deletes_runs():
     assert any("Results — run #1 vs run #3" in h.value for h in at.subheader)
     loss_spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"#1 GD"' in loss_spec and '"#3 Adam"' in loss_spec
+    assert len(at.table) == 2 and len(at.get("vega_lite_chart")) == 3  # each run's table and fit
+    store = at.session_state["opt.store"]
+    for i, run_id in enumerate((1, 3)):
+        expected = engine.run(store.by_id(run_id).config).lane("GD").final_w
+        assert table(at, i).set_index("optimizer").loc["GD", "w"] == expected
     at.multiselect(key="opt.picked").set_value([2]).run()
     at.button(key="opt.btn.show").click().run()
     assert any("Results — run #2" in h.value for h in at.subheader)

@@ -90,6 +90,8 @@ def test_lifecycle_phases_match_a_plain_loop(name):
     assert phases[2]["w"] == phases[1]["w"] and phases[3]["w"] != phases[2]["w"]
     again = api.lifecycle(name, 0.1, 3)
     assert again == phases  # deterministic: recomputed from scratch on every press
+    # after the step, the loss is the one at the new parameters (a small step downhill), not a repeat
+    assert phases[3]["loss"] != phases[2]["loss"] and phases[3]["loss"] < phases[2]["loss"]
     if name == "SGD":
         assert phases[3]["state"] == {} or all("momentum_buffer" in k for k in phases[3]["state"])
         assert phases[3]["w"] == pytest.approx(phases[2]["w"] - 0.1 * phases[2]["w.grad"], abs=1e-7)

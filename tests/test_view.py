@@ -80,3 +80,15 @@ def test_progress_is_throttled_but_always_reaches_the_end(monkeypatch):
     for f in (0.1, 0.2, 0.3, 0.4, 0.5, 1.0):
         report(f)
     assert seen == [0.1, 0.4, 1.0]
+
+
+def test_table_shows_each_learning_rate_names_its_targets_and_prints_rounding_as_zero():
+    reg = tables.results_table(engine.run(RunConfig(steps=100)))
+    assert list(reg.columns[:2]) == ["optimizer", "lr"]
+    assert dict(zip(reg["optimizer"], reg["lr"], strict=True))["RMSProp"] == 0.01
+    assert "|w − true w|" in reg.columns and "|w − w*|" not in reg.columns
+    saddle = engine.run(RunConfig(steps=1_000, objective="saddle"))
+    html = tables.styled(tables.results_table(saddle)).to_html()
+    assert "|w − w at the minimum|" in html
+    assert "-0.000000" not in html and "e-44" not in html and "e-45" not in html
+    assert tables._fixed(-1e-9) == "0" and tables._sci(3.36e-44) == "0" and tables._sci(2.5e-3) == "2.50e-03"

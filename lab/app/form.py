@@ -8,12 +8,12 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from lab.app import keys, session
+from lab.app.limits import APP_MAX_STEPS
 from lab.app.query import PageState
 from lab.core import landscapes, optimizers, tuning
-from lab.core.config import MAX_STEPS, REGRESSION, OptimizerConfig, RunConfig
+from lab.core.config import REGRESSION, OptimizerConfig, RunConfig
 
 K = keys.OPT  # the page's session-state namespace
-APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # a shared demo: keep one request to seconds
 TUNED = K("tuned_lrs")  # learning rates found by a sweep, to apply before the widgets are drawn
 
 
@@ -28,7 +28,7 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
     state[K("selected")] = [o.name for o in cfg.optimizers]
     state[K("problem")] = cfg.objective
     state[K("dtype")] = cfg.dtype
-    state[K("steps")] = min(cfg.steps, APP_MAX_STEPS)
+    state[K("steps")] = min(cfg.steps, APP_MAX_STEPS)  # the URL layer has said so if it clipped
     state[K("batch")] = cfg.batch_size
     state[K("same_lr_on")] = page.same_lr is not None
     state[K("same_lr")] = page.same_lr if page.same_lr is not None else 0.05

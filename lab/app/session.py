@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from lab.app import experiments
+from lab.app import experiments, limits
 from lab.app.keys import OPT, PAGES, SHARED, Namespace
 from lab.app.query import PageState, from_query
 from lab.core import devices
@@ -44,6 +44,10 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
             state.pop(key, None)  # the experiment's values, not the ones set before
         for key in RELOAD_KEYS:
             state.pop(key, None)
+    steps, over = limits.within_steps(page.config.steps)
+    if over is not None:
+        page.config = page.config.replace(steps=steps)
+        page.notices.append(over)
     cfg = page.config
     have = devices.device_names()
     device = cfg.device

@@ -11,17 +11,38 @@ import pandas as pd
 
 from lab.core.results import RunResult
 
+
+def _fixed(v: float) -> str:
+    """Six decimals, and a plain 0 where rounding would print -0.000000."""
+    return "0" if abs(v) < 5e-7 else f"{v:.6f}"
+
+
+def _sci(v: float) -> str:
+    """Three significant digits; 0 for what is float rounding next to the numbers shown (3.4e-44)."""
+    return "0" if abs(v) < 1e-30 else f"{v:.2e}"
+
+
+def target_names(res: RunResult) -> tuple[str, str]:
+    """The error columns' headers, naming what each is measured against: the true line the data
+    were drawn from, or a landscape's minimum. (Converged, the tolerance and the paths' diamond use
+    the best fit: the least-squares line of the data, which noise moves off the true one.)"""
+    if res.config.is_regression:
+        return "|w − true w|", "|b − true b|"
+    return "|w − w at the minimum|", "|b − b at the minimum|"
+
+
+ERRORS = ("|w − true w|", "|b − true b|", "|w − w at the minimum|", "|b − b at the minimum|")
 # How each numeric column is printed; the best (lowest) of each is marked where values differ.
 FORMATS = {
-    "w": "{:.6f}",
-    "b": "{:.6f}",
+    "lr": "{:g}",
+    "w": _fixed,
+    "b": _fixed,
     "final loss": "{:.3e}",
-    "|w − w*|": "{:.2e}",
-    "|b − b*|": "{:.2e}",
+    **dict.fromkeys(ERRORS, _sci),
     "time (ms)": "{:.1f}",
     "steps to tol": "{:.0f}",
 }
-LOWER_IS_BETTER = ("final loss", "|w − w*|", "|b − b*|", "steps to tol", "time (ms)")
+LOWER_IS_BETTER = ("final loss", *ERRORS, "steps to tol", "time (ms)")
 BEST_COLOR = "#c7f0d2"
 
 
@@ -30,15 +51,17 @@ def results_table(res: RunResult) -> pd.DataFrame:
     then the rest by final loss, diverged last."""
     rows = []
     target = res.target
+    w_err, b_err = target_names(res)
     for lane in res.lanes:
         rows.append(
             {
                 "optimizer": lane.optimizer if res.config.repeats == 1 else f"{lane.optimizer} #{lane.repeat}",
+                "lr": lane.hyperparams.get("lr"),
                 "w": lane.final_w,
                 "b": lane.final_b,
                 "final loss": lane.final_loss,
-                "|w − w*|": None if lane.final_w is None else abs(lane.final_w - target[0]),
-                "|b − b*|": None if lane.final_b is None else abs(lane.final_b - target[1]),
+                w_err: None if lane.final_w is None else abs(lane.final_w - target[0]),
+                b_err: None if lane.final_b is None else abs(lane.final_b - target[1]),
                 "steps to tol": lane.steps_to_tol,
                 "time (ms)": 1000 * lane.seconds,
                 "status": lane.status if lane.status != "stopped at max steps" else "not converged",
@@ -48,7 +71,7 @@ def results_table(res: RunResult) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df["_key"] = np.where(df["_rank"] == 0, df["steps to tol"].astype(float), df["final loss"].astype(float))
     df = df.sort_values(["_rank", "_key"], kind="stable").drop(columns=["_rank", "_key"]).reset_index(drop=True)
-    for col in ("w", "b", "final loss", "|w − w*|", "|b − b*|"):
+    for col in ("lr", "w", "b", "final loss", w_err, b_err):
         df[col] = df[col].astype(float)
     df["steps to tol"] = df["steps to tol"].astype(float)  # NaN where never reached
     return df
@@ -59,10 +82,17 @@ def best_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in LOWER_IS_BETTER if c in table.columns and table[c].nunique(dropna=True) > 1]
 
 
+RANKING_NOTE = (
+    "A ranking holds for these learning rates only: each optimizer here runs at its own rate (the lr "
+    "column), and a rate that suits one is too small or too large for another. **Tune learning rates** "
+    "compares each at its best; the guided experiments show where Adam's per-parameter steps win."
+)
+
+
 def styled(table: pd.DataFrame):
     """``table`` as the page shows it: best of each column marked, numbers formatted, no index."""
     return (
         table.style.highlight_min(subset=best_columns(table), color=BEST_COLOR)
-        .format(FORMATS, na_rep="—")
+        .format({c: f for c, f in FORMATS.items() if c in table.columns}, na_rep="—")
         .hide(axis="index")
     )

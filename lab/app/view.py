@@ -49,7 +49,10 @@ def share_state(cfg: RunConfig, url_state: PageState) -> PageState:
 
 
 def share_link(base_url: str, cfg: RunConfig, url_state: PageState) -> str:
-    """The link that opens and trains ``cfg``."""
+    """The link that opens and trains ``cfg``: for a guided experiment's own run, the experiment's
+    link (it reopens the explanation too); otherwise every setting spelled out."""
+    if url_state.experiment is not None and same_run(cfg, url_state.config):
+        return f"{base_url}?{urlencode({'exp': url_state.experiment})}"
     return f"{base_url}?{urlencode(to_query(share_state(cfg, url_state)))}"
 
 

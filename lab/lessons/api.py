@@ -98,7 +98,8 @@ def lifecycle(optimizer: str, lr: float, presses: int, seed: int = 0) -> list[di
         loss.backward()  # 3. gradients of the loss w.r.t. every parameter
         phases.append(snap("after loss.backward()", loss.item()))
         opt.step()  # 4. the optimizer updates the parameters (and its own state)
-        phases.append(snap("after optimizer.step()", loss.item()))
+        with torch.no_grad():  # the loss at the new parameters: what the step bought
+            phases.append(snap("after optimizer.step()", criterion(model(x), y).item()))
     return phases
 
 

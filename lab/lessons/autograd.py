@@ -3,6 +3,7 @@ on the page, so what you read is what ran)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -106,6 +107,30 @@ class HandFit:
     w: list[float]  # after each step
     b: list[float]
     start: tuple[float, float]  # (w, b) before the first step
+
+    @property
+    def diverged_at(self) -> int | None:
+        """The first step (from 1) whose loss, w or b is not finite; None when all are."""
+        for i, values in enumerate(zip(self.loss, self.w, self.b, strict=True)):
+            if not all(math.isfinite(v) for v in values):
+                return i + 1
+        return None
+
+    def metrics(self, true_w: float, true_b: float) -> list[tuple[str, str, str | None]]:
+        """(label, value, change) for the page's three numbers: w and b against the true line, and
+        the final loss; a run that blew up says at which step instead of printing nan."""
+        if (step := self.diverged_at) is not None:
+            return [
+                ("w", "diverged", f"not finite from step {step}"),
+                ("b", "diverged", f"not finite from step {step}"),
+                ("final loss", "diverged", "the learning rate is too large: steps overshoot and grow"),
+            ]
+        w, b = self.w[-1], self.b[-1]
+        return [
+            ("w", f"{w:.4f}", f"{w - true_w:+.4f} from {true_w:g}"),
+            ("b", f"{b:.4f}", f"{b - true_b:+.4f} from {true_b:g}"),
+            ("final loss", f"{self.loss[-1]:.3e}", None),
+        ]
 
 
 def fit_by_hand(
