@@ -1,7 +1,8 @@
 """Optimizers: every chosen optimizer trained side by side on the same data from the same start.
 
-The page, top to bottom: introduction and guided experiments → controls (the form) → Train all /
-Tune learning rates → the sweep → results (charts, table, exports, share link) → run history.
+The page, top to bottom: introduction and guided experiments → results, once a run exists
+(charts, table, exports, share link) → controls (the form) → Train all / Tune learning rates → the
+sweep → run history.
 What it decides (cache keys, share links, the table) lives in lab/app; this file draws.
 """
 
@@ -33,7 +34,8 @@ def init_defaults() -> None:
     if st.session_state.get(K("ready")):
         return
     form.write(st.session_state, url_state)
-    st.session_state[K("measure")] = "loss"
+    # A guided experiment opens on the view its text talks about.
+    st.session_state[K("measure")] = experiments.get(url_state.experiment).measure if url_state.experiment else "loss"
     st.session_state.setdefault(K("keep"), runs.DEFAULT_MAX_RUNS)
     st.session_state[K("ready")] = True
 
@@ -117,7 +119,11 @@ def introduction() -> None:
         st.session_state[session.URL_NOTICES] = []  # the link's notices were about the link's run
     for notice in st.session_state.get(session.URL_NOTICES, []):
         st.warning(notice, icon=":material/link:")
-    with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not store.entries):
+    training_now = (url_state.autorun and not st.session_state.get(K("autoran"))) or st.session_state.get(
+        K("btn.train")
+    )
+    folded = bool(store.entries) or bool(training_now)  # results are coming: keep them in view
+    with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not folded):
         cols = st.columns(2)
         for i, exp in enumerate(experiments.EXPERIMENTS):
             with cols[i % 2].container(border=True):
@@ -425,6 +431,7 @@ def history() -> None:
 init_defaults()
 form.apply_tuned_lrs(st.session_state)
 introduction()
+results_slot = st.container()  # once a run exists its results come first, above the controls
 on_surface = controls()
 state, error = form.read(st.session_state)
 pressed_train, pressed_tune, left, right = actions(state, error)
@@ -437,7 +444,8 @@ if state is not None and (pressed_train or autorun):
     train(state, left, right)
 shown = view.shown_entries(store, st.session_state.get(K("current"), []))
 if shown:
-    results(shown, state)
+    with results_slot:
+        results(shown, state)
 else:
     before_training(on_surface)
 history()

@@ -177,6 +177,38 @@ def test_a_link_over_the_apps_step_limit_says_so_and_how_to_run_bigger():
     assert not any("Adamm" in w.value or "99,999" in w.value for w in at.warning)
 
 
+def test_the_noisy_data_experiment_opens_on_the_excess_loss_it_talks_about():
+    at = open_page("optimizers", query={"exp": "noise"})
+    assert not at.exception and at.radio(key="opt.measure").value == "excess"
+    assert (
+        "loss − best possible loss"
+        in json.loads(at.get("vega_lite_chart")[0].proto.spec)["layer"][0]["encoding"]["y"]["title"]
+    )
+
+
+def _order(at) -> list[str]:
+    """The page's elements top to bottom, as 'kind:text-or-key'."""
+    out = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            label = getattr(child, "value", None) if child.type in ("subheader", "markdown") else None
+            out.append(f"{child.type}:{label if isinstance(label, str) else getattr(child, 'key', '')}")
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+def test_results_come_first_once_a_run_exists():
+    at = open_page("optimizers", query={"exp": "saddle"})
+    order = _order(at)
+    results = next(i for i, e in enumerate(order) if e.startswith("subheader:Results"))
+    problem = next(i for i, e in enumerate(order) if e.endswith(":opt.problem"))
+    assert results < problem  # the link's run is at the top, not 1 200 px down
+    assert not at.expander[0].proto.expanded  # the guided experiments fold away
+
+
 def test_an_unknown_experiment_is_a_notice():
     at = open_page("optimizers", query={"exp": "nope"})
     assert not at.exception and any("Ignored exp='nope'" in w.value for w in at.warning)

@@ -87,6 +87,12 @@ def test_experiment_opens_cleanly_and_shows_what_it_says(key):
     CHECKS[key](engine.run(state.config))
 
 
+def test_each_experiment_opens_on_the_view_its_text_talks_about():
+    for exp in experiments.EXPERIMENTS:
+        talks_of_excess = "loss − best possible loss" in exp.look_for
+        assert exp.measure == ("excess" if talks_of_excess else "loss"), exp.key
+
+
 def test_unknown_experiment_names_the_choices():
     with pytest.raises(ValueError, match="choices: valley, noise"):
         experiments.get("nope")

@@ -333,7 +333,9 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         )
     )
     return (
-        alt.layer(bg, lines, heads, _marker(res.optimum, "best (w, b)", "diamond"))
+        alt.layer(
+            bg, lines, heads, _marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
+        )
         .add_params(upto)
         .properties(height=height)
     )

@@ -21,6 +21,7 @@ class Experiment:
     question: str  # what to ask before pressing
     look_for: str  # what the result shows (tested)
     query: Mapping[str, str]  # the Optimizers page's URL parameters
+    measure: str = "loss"  # the loss chart's view the text talks about: "loss" or "excess"
 
     def state(self) -> PageState:
         """The page state this experiment opens: its configuration, trained at once."""
@@ -50,6 +51,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "around it: its final loss stays far above the best (plot *loss − best possible loss*). Mini-batch "
         "SGD, averaging 10 samples, jumps less. A smaller learning rate, or a larger batch, calms them.",
         {"opt": "GD,SGD,Mini-batch SGD", "noise": "0.5", "same_lr": "0.2", "steps": "2000"},
+        measure="excess",
     ),
     Experiment(
         "saddle",
