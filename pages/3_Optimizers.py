@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from lab.app import charts, experiments, form, runs, session, tables, view
 from lab.app.form import APP_MAX_STEPS, K, hp_key
@@ -108,6 +109,7 @@ def tell_dropped(dropped: list[runs.Entry]) -> None:
 
 
 def introduction() -> None:
+    st.html(view.NARROW_CSS)
     st.title("Optimizers, side by side")
     st.markdown(
         "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
@@ -123,7 +125,10 @@ def introduction() -> None:
         K("btn.train")
     )
     folded = bool(store.entries) or bool(training_now)  # results are coming: keep them in view
-    with st.expander("Guided experiments: a question, one click, and what to look for", expanded=not folded):
+    with (
+        st.expander("Guided experiments: a question, one click, and what to look for", expanded=not folded),
+        st.container(key=K("experiments")),
+    ):
         cols = st.columns(2)
         for i, exp in enumerate(experiments.EXPERIMENTS):
             with cols[i % 2].container(border=True):
@@ -215,7 +220,8 @@ def hyperparameters(same_lr_on: bool) -> None:
 
 def actions(state: PageState | None, error: str | None):
     """Train all and Tune learning rates; returns (train pressed, tune pressed, left, right)."""
-    left, middle, right = st.columns([1, 1, 4])
+    with st.container(key=K("actions")):
+        left, middle, right = st.columns([1, 1, 4])
     train = left.button("Train all", type="primary", key=K("btn.train"), disabled=state is None, width="stretch")
     tune = middle.button(
         "Tune learning rates",
@@ -270,6 +276,7 @@ def train(state: PageState, left, right) -> None:
             right.error(str(exc), icon=":material/error:")
     if entry is not None:
         st.session_state[K("current")] = [entry.run_id]
+        st.session_state[K("scroll")] = True  # new results: bring them into view
         st.query_params.from_dict(to_query(state))
         if (message := view.source_message(source, entry.run_id)) is not None:
             status.success(message, icon=":material/cached:")
@@ -301,13 +308,16 @@ def before_training(on_surface: bool) -> None:
 def results(shown: list[Entry], state: PageState | None) -> None:
     main = shown[0]
     st.subheader(view.results_heading(shown, state))
+    if st.session_state.pop(K("scroll"), False):
+        components.html(view.SCROLL_TO_RESULTS, height=0)
     surface = not main.config.is_regression
     if url_state.experiment and view.same_run(main.config, url_state.config):
         exp = experiments.get(url_state.experiment)
         st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
     st.caption(form.run_caption(main.config, main.result.device, main.result.seconds, main.source))
     overlaid, key = view.overlay(shown), view.chart_key(shown)
-    m1, m2 = st.columns([3, 2])
+    with st.container(key=K("charts")):
+        m1, m2 = st.columns([3, 2])
     with m1:
         loss_chart(overlaid, key, surface)
     with m2:

@@ -195,7 +195,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     # Zoom the step axis with Shift+wheel (a plain wheel keeps scrolling the page), pan by dragging,
     # double-click to reset.
     zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
-    return alt.layer(*layers).properties(height=height).add_params(zoom)
+    return _finish(alt.layer(*layers).properties(height=height).add_params(zoom))
 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
@@ -262,7 +262,7 @@ def data_chart(
         )
         .add_params(legend_pick)
     )
-    return alt.layer(scatter, fitted).properties(height=height)
+    return _finish(alt.layer(scatter, fitted).properties(height=height))
 
 
 def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
@@ -332,13 +332,8 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
             tooltip=tooltip,
         )
     )
-    return (
-        alt.layer(
-            bg, lines, heads, _marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
-        )
-        .add_params(upto)
-        .properties(height=height)
-    )
+    best = _marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
+    return _finish(alt.layer(bg, lines, heads, best).add_params(upto).properties(height=height))
 
 
 def landscape_chart(name: str, grid: int = 40, height: int = 380):
@@ -433,6 +428,14 @@ def color_of(optimizer: str) -> str:
     return _COLORS[index % len(_COLORS)]
 
 
+def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Legends below the plot (a projected chart keeps its width for the data), in columns, with
+    line swatches, so a line's colour and dash read as they are drawn."""
+    return chart.configure_legend(
+        orient="bottom", columns=4, labelLimit=220, symbolType="stroke", symbolStrokeWidth=3, titleOrient="left"
+    )
+
+
 def _lane_scale(runs: Runs) -> alt.Scale:
     """Every lane's series in its optimizer's colour, whatever is left out of a chart."""
     series = {_series(prefix, ln, res.config.repeats): ln.optimizer for prefix, res in runs for ln in res.lanes}
@@ -515,20 +518,20 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
         .mark_point(shape="cross", size=120, filled=True, color="#d62728")
         .encode(opacity=fade),
     ]
-    return alt.layer(*layers).properties(height=height)
+    return _finish(alt.layer(*layers).properties(height=height))
 
 
 def timing_chart(table: pd.DataFrame, height: int = 340) -> alt.Chart:
     """Milliseconds per training step against samples, log-log, one line per device and model."""
     df = table.dropna(subset=["ms_per_step"])
-    return (
+    return _finish(
         alt.Chart(df)
         .mark_line(point=True, strokeWidth=2)
         .encode(
             x=alt.X("samples:Q", scale=alt.Scale(type="log"), title="samples in the batch"),
             y=alt.Y("ms_per_step:Q", scale=alt.Scale(type="log"), title="ms per training step"),
             color=alt.Color("device:N", scale=_palette(df["device"].nunique())),
-            strokeDash=alt.StrokeDash("model:N", legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
+            strokeDash=alt.StrokeDash("model:N", legend=alt.Legend(symbolStrokeColor=TRUE_COLOR)),  # dashes drawn
             tooltip=["device:N", "model:N", "samples:Q", alt.Tooltip("ms_per_step:Q", format=".3f")],
         )
         .properties(height=height)

@@ -86,3 +86,30 @@ def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[
             report(fraction)
 
     return call
+
+
+# Below about 1 100 px (a projector at 1280 x 720 and 125 % zoom, a laptop with the sidebar open)
+# side-by-side charts leave each a sliver: stack them full width, let buttons wrap to a new row
+# rather than cut their labels, and let long labels wrap.
+NARROW_CSS = """<style>
+@media (max-width: 1100px) {
+  .st-key-opt-charts [data-testid="stHorizontalBlock"],
+  .st-key-opt-experiments [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-opt-charts [data-testid="stColumn"],
+  .st-key-opt-experiments [data-testid="stColumn"] {
+    flex: 1 1 100% !important; width: 100% !important; min-width: 100%;
+  }
+  .st-key-opt-actions [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-opt-actions [data-testid="stColumn"] { flex: 1 1 11rem !important; min-width: 11rem; }
+}
+[data-testid="stButton"] button p, [data-testid="stPageLink"] span p { white-space: normal; }
+</style>"""
+
+
+# Run once in the rerun that produced new results: bring their heading to the top of the screen
+# (the page's own scrolling, from the component's same-origin frame).
+SCROLL_TO_RESULTS = """<script>
+const doc = window.parent.document;
+const heading = [...doc.querySelectorAll("h3")].find((h) => h.textContent.startsWith("Results"));
+if (heading) heading.scrollIntoView({block: "start"});
+</script>"""

@@ -248,3 +248,28 @@ def test_users_training_at_once_each_get_their_own_run(browser, app_server):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+@pytest.mark.parametrize("size", [(1024, 576), (1280, 720)])
+def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(browser, app_server, size):
+    """A class projector: 1280 x 720 (or 125 % zoom of it, 1024 x 576), the sidebar open. After a
+    guided experiment's link, the results are on the first screen and each chart spans the page."""
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    try:
+        page = ctx.new_page()
+        open_page(page, app_server, "optimizers?exp=noise")
+        assert exceptions(page) == []
+        assert chart_drawn(page, 0) and chart_drawn(page, 1)
+        heading = page.get_by_text("Results — run #1").first.bounding_box()
+        assert heading is not None and heading["y"] < size[1]  # on the first screen
+        main = page.locator("[data-testid=stMainBlockContainer] > [data-testid=stVerticalBlock]").first.bounding_box()
+        for i in (0, 1):  # the loss chart and the fit chart: stacked full width below 1 100 px, else side by side
+            box = page.locator("[data-testid=stVegaLiteChart]").nth(i).bounding_box()
+            least = 0.8 * main["width"] if size[0] < 1100 else 300
+            assert box["width"] > least, (i, box, main)
+        tune = page.get_by_role("button", name="Tune learning rates", exact=True).bounding_box()
+        assert page.get_by_role("button", name="Tune learning rates", exact=True).evaluate(
+            "b => b.scrollWidth <= b.clientWidth + 1"
+        ), tune  # its label is not cut
+    finally:
+        ctx.close()
