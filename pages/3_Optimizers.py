@@ -259,8 +259,9 @@ def sweep_section(state: PageState | None) -> None:
     found: tuning.Sweep | None = st.session_state.get(K("sweep"))
     if found is None:
         return
-    with st.expander("Learning-rate sweep", expanded=True):
-        current = form.sweep_is_current(found, state)
+    current = form.sweep_is_current(found, state)
+    title = "Learning-rate sweep" + ("" if current else " — from earlier settings (press Tune again)")
+    with st.expander(title, expanded=current):
         st.markdown(form.sweep_summary(found, current))
         spec = charts.spec(("sweep", found.config.to_json(), found.grid), lambda: charts.sweep_chart(found.table))
         st.vega_lite_chart(spec=spec, width="stretch")

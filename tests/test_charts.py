@@ -208,3 +208,20 @@ def test_one_colour_per_optimizer_in_every_chart_even_when_a_run_diverges():
     assert charts.color_of("Adam") != charts.color_of("GD") != charts.color_of("Momentum")
     every = [charts.color_of(n) for n in optimizers.registry().names()]
     assert len(set(every)) == len(every) and charts.DATA_COLOR not in every  # no two alike, none the data's
+
+
+def test_sweep_chart_marks_divergence_in_red_without_overlap_and_says_why_each_rate_was_chosen():
+    from lab.core import tuning
+
+    cfg = RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig("Momentum"), OptimizerConfig("Adam")), steps=300)
+    table = tuning.sweep(cfg, (0.01, 0.1, 1.0, 3.0)).table  # at 3 every one of them diverges
+    spec = charts.sweep_chart(table).to_dict()
+    rows = next(r for r in _datasets(charts.sweep_chart(table)).values() if r and "chosen" in r[0])
+    crosses = [r for r in rows if str(r["status"]).startswith("diverged")]
+    at_three = [r["value"] for r in crosses if r["lr"] == 3.0]
+    assert len(at_three) >= 2 and len(at_three) == len(set(at_three))  # one row per optimizer: none hidden
+    cross_layer = next(layer for layer in spec["layer"] if layer.get("mark", {}).get("shape") == "cross")
+    assert cross_layer["encoding"]["color"] == {"value": charts.DIVERGED_COLOR}
+    assert charts.DIVERGED_COLOR not in [charts.color_of(n) for n in optimizers.registry().names()]
+    chosen = {r["optimizer"]: r["chosen"] for r in rows if r["best"]}
+    assert set(chosen.values()) <= {"fewest steps to tolerance", "lowest final loss"} and chosen

@@ -182,7 +182,7 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
     if len(div):
         layers.append(
             alt.Chart(div)
-            .mark_point(shape="cross", size=160, color="#d62728", filled=True)
+            .mark_point(shape="cross", size=160, color=DIVERGED_COLOR, filled=True)
             .encode(
                 x="step:Q",
                 y=alt.Y("value:Q", scale=y_scale),
@@ -398,7 +398,7 @@ _COLORS = [  # tableau20, strong shades first
     "#1f77b4",
     "#ff7f0e",
     "#2ca02c",
-    "#d62728",
+    "#393b79",  # (tableau's red is kept for divergence marks)
     "#9467bd",
     "#8c564b",
     "#e377c2",
@@ -410,6 +410,7 @@ _COLORS = [  # tableau20, strong shades first
 
 DATA_COLOR = "#3a3a3a"  # the data points: no optimizer's colour
 TRUE_COLOR = "#222222"  # the true line (dashed)
+DIVERGED_COLOR = "#d62728"  # a diverged run's mark, whatever its optimizer's colour
 
 
 @functools.cache
@@ -484,9 +485,10 @@ def curve_chart(values: np.ndarray, y_title: str = "loss", height: int = 260, ma
 
 def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) -> alt.Chart:
     """Final loss above the best possible against learning rate, log-log, one line per optimizer
-    (a learning-rate sweep: ``lab.core.tuning.Sweep.table``). The best learning rate of each optimizer is
-    a large diamond; a learning rate that diverged is a red cross on the top edge. Values below
-    ``floor`` (float rounding) are drawn at the floor."""
+    (a learning-rate sweep: ``lab.core.tuning.Sweep.table``). Each optimizer's chosen learning rate
+    (the fewest steps to tolerance, else the lowest loss: not always the lowest point) is a large
+    diamond; a learning rate that diverged is a red cross above the plot, one row per optimizer so
+    that crosses never hide each other. Values below ``floor`` (float rounding) sit at the floor."""
     df = table.copy()
     df["lr"] = df["lr"].astype(float)
     ok = df["excess_loss"].notna() & np.isfinite(df["excess_loss"].astype(float))
@@ -494,11 +496,17 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
     finite = df.loc[ok, "value"]
     top = float(finite.max()) * 10 if len(finite) else 1.0
     bottom = float(finite.min()) if len(finite) else floor
-    df["value"] = df["value"].fillna(top)
-    df["steps to tol"] = df["steps_to_tol"].astype("Float64").astype(float)
     names = list(dict.fromkeys(df["optimizer"]))
+    diverged = df["status"].fillna("").str.startswith("diverged")
+    # A diverged rate sits above the top, each optimizer on its own row (x3 apart on the log axis).
+    df["value"] = np.where(diverged, top * 3.0 ** (1 + df["optimizer"].map(names.index)), df["value"].fillna(top))
+    ceiling = top * 3.0 ** (1 + len(names)) if diverged.any() else top
+    df["steps to tol"] = df["steps_to_tol"].astype("Float64").astype(float)
+    df["chosen"] = np.where(
+        df["best"], np.where(df["steps to tol"].notna(), "fewest steps to tolerance", "lowest final loss"), ""
+    )
     color = alt.Color("optimizer:N", sort=names, scale=alt.Scale(domain=names, range=[color_of(n) for n in names]))
-    y = alt.Y("value:Q", title="final loss − best possible", scale=alt.Scale(type="log", domain=[bottom, top]))
+    y = alt.Y("value:Q", title="final loss − best possible", scale=alt.Scale(type="log", domain=[bottom, ceiling]))
     x = alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"))
     tooltip = [
         "optimizer:N",
@@ -506,6 +514,7 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
         "status:N",
         alt.Tooltip("steps to tol:Q", format=".0f"),
         alt.Tooltip("final_loss:Q", title="final loss", format=".4e"),
+        alt.Tooltip("chosen:N", title="chosen for"),
     ]
     pick = alt.selection_point(fields=["optimizer"], bind="legend")
     fade = alt.condition(pick, alt.value(1.0), alt.value(0.12))
@@ -515,9 +524,12 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
         lines.mark_line(point=True, strokeWidth=2).encode(opacity=fade).add_params(pick),
         base.transform_filter("datum.best").mark_point(shape="diamond", size=220, filled=True).encode(opacity=fade),
         base.transform_filter("indexof(datum.status, 'diverged') >= 0")
-        .mark_point(shape="cross", size=120, filled=True, color="#d62728")
-        .encode(opacity=fade),
+        .mark_point(shape="cross", size=150, filled=True, stroke="white", strokeWidth=1)
+        .encode(color=alt.value(DIVERGED_COLOR), opacity=fade),
     ]
+    if diverged.any():  # the band the crosses sit in, labelled
+        band = pd.DataFrame({"from": [top * 1.7], "to": [ceiling * 1.7], "label": ["diverged"]})
+        layers.insert(0, alt.Chart(band).mark_rect(color="#fbe3e3").encode(y="from:Q", y2="to:Q"))
     return _finish(alt.layer(*layers).properties(height=height))
 
 

@@ -159,7 +159,9 @@ def sweep_caption(found: tuning.Sweep, current: bool) -> str:
         f"{cfg.steps:,} steps at each learning rate, "
         + (f"on the {cfg.objective} surface. " if not cfg.is_regression else f"on this data, seed {cfg.seed}. ")
         + "A wide, flat valley means an optimizer forgives a rough choice; a narrow one means the learning "
-        "rate must be just right. A red cross: diverged."
+        "rate must be just right. ◆ the rate chosen: the one that gets within tolerance in the fewest steps "
+        "(a faster rate may end a little higher than a slower one), or the lowest if none gets there. "
+        "Red crosses in the band on top: diverged, one row per optimizer."
         + (f" Diverged at every learning rate: {', '.join(never)}." if never else "")
         + "".join(f" Not swept: {name} — {why}." for name, why in found.skipped.items())
         + ("" if current else " The settings have changed since this sweep.")
