@@ -373,13 +373,22 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
             format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
             help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
         )
+    full = st.toggle(
+        "Full range",
+        key=K("full_range"),
+        help="Every step, and the loss down to its smallest value. Off: the steps where the learning happens, "
+        "and the axis down to just below the precision's rounding (the grey band).",
+    )
     with st.container(key=K("loss_chart")):  # a stable hook for browser tests and benchmarks
-        spec = charts.spec(("loss", measure, key), lambda: charts.loss_chart(overlaid, measure))
+        spec = charts.spec(
+            ("loss", measure, not full, key), lambda: charts.loss_chart(overlaid, measure, focus=not full)
+        )
         st.vega_lite_chart(spec=spec, width="stretch")
     st.caption(
         "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
         "zooms the steps, drag pans, double-click resets; "
-        "a red cross marks where a run diverged. " + form.LOSS_FLOOR
+        "a red cross marks where a run diverged; each legend entry shows the optimizer's learning rate. "
+        + form.LOSS_FLOOR
     )
 
 

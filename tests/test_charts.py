@@ -225,3 +225,26 @@ def test_sweep_chart_marks_divergence_in_red_without_overlap_and_says_why_each_r
     assert charts.DIVERGED_COLOR not in [charts.color_of(n) for n in optimizers.registry().names()]
     chosen = {r["optimizer"]: r["chosen"] for r in rows if r["best"]}
     assert set(chosen.values()) <= {"fewest steps to tolerance", "lowest final loss"} and chosen
+
+
+def test_loss_chart_opens_on_the_learning_with_rounding_shaded_and_each_learning_rate_in_the_legend():
+    res = engine.run(RunConfig())  # float32, 1 000 steps: the learning is over well before the end
+    focus = charts.loss_chart([("", res)]).to_dict()
+    full = charts.loss_chart([("", res)], focus=False).to_dict()
+    last = charts.action_steps([("", res)])
+    slowest = max(ln.steps_to_tol for ln in res.lanes)
+    assert slowest < last < res.config.steps
+    lines = next(layer for layer in focus["layer"] if layer["mark"]["type"] == "line")
+    assert lines["encoding"]["x"]["scale"]["domain"] == [0, last]
+    level = charts.rounding_level(res)
+    assert 1e-14 < level < 1e-12  # float32's floor for this data, where the curves stop learning
+    assert lines["encoding"]["y"]["scale"]["domain"][0] == pytest.approx(level / 3, rel=1e-9, abs=0)
+    band = focus["layer"][0]
+    assert band["mark"]["type"] == "rect" and band["encoding"]["y2"]["field"] == "to"
+    legend = lines["encoding"]["color"]["legend"]["labelExpr"]
+    assert "Adam · lr 0.05" in legend and "RMSProp · lr 0.01" in legend
+    full_lines = next(layer for layer in full["layer"] if layer["mark"]["type"] == "line")
+    assert "domain" not in full_lines["encoding"]["x"].get("scale", {})
+    assert full_lines["encoding"]["y"]["scale"]["domain"][0] < level / 3  # down to the smallest value
+    hover = engine.run(RunConfig(optimizers=(OptimizerConfig("RMSProp"),), steps=3_000))
+    assert charts.action_steps([("", hover)]) is None  # it never settles: every step matters

@@ -9,6 +9,7 @@ at its last finite step and is marked there.
 from __future__ import annotations
 
 import functools
+import json
 import zlib
 from collections.abc import Callable
 
@@ -123,29 +124,78 @@ def divergence_frame(runs: Runs, measure: str = "loss") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["series", "step", "value", "diverged_at"])
 
 
-def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, height: int = 380) -> alt.Chart:
+def rounding_level(res: RunResult) -> float:
+    """About where the loss (or its excess over the best) is the dtype's rounding rather than
+    learning: the run's precision times the loss's scale, squared for the residuals' part."""
+    eps = float(np.finfo(np.float32 if res.config.dtype == "float32" else np.float64).eps)
+    if res.y is not None:
+        return eps * eps * float(np.mean(res.y**2)) + eps * (res.min_loss or 0.0)
+    return eps * max(1.0, abs(res.min_loss or 0.0))
+
+
+def action_steps(runs: Runs) -> int | None:
+    """The steps in which the learning happens: until the last optimizer gets within tolerance
+    (with a margin); None when one never does (then every step matters)."""
+    ends = []
+    for _, res in runs:
+        for lane in res.lanes:
+            if lane.diverged_at is not None:
+                continue
+            if lane.steps_to_tol is None:
+                return None
+            ends.append(lane.steps_to_tol)
+    if not ends:
+        return None
+    steps = max(res.config.steps for _, res in runs)
+    return min(steps, max(20, int(1.15 * max(ends)) + 10))
+
+
+def loss_chart(
+    runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, height: int = 380, focus: bool = True
+) -> alt.Chart:
     """Loss against step on a log scale, one line per optimizer (and run, when overlaying).
 
     Hover shows optimizer, step, loss, w and b; clicking a legend entry highlights that line;
-    a diverged line ends in a red cross at its last finite step.
+    a diverged line ends in a red cross at its last finite step. Each legend entry shows the
+    optimizer's learning rate. ``focus`` (the default view) shows the learning: the step range
+    until the last optimizer converged, and the axis down to just below the dtype's rounding level,
+    with a grey band up to ten times that level (there the jitter is rounding, not learning).
     """
     df = curve_frame(runs, measure, max_points)
     div = divergence_frame(runs, measure)
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
+    level = max(rounding_level(res) for _, res in runs) if runs else 0.0
     # A diverging run would stretch the axis to 1e70 and flatten every other curve: the axis stops
     # at 1 000x the largest starting value, lines are clipped there, and the cross sits on the edge.
     starts = df[df["step"] == 0]["value"]
+    bottom = None
     if len(df) and len(starts):
         top = float(min(df["value"].max(), 1e3 * starts.max()))
-        y_scale = alt.Scale(type="log", domain=[float(df["value"].min()), top])
+        bottom = float(df["value"].min())
+        if focus and level > 0:
+            bottom = level / 3
+        y_scale = alt.Scale(type="log", domain=[bottom, top])
         div = div.assign(value=np.minimum(div["value"].to_numpy(float), top))
     else:
         y_scale = alt.Scale(type="log")
+    last = action_steps(runs) if focus else None
+    x_scale = alt.Scale(domain=[0, last]) if last is not None else alt.Scale()
+    lrs = {
+        _series(prefix, ln, res.config.repeats): ln.hyperparams.get("lr") for prefix, res in runs for ln in res.lanes
+    }
+    label = " : ".join(
+        f"datum.label == {json.dumps(k, ensure_ascii=False)} ? {json.dumps(f'{k} · lr {v:g}', ensure_ascii=False)}"
+        for k, v in lrs.items()
+        if v
+    )
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
-    color = alt.Color("series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_lane_scale(runs))
+    legend = alt.Legend(labelExpr=f"{label} : datum.label") if label else alt.Legend()
+    color = alt.Color(
+        "series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_lane_scale(runs), legend=legend
+    )
     base = alt.Chart(df).encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title="step", scale=x_scale),
         y=alt.Y("value:Q", title=title, scale=y_scale),
         color=color,
     )
@@ -192,10 +242,18 @@ def loss_chart(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, 
                 ],
             )
         )
+    if bottom is not None and 10 * level > bottom:  # the rounding band: up to 10x the level, the curves jitter
+        band = pd.DataFrame({"from": [bottom], "to": [10 * level], "what": [f"{runs[0][1].config.dtype} rounding"]})
+        layers.insert(
+            0,
+            alt.Chart(band)
+            .mark_rect(color="#e6e6e6", opacity=0.7)
+            .encode(y=alt.Y("from:Q", scale=y_scale), y2="to:Q", tooltip=[alt.Tooltip("what:N", title="below")]),
+        )
     # Zoom the step axis with Shift+wheel (a plain wheel keeps scrolling the page), pan by dragging,
     # double-click to reset.
     zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
-    return _finish(alt.layer(*layers).properties(height=height).add_params(zoom))
+    return _finish(alt.layer(*layers).properties(height=height).add_params(zoom), columns=2)  # labels carry lr
 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
@@ -262,7 +320,7 @@ def data_chart(
         )
         .add_params(legend_pick)
     )
-    return _finish(alt.layer(scatter, fitted).properties(height=height))
+    return _finish(alt.layer(scatter, fitted).properties(height=height), columns=2)
 
 
 def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
@@ -429,11 +487,11 @@ def color_of(optimizer: str) -> str:
     return _COLORS[index % len(_COLORS)]
 
 
-def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+def _finish(chart: alt.TopLevelMixin, columns: int = 3) -> alt.TopLevelMixin:
     """Legends below the plot (a projected chart keeps its width for the data), in columns, with
     line swatches, so a line's colour and dash read as they are drawn."""
     return chart.configure_legend(
-        orient="bottom", columns=4, labelLimit=220, symbolType="stroke", symbolStrokeWidth=3, titleOrient="left"
+        orient="bottom", columns=columns, labelLimit=170, symbolType="stroke", symbolStrokeWidth=3, titleOrient="top"
     )
 
 

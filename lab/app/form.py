@@ -125,7 +125,8 @@ LOSS_FLOOR = (
     "In float32 it cannot go much below about 1e-13 on clean data (w and b themselves are rounded to about "
     "7 digits), and near the best possible loss the gradient is rounding noise: a curve that jitters there "
     "is rounding, and Adam-like optimizers, which divide by the gradient's own size, turn it into steps. "
-    "Choose float64 for the exact picture."
+    "The grey band marks that rounding; **Full range** shows every step and value. Choose float64 for the "
+    "exact picture."
 )
 DTYPE_TITLES = {
     "float32": "float32 — torch's default",
