@@ -326,11 +326,11 @@ def results(shown: list[Entry], state: PageState | None) -> None:
             label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
             if surface:
                 st.markdown(f"**Paths** over the surface (darker: higher; ◆ the minimum){label}")
-                spec = charts.spec(("paths", one_key), lambda e=entry: charts.trajectory_chart(e.result))
+                paths_chart(entry, one_key)
             else:
                 st.markdown(f"**Fit**: the data and each optimizer's final line{label}")
                 spec = charts.spec(("fit", one_key), lambda e=entry: charts.fit_chart(e.result))
-            st.vega_lite_chart(spec=spec, width="stretch")
+                st.vega_lite_chart(spec=spec, width="stretch")
     for entry in shown:  # overlaid runs: each run's own table
         if len(shown) > 1:
             st.markdown(f"**Run #{entry.run_id}**")
@@ -347,17 +347,25 @@ def results(shown: list[Entry], state: PageState | None) -> None:
         key=K("paths"),
         help="Each optimizer's (w, b) step by step over the loss surface.",
     ):
-        spec = charts.spec(("paths", key[0]), lambda: charts.trajectory_chart(main.result))
-        st.vega_lite_chart(spec=spec, width="stretch")
+        paths_chart(main, key[0])
         st.caption(
             "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
-            "The diamond is the best possible (w, b). Click a legend entry to highlight one path."
+            "The diamond is the best fit (w, b). Click a legend entry to highlight one path."
         )
     exports(main)
     # The box's state is the widget's: set it to the run on screen each time (a value= argument
     # would only be read the first time the box is drawn).
     st.session_state[K("share_link")] = view.share_link(st.context.url or "", main.config, url_state)
     st.text_input("Share this comparison (opens and trains the same run):", key=K("share_link"))
+
+
+def paths_chart(entry: Entry, one_key: tuple) -> None:
+    """The paths with their step slider (log-spaced: the early steps get room) and a Play button
+    that moves the slider in the browser."""
+    with st.container(key=K("paths_chart", entry.run_id)):
+        spec = charts.spec(("paths", one_key), lambda: charts.trajectory_chart(entry.result))
+        st.vega_lite_chart(spec=spec, width="stretch")
+        components.html(view.play_button(K("paths_chart", entry.run_id)), height=44)
 
 
 def loss_chart(overlaid, key: tuple, surface: bool) -> None:

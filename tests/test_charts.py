@@ -154,8 +154,14 @@ def test_divergence_cross_sits_at_the_end_of_its_curve(long_run, measure):
 
 def test_paths_replay_with_a_step_slider(long_run):
     spec = charts.trajectory_chart(long_run).to_dict()
-    upto = next(p for p in spec["params"] if p["name"] == "upto")
-    assert upto["bind"]["input"] == "range" and upto["bind"]["max"] == upto["value"] == 30_000
+    params = {p["name"]: p for p in spec["params"]}
+    position, upto = params["position"], params["upto"]
+    assert position["bind"]["input"] == "range" and position["bind"]["max"] == position["value"]
+    # Log-spaced: the slider's end is the last step, its middle step ~173 of 30 000, its start step 0.
+    to_step = lambda pos: round((30_000 + 1) ** (pos / charts.SLIDER_POSITIONS)) - 1  # noqa: E731
+    assert upto["expr"] == f"round(pow(30001, position / {charts.SLIDER_POSITIONS})) - 1"
+    assert to_step(charts.SLIDER_POSITIONS) == 30_000 and to_step(0) == 0
+    assert 100 < to_step(charts.SLIDER_POSITIONS // 2) < 200
     filtered = [layer for layer in spec["layer"] if {"filter": "(datum.step <= upto)"} in layer.get("transform", [])]
     assert len(filtered) == 2  # the paths up to the chosen step, and a dot where each one is then
     heads = next(layer for layer in filtered if any("window" in t for t in layer["transform"]))

@@ -25,6 +25,7 @@ from lab.core.results import LaneResult, RunResult
 MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
 MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
 HOVER_POINTS = 150  # hover targets per curve
+SLIDER_POSITIONS = 400  # positions of the paths chart's (log-spaced) step slider
 
 # We bound every payload ourselves (above); Altair's own 5 000-row guard would otherwise turn
 # eight optimizers into an exception. Same setting for every session, set once at import.
@@ -358,10 +359,15 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
     legend_pick = alt.selection_point(fields=["optimizer"], bind="legend")
     # A slider under the chart replays the race: each path is drawn up to that step and ends in a
     # large dot (the last kept point at or before it). It runs in the browser: no rerun, no server work.
+    # The slider is log-spaced (position p of SLIDER_POSITIONS is step (steps + 1)^(p/N) − 1): the early
+    # steps, where most of the story happens, get as much of it as the late ones.
     last = int(res.config.steps)
-    upto = alt.param(
-        name="upto", value=last, bind=alt.binding_range(min=0, max=last, step=max(1, last // 500), name="step ")
+    position = alt.param(
+        name="position",
+        value=SLIDER_POSITIONS,
+        bind=alt.binding_range(min=0, max=SLIDER_POSITIONS, step=1, name="step (log scale) "),
     )
+    upto = alt.param(name="upto", expr=f"round(pow({last + 1}, position / {SLIDER_POSITIONS})) - 1")
     order, lane_scale = list(dict.fromkeys(path["optimizer"])), _lane_scale([("", res)])
     color = alt.Color("optimizer:N", sort=order, scale=lane_scale)
     tooltip = [
@@ -391,7 +397,13 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         )
     )
     best = _marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
-    return _finish(alt.layer(bg, lines, heads, best).add_params(upto).properties(height=height))
+    step_label = (
+        alt.Chart(pd.DataFrame({"at": [0]}))
+        .mark_text(align="left", baseline="top", fontSize=13, fontWeight="bold", text={"expr": "'step ' + upto"})
+        .encode(x=alt.value(6), y=alt.value(6))
+    )
+    chart = alt.layer(bg, lines, heads, best, step_label).add_params(position, upto)
+    return _finish(chart.properties(height=height))
 
 
 def landscape_chart(name: str, grid: int = 40, height: int = 380):

@@ -113,3 +113,29 @@ const doc = window.parent.document;
 const heading = [...doc.querySelectorAll("h3")].find((h) => h.textContent.startsWith("Results"));
 if (heading) heading.scrollIntoView({block: "start"});
 </script>"""
+
+
+def play_button(container_key: str) -> str:
+    """A Play/Pause button that walks the step slider of the chart in the container ``container_key``
+    from start to end in about ten seconds (a component frame of the same origin reaching the
+    page's slider, which Vega listens to)."""
+    css_class = "st-key-" + container_key.replace(".", "-")
+    return f"""<button id="play" style="font: 14px sans-serif; padding: 4px 14px; border-radius: 6px;
+ border: 1px solid #bbb; background: #fff; cursor: pointer">&#9654; Play</button>
+<script>
+const doc = window.parent.document, button = document.getElementById("play");
+let timer = null;
+function stop() {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; Play"; }}
+button.onclick = () => {{
+  const slider = doc.querySelector(".{css_class} input[type=range]");
+  if (!slider) return;
+  if (timer) return stop();
+  if (+slider.value >= +slider.max) slider.value = slider.min;
+  button.innerHTML = "&#10074;&#10074; Pause";
+  timer = setInterval(() => {{
+    slider.value = Math.min(+slider.max, +slider.value + 2);
+    slider.dispatchEvent(new Event("input", {{bubbles: true}}));
+    if (+slider.value >= +slider.max) stop();
+  }}, 50);
+}};
+</script>"""

@@ -273,3 +273,20 @@ def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(bro
         ), tune  # its label is not cut
     finally:
         ctx.close()
+
+
+def test_play_replays_the_race_on_a_log_spaced_step_slider(page, app_server):
+    open_page(page, app_server, "optimizers?exp=valley")
+    assert exceptions(page) == [] and chart_drawn(page, 1)
+    slider = page.locator("[class*=st-key-opt-paths_chart] input[type=range]").first
+    assert slider.get_attribute("max") == slider.input_value()  # the whole race at first
+    frame = page.frame_locator("[class*=st-key-opt-paths_chart] iframe").first
+    frame.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(1_500)
+    moving = int(slider.input_value())
+    assert 0 < moving < int(slider.get_attribute("max"))  # restarted from step 0 and on its way
+    frame.get_by_role("button", name="Pause").click()
+    page.wait_for_timeout(300)
+    paused = slider.input_value()
+    page.wait_for_timeout(600)
+    assert slider.input_value() == paused
