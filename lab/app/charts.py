@@ -253,8 +253,25 @@ def loss_chart(
         )
     # Zoom the step axis with Shift+wheel (a plain wheel keeps scrolling the page), pan by dragging,
     # double-click to reset.
+    # The step the paths chart's slider is at, as a dashed rule (its slider here is the same
+    # log-spaced one; the page keeps the two in step).
+    position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), "mark step ")
+    marker = (
+        alt.Chart(pd.DataFrame({"at": [0]}))
+        .transform_calculate(step="upto")
+        .mark_rule(color=TRUE_COLOR, strokeDash=[5, 4], strokeWidth=1.5, clip=True)
+        .encode(x=alt.X("step:Q", scale=x_scale))
+    )
+    marker_label = (
+        alt.Chart(pd.DataFrame({"at": [0]}))
+        .transform_calculate(step="upto")
+        .mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=12, clip=True, text={"expr": "'step ' + upto"})
+        .encode(x=alt.X("step:Q", scale=x_scale), y=alt.value(0))
+    )
+    layers += [marker, marker_label]
     zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
-    return _finish(alt.layer(*layers).properties(height=height).add_params(zoom), columns=2)  # labels carry lr
+    chart = alt.layer(*layers).properties(height=height).add_params(zoom, position, upto)
+    return _finish(chart, columns=2)  # two columns: the labels carry the learning rate
 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
@@ -361,13 +378,7 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
     # large dot (the last kept point at or before it). It runs in the browser: no rerun, no server work.
     # The slider is log-spaced (position p of SLIDER_POSITIONS is step (steps + 1)^(p/N) − 1): the early
     # steps, where most of the story happens, get as much of it as the late ones.
-    last = int(res.config.steps)
-    position = alt.param(
-        name="position",
-        value=SLIDER_POSITIONS,
-        bind=alt.binding_range(min=0, max=SLIDER_POSITIONS, step=1, name="step (log scale) "),
-    )
-    upto = alt.param(name="upto", expr=f"round(pow({last + 1}, position / {SLIDER_POSITIONS})) - 1")
+    position, upto = _step_params(int(res.config.steps), "step (log scale) ")
     order, lane_scale = list(dict.fromkeys(path["optimizer"])), _lane_scale([("", res)])
     color = alt.Color("optimizer:N", sort=order, scale=lane_scale)
     tooltip = [
@@ -404,6 +415,18 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
     )
     chart = alt.layer(bg, lines, heads, best, step_label).add_params(position, upto)
     return _finish(chart.properties(height=height))
+
+
+def _step_params(last: int, name: str) -> tuple[alt.Parameter, alt.Parameter]:
+    """A log-spaced step slider: ``position`` (bound to a range input) and ``upto``, the step it is
+    at: (last + 1)^(position / SLIDER_POSITIONS) − 1, so the early steps get as much room as the late."""
+    position = alt.param(
+        name="position",
+        value=SLIDER_POSITIONS,
+        bind=alt.binding_range(min=0, max=SLIDER_POSITIONS, step=1, name=name),
+    )
+    upto = alt.param(name="upto", expr=f"round(pow({last + 1}, position / {SLIDER_POSITIONS})) - 1")
+    return position, upto
 
 
 def landscape_chart(name: str, grid: int = 40, height: int = 380):

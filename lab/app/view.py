@@ -103,6 +103,9 @@ NARROW_CSS = """<style>
   .st-key-opt-actions [data-testid="stColumn"] { flex: 1 1 11rem !important; min-width: 11rem; }
 }
 [data-testid="stButton"] button p, [data-testid="stPageLink"] span p { white-space: normal; }
+/* The step sliders are log-spaced: their raw position means nothing; the charts print the step. */
+.st-key-opt-loss_chart .vega-bind input[type=range] + span,
+[class*="st-key-opt-paths_chart"] .vega-bind input[type=range] + span { display: none; }
 </style>"""
 
 
@@ -118,7 +121,8 @@ if (heading) heading.scrollIntoView({block: "start"});
 def play_button(container_key: str) -> str:
     """A Play/Pause button that walks the step slider of the chart in the container ``container_key``
     from start to end in about ten seconds (a component frame of the same origin reaching the
-    page's slider, which Vega listens to)."""
+    page's slider, which Vega listens to); and, once per page, a listener that moves the loss
+    chart's step marker with any paths slider."""
     css_class = "st-key-" + container_key.replace(".", "-")
     return f"""<button id="play" style="font: 14px sans-serif; padding: 4px 14px; border-radius: 6px;
  border: 1px solid #bbb; background: #fff; cursor: pointer">&#9654; Play</button>
@@ -126,6 +130,18 @@ def play_button(container_key: str) -> str:
 const doc = window.parent.document, button = document.getElementById("play");
 let timer = null;
 function stop() {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; Play"; }}
+// Keep the loss chart's step marker where this slider is (both are the same log-spaced slider).
+if (!window.parent.__labStepMirror) {{
+  window.parent.__labStepMirror = true;
+  doc.addEventListener("input", (event) => {{
+    const source = event.target.closest && event.target.closest("[class*=st-key-opt-paths_chart]");
+    const mirror = doc.querySelector(".st-key-opt-loss_chart input[type=range]");
+    if (source && mirror && event.target.type === "range") {{
+      mirror.value = event.target.value;
+      mirror.dispatchEvent(new Event("input", {{bubbles: true}}));
+    }}
+  }}, true);
+}}
 button.onclick = () => {{
   const slider = doc.querySelector(".{css_class} input[type=range]");
   if (!slider) return;

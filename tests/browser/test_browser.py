@@ -290,3 +290,6 @@ def test_play_replays_the_race_on_a_log_spaced_step_slider(page, app_server):
     paused = slider.input_value()
     page.wait_for_timeout(600)
     assert slider.input_value() == paused
+    # The loss chart marks the same step: its step marker's slider follows the paths' slider.
+    marker = page.locator(".st-key-opt-loss_chart input[type=range]").first
+    assert marker.input_value() == paused
