@@ -80,7 +80,7 @@ def test_diverged_run_ends_at_its_last_finite_step_and_is_marked(long_run):
             "diverged_at": lane.diverged_at,
         }
     ]
-    layers = [layer for layer in chart.to_dict()["layer"] if "y" in layer.get("encoding", {})]
+    layers = [layer for layer in chart.to_dict()["layer"] if "field" in layer.get("encoding", {}).get("y", {})]
     domains = [layer["encoding"]["y"]["scale"].get("domain") for layer in layers]
     assert all(d is not None and d[1] == pytest.approx(top) for d in domains)
 
