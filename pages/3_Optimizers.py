@@ -141,7 +141,7 @@ def introduction() -> None:
 def controls() -> bool:
     """The form: problem, optimizers, steps, batch size, learning rates, hyperparameters.
     Returns whether a surface (not the regression) is chosen."""
-    with st.container(border=True):
+    with st.container(border=True, key=K("controls")):
         p1, p2 = st.columns([2, 3])
         p1.selectbox(
             "Problem",

@@ -99,6 +99,12 @@ def test_tune_sets_each_best_learning_rate_and_train_all_uses_them(monkeypatch):
     shown = _by_optimizer(table(at))
     for lane in engine.run(tuning.with_best_lrs(RunConfig(), expected)).lanes:
         assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss, lane.optimizer
+    assert any("A ranking holds for these learning rates only" in i.value for i in at.info)
+    sweep_box = next(e for e in at.expander if e.label.startswith("Learning-rate sweep"))
+    assert sweep_box.label == "Learning-rate sweep" and sweep_box.proto.expanded  # it describes the form
+    at.number_input(key="opt.steps").set_value(500).run()
+    sweep_box = next(e for e in at.expander if e.label.startswith("Learning-rate sweep"))
+    assert "from earlier settings" in sweep_box.label and not sweep_box.proto.expanded
     other = open_page("optimizers")  # another visitor, same settings: the sweep is not run again
     other.button(key="opt.btn.tune").click().run()
     assert len(sweeps) == 1 and other.session_state["opt.hp.Adam.lr"] == expected.best["Adam"]

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lab.app import charts, tables
@@ -254,3 +255,22 @@ def test_loss_chart_opens_on_the_learning_with_rounding_shaded_and_each_learning
     assert full_lines["encoding"]["y"]["scale"]["domain"][0] < level / 3  # down to the smallest value
     hover = engine.run(RunConfig(optimizers=(OptimizerConfig("RMSProp"),), steps=3_000))
     assert charts.action_steps([("", hover)]) is None  # it never settles: every step matters
+
+
+def test_line_legends_sit_below_with_line_swatches_and_the_gpu_chart_shows_its_dashes():
+    table = pd.DataFrame(
+        {
+            "device": ["cpu", "cpu", "cpu", "cpu"],
+            "model": ["Lr", "Lr", "MLP", "MLP"],
+            "samples": [50, 1000, 50, 1000],
+            "ms_per_step": [0.06, 0.07, 0.14, 0.3],
+        }
+    )
+    spec = charts.timing_chart(table).to_dict()
+    legend = spec["config"]["legend"]
+    assert legend["orient"] == "bottom" and legend["symbolType"] == "stroke"
+    dash_legend = spec["encoding"]["strokeDash"]["legend"]
+    assert dash_legend["symbolStrokeColor"] == charts.TRUE_COLOR  # a visible dash swatch, not an empty one
+    res = engine.run(RunConfig(steps=20))
+    for chart in (charts.loss_chart([("", res)]), charts.fit_chart(res), charts.trajectory_chart(res)):
+        assert chart.to_dict()["config"]["legend"]["orient"] == "bottom"

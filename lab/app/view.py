@@ -99,9 +99,18 @@ NARROW_CSS = """<style>
   .st-key-opt-experiments [data-testid="stColumn"] {
     flex: 1 1 100% !important; width: 100% !important; min-width: 100%;
   }
-  .st-key-opt-actions [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-opt-actions [data-testid="stHorizontalBlock"],
+  .st-key-opt-controls [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
   .st-key-opt-actions [data-testid="stColumn"] { flex: 1 1 11rem !important; min-width: 11rem; }
+  .st-key-opt-controls [data-testid="stColumn"] { flex: 1 1 14rem !important; min-width: 14rem; }
 }
+/* Every chosen optimizer stays visible: the picker's tags wrap onto more lines instead of scrolling. */
+[data-testid="stMultiSelectTagsContainer"] {
+  flex-wrap: wrap !important; overflow: visible !important; height: auto !important;
+}
+[data-testid="stMultiSelect"] [data-baseweb="select"] > div,
+[data-testid="stMultiSelect"] [role="group"] { height: auto !important; max-height: none !important; }
+[data-testid="stWidgetLabel"] p { white-space: normal !important; }
 [data-testid="stButton"] button p, [data-testid="stPageLink"] span p { white-space: normal; }
 /* The step sliders are log-spaced: their raw position means nothing; the charts print the step. */
 .st-key-opt-loss_chart .vega-bind input[type=range] + span,

@@ -268,6 +268,18 @@ def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(bro
         assert page.get_by_role("button", name="Tune learning rates", exact=True).evaluate(
             "b => b.scrollWidth <= b.clientWidth + 1"
         ), tune  # its label is not cut
+        # The optimizer picker shows every chosen optimizer (its tags wrap instead of scrolling away).
+        open_page(page, app_server, "optimizers")
+        picker = page.locator("[data-testid=stMultiSelect]").first
+        box = picker.locator("[data-testid=stMultiSelectTagsContainer]").bounding_box()
+        tags = picker.locator("[data-testid=stMultiSelectTagsContainer] span[title]").all()
+        assert len(tags) == 7
+        for tag in tags:
+            t = tag.bounding_box()
+            assert (
+                t["x"] + t["width"] <= box["x"] + box["width"] + 1
+                and t["y"] + t["height"] <= box["y"] + box["height"] + 1
+            )
     finally:
         ctx.close()
 
