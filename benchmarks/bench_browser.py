@@ -84,11 +84,11 @@ def fresh_run(browser, base: str, steps: int, seed: int) -> float:
         ctx.close()
 
 
-def retrain_in_page(browser, base: str, seeds: list[int]) -> list[float]:
+def retrain_in_page(browser, base: str, seeds: list[int], steps: int = 3_000) -> list[float]:
     ctx, page = _new_page(browser)
     times = []
     try:
-        _open(page, base, f"steps=3000&seed={seeds[0]}")
+        _open(page, base, f"steps={steps}&seed={seeds[0]}")
         _timed_click(page)
         for seed in seeds[1:]:
             box = page.get_by_label("Seed", exact=True)
@@ -135,6 +135,13 @@ def main() -> None:
                 (
                     "7 presets x 3 000, retrain in page",
                     retrain_in_page(browser, base, [next(seeds) for _ in range(r + 1)]),
+                    1.0,
+                )
+            )
+            rows.append(
+                (
+                    "7 presets x 30 000, retrain in page",
+                    retrain_in_page(browser, base, [next(seeds) for _ in range(r + 1)], 30_000),
                     1.0,
                 )
             )

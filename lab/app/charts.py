@@ -22,9 +22,9 @@ from lab.app.lru import LRU
 from lab.core import landscapes, optimizers
 from lab.core.results import LaneResult, RunResult
 
-MAX_POINTS = 600  # per curve: finer than the chart is wide in pixels, min and max of each bucket kept
+MAX_POINTS = 300  # per curve: two points (min and max of a bucket) every ~3 px of a projected chart
 MAX_TOTAL = 20_000  # per chart: with many curves each gets fewer points
-HOVER_POINTS = 150  # hover targets per curve
+HOVER_POINTS = 100  # hover targets per curve
 SLIDER_POSITIONS = 400  # positions of the paths chart's (log-spaced) step slider
 
 # We bound every payload ourselves (above); Altair's own 5 000-row guard would otherwise turn

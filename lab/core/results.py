@@ -231,6 +231,39 @@ def write_csv(table: pd.DataFrame | pa.Table, where: Path | io.BytesIO) -> None:
     pa_csv.write_csv(table, where, pa_csv.WriteOptions(quoting_style="needed"))
 
 
+def _arrow_table(columns: dict) -> pa.Table:
+    """Columns (NumPy arrays or lists with None for missing) as an Arrow table, built from raw
+    buffers: pyarrow's own converters load pandas to check their input (0.2 s of a command-line run
+    that needs no pandas)."""
+    return pa.Table.from_arrays([_arrow_array(v) for v in columns.values()], names=list(columns))
+
+
+def _arrow_array(values) -> pa.Array:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        data = np.ascontiguousarray(values, dtype=np.float64 if values.dtype.kind == "f" else np.int64)
+        kind = pa.float64() if data.dtype.kind == "f" else pa.int64()
+        return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
+    values = list(values)
+    valid = np.array([v is not None for v in values], dtype=bool)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if not valid.all() else None
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, str) for v in present):  # dictionary-encoded text
+        names = list(dict.fromkeys(present))
+        codes = {n: i for i, n in enumerate(names)}
+        indices = np.array([codes[v] if v is not None else 0 for v in values], dtype=np.int32)
+        encoded = [n.encode() for n in names]
+        offsets = np.concatenate([[0], np.cumsum([len(b) for b in encoded])]).astype(np.int32)
+        dictionary = pa.Array.from_buffers(
+            pa.string(), len(names), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        )
+        index = pa.Array.from_buffers(pa.int32(), len(values), [bitmap, pa.py_buffer(indices)])
+        return pa.DictionaryArray.from_arrays(index, dictionary)
+    is_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in present)
+    data = np.array([v if v is not None else 0 for v in values], dtype=np.int64 if is_int else np.float64)
+    kind = pa.int64() if is_int else pa.float64()
+    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(data)])
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
     out = io.BytesIO()
     write_csv(df, out)
@@ -241,8 +274,9 @@ def write_csvs(res: RunResult, out: Path) -> dict[str, Path]:
     """data.csv, summary.csv and curves.csv (plus config.json) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / f"{name}.csv" for name in ("data", "summary", "curves")}
-    write_csv(pa.table(data_columns(res)), paths["data"])
-    write_csv(pa.Table.from_pylist(summary_rows(res)).select(SUMMARY_COLUMNS), paths["summary"])
-    write_csv(pa.table(curves_columns(res)), paths["curves"])
+    rows = summary_rows(res)
+    write_csv(_arrow_table(data_columns(res)), paths["data"])
+    write_csv(_arrow_table({c: [r[c] for r in rows] for c in SUMMARY_COLUMNS}), paths["summary"])
+    write_csv(_arrow_table(curves_columns(res)), paths["curves"])
     (out / "config.json").write_text(json.dumps(res.config.to_dict(), indent=2, sort_keys=True) + "\n")
     return paths
