@@ -77,12 +77,13 @@ def history_labels(store: RunStore) -> dict[int, str]:
 def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[float], None]:
     """``report`` called at most once per ``every`` seconds, and always for the end (1.0): the
     engine reports every chunk of steps, and each report is a message to the browser."""
-    last = [-float("inf")]
+    last = -float("inf")
 
     def call(fraction: float) -> None:
+        nonlocal last
         now = time.perf_counter()
-        if fraction >= 1.0 or now - last[0] >= every:
-            last[0] = now
+        if fraction >= 1.0 or now - last >= every:
+            last = now
             report(fraction)
 
     return call
