@@ -269,7 +269,9 @@ def test_line_legends_sit_below_with_line_swatches_and_the_gpu_chart_shows_its_d
     spec = charts.timing_chart(table).to_dict()
     legend = spec["config"]["legend"]
     assert legend["orient"] == "bottom" and legend["symbolType"] == "stroke"
-    dash_legend = spec["encoding"]["strokeDash"]["legend"]
+    dash_legend = next(layer for layer in spec["layer"] if "strokeDash" in layer.get("encoding", {}))["encoding"][
+        "strokeDash"
+    ]["legend"]
     assert dash_legend["symbolStrokeColor"] == charts.TRUE_COLOR  # a visible dash swatch, not an empty one
     res = engine.run(RunConfig(steps=20))
     for chart in (charts.loss_chart([("", res)]), charts.fit_chart(res), charts.trajectory_chart(res)):
