@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from lab.app import charts, experiments, form, runs, session, tables, view
 from lab.app.form import APP_MAX_STEPS, K, hp_key
@@ -310,7 +309,7 @@ def results(shown: list[Entry], state: PageState | None) -> None:
     main = shown[0]
     st.subheader(view.results_heading(shown, state))
     if st.session_state.pop(K("scroll"), False):
-        components.html(view.SCROLL_TO_RESULTS, height=0)
+        st.iframe(view.SCROLL_TO_RESULTS, height=1)
     surface = not main.config.is_regression
     if url_state.experiment and view.same_run(main.config, url_state.config):
         exp = experiments.get(url_state.experiment)
@@ -365,7 +364,7 @@ def paths_chart(entry: Entry, one_key: tuple) -> None:
     with st.container(key=K("paths_chart", entry.run_id)):
         spec = charts.spec(("paths", one_key), lambda: charts.trajectory_chart(entry.result))
         st.vega_lite_chart(spec=spec, width="stretch")
-        components.html(view.play_button(K("paths_chart", entry.run_id)), height=44)
+        st.iframe(view.play_button(K("paths_chart", entry.run_id)), height=44)
 
 
 def loss_chart(overlaid, key: tuple, surface: bool) -> None:

@@ -120,7 +120,7 @@ NARROW_CSS = """<style>
 
 
 # Run once in the rerun that produced new results: bring their heading to the top of the screen
-# (the page's own scrolling, from the component's same-origin frame).
+# (the page's own scrolling, from a same-origin st.iframe).
 SCROLL_TO_RESULTS = """<script>
 const doc = window.parent.document;
 const heading = [...doc.querySelectorAll("h3")].find((h) => h.textContent.startsWith("Results"));
@@ -130,7 +130,7 @@ if (heading) heading.scrollIntoView({block: "start"});
 
 def play_button(container_key: str) -> str:
     """A Play/Pause button that walks the step slider of the chart in the container ``container_key``
-    from start to end in about ten seconds (a component frame of the same origin reaching the
+    from start to end in about ten seconds (an st.iframe of the same origin reaching the
     page's slider, which Vega listens to); and, once per page, a listener that moves the loss
     chart's step marker with any paths slider."""
     css_class = "st-key-" + container_key.replace(".", "-")
