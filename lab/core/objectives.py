@@ -72,12 +72,12 @@ class Regression:
         the run's device or (``numpy``, on the CPU) a NumPy array of the run's dtype.
 
         The samples of every distinct batch of step i (one per batch size and repeat) are laid
-        side by side as rows ``(xⱼ, 1)``; every lane's residuals are formed on all of
-        them, ``rⱼ = w·xⱼ + b − yⱼ``, in the run's dtype, rounded after each operation as nn.Linear's
-        forward does. Each lane then keeps its own batch's
-        residuals scaled by 2/|B| (``gⱼ``, as MSELoss's backward forms them) and a second product
-        sums ``gⱼ·(xⱼ, 1)`` (as nn.Linear's backward does). Tables are built a block of steps at a
-        time; when every lane uses the full data they are the same at every step.
+        side by side as rows ``(xⱼ, 1)``; every lane's residuals are formed on all of them,
+        ``rⱼ = w·xⱼ + b − yⱼ``, in the run's dtype, rounded after each operation as nn.Linear's
+        forward does. Each lane then keeps its own batch's residuals scaled by 2/|B| (``gⱼ``, as
+        MSELoss's backward forms them), and a matrix product sums ``gⱼ·(xⱼ, 1)`` (as nn.Linear's
+        backward does). Tables are built a block of steps at a time; when every lane uses the full
+        data they are the same at every step.
         """
         n = len(self._xp) - 1
         widths = [idx.shape[1] for idx, _ in batches]
