@@ -86,7 +86,7 @@ def shared_fields(state: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-NOT_INPUTS = (".btn.", ".dl.", ".share_link")  # buttons, downloads, and a field created with value=
+NOT_INPUTS = (".btn.", ".dl.", ".share_link")  # buttons, downloads, and the share box (set from the run shown)
 
 
 def keep_inputs(
