@@ -13,7 +13,8 @@ import contextlib
 import streamlit as st
 
 from lab.app import charts, experiments, form, runs, session, tables, view
-from lab.app.form import APP_MAX_STEPS, K, hp_key
+from lab.app.form import K, hp_key
+from lab.app.limits import APP_MAX_STEPS
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
 from lab.core import landscapes, optimizers, reproduce, tuning
