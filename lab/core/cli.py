@@ -1,12 +1,13 @@
-"""Command line: ``python -m lab compare --out DIR ...`` and ``python -m lab list``."""
+"""Command line: ``python -m lab compare --out DIR ...``, ``python -m lab explain ...`` and ``python -m lab list``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from lab.core import engine, optimizers, reproduce
+from lab.core import engine, explain, optimizers, reproduce
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
 from lab.core.results import summary_rows, write_csvs
 
@@ -29,12 +30,8 @@ def _optimizer_list(text: str) -> tuple[OptimizerConfig, ...]:
     return tuple(OptimizerConfig(n) for n in names)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m lab", description="Optimizer Lab from the command line.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    c = sub.add_parser("compare", help="train optimizers side by side and write CSV files")
-    c.add_argument("--out", required=True, type=Path, help="folder for data.csv, summary.csv, curves.csv")
-    c.add_argument("--optimizers", default="presets", help="NAME,NAME,… | presets | all (default: presets)")
+def _run_options(c: argparse.ArgumentParser) -> None:
+    """The options that define a run, shared by compare and explain."""
     d = RunConfig()
     c.add_argument("--steps", type=int, default=d.steps)
     c.add_argument("--seed", type=int, default=d.seed)
@@ -44,13 +41,41 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--true-b", type=float, default=d.data.true_b)
     c.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size of mini-batch entries")
     c.add_argument("--device", default=d.device)
-    c.add_argument("--repeats", type=int, default=d.repeats)
     c.add_argument("--dtype", default=d.dtype, choices=["float32", "float64"])
-    c.add_argument("--tol", type=float, default=d.tol)
     c.add_argument("--objective", default=d.objective, choices=list(OBJECTIVES))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lab", description="Optimizer Lab from the command line.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    c = sub.add_parser("compare", help="train optimizers side by side and write CSV files")
+    c.add_argument("--out", required=True, type=Path, help="folder for data.csv, summary.csv, curves.csv")
+    c.add_argument("--optimizers", default="presets", help="NAME,NAME,… | presets | all (default: presets)")
+    _run_options(c)
+    c.add_argument("--repeats", type=int, default=RunConfig().repeats)
+    c.add_argument("--tol", type=float, default=RunConfig().tol)
     c.add_argument("--quiet", action="store_true", help="no progress and no table")
+    e = sub.add_parser("explain", help="one step of one optimizer: torch.optim's numbers and our implementation's")
+    e.add_argument("--optimizer", required=True, help="registry name, e.g. Adam or 'Mini-batch SGD'")
+    e.add_argument("--step", type=int, required=True, help="the step, from 1 to --steps")
+    _run_options(e)
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     sub.add_parser("list", help="list the optimizers (and those torch has that cannot apply)")
     return p
+
+
+def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], **extra) -> RunConfig:
+    return RunConfig(
+        optimizers=optimizers_,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        data=DataConfig(args.samples, args.true_w, args.true_b, args.noise),
+        objective=args.objective,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        **extra,
+    )
 
 
 def _progress(total_work: int, quiet: bool):
@@ -74,18 +99,7 @@ def _progress(total_work: int, quiet: bool):
 
 
 def _compare(args: argparse.Namespace) -> int:
-    cfg = RunConfig(
-        optimizers=_optimizer_list(args.optimizers),
-        steps=args.steps,
-        batch_size=args.batch_size,
-        data=DataConfig(args.samples, args.true_w, args.true_b, args.noise),
-        objective=args.objective,
-        seed=args.seed,
-        repeats=args.repeats,
-        device=args.device,
-        dtype=args.dtype,
-        tol=args.tol,
-    )
+    cfg = _config(args, _optimizer_list(args.optimizers), repeats=args.repeats, tol=args.tol)
     work = cfg.steps * len(cfg.optimizers) * cfg.repeats
     result = engine.run(cfg, progress=_progress(work, args.quiet))
     paths = write_csvs(result, args.out)
@@ -114,6 +128,15 @@ def _table(result) -> str:
     return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in lines)
 
 
+def _explain(args: argparse.Namespace) -> int:
+    cfg = _config(args, (OptimizerConfig(args.optimizer),))
+    if not 1 <= args.step <= cfg.steps:
+        raise ValueError(f"--step {args.step} is outside [1, --steps = {cfg.steps}]")
+    step = explain.explain_step(cfg, cfg.optimizers[0].name, args.step)
+    print(json.dumps(step.to_json()) if args.json else explain.as_text(step))
+    return 0
+
+
 def _list() -> int:
     reg = optimizers.registry()
     for s in reg.specs:
@@ -127,7 +150,7 @@ def _list() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _compare(args) if args.command == "compare" else _list()
+        return {"compare": _compare, "explain": _explain}.get(args.command, lambda _: _list())(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
