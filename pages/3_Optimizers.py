@@ -9,15 +9,16 @@ What it decides (cache keys, share links, the table) lives in lab/app; this file
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 import streamlit as st
 
-from lab.app import charts, experiments, form, runs, session, tables, view
+from lab.app import charts, experiments, form, runs, session, steps, tables, view
 from lab.app.form import K, hp_key
 from lab.app.limits import APP_MAX_STEPS
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
-from lab.core import landscapes, optimizers, reproduce, tuning
+from lab.core import explain, landscapes, optimizers, reproduce, scratch, tuning
 from lab.core.config import OBJECTIVES, REGRESSION
 from lab.core.data import make_data
 
@@ -352,11 +353,95 @@ def results(shown: list[Entry], state: PageState | None) -> None:
             "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
             "The diamond is the best fit (w, b). Click a legend entry to highlight one path."
         )
+    explain_section(main)
     exports(main)
     # The box's state is the widget's: set it to the run on screen each time (a value= argument
     # would only be read the first time the box is drawn).
     st.session_state[K("share_link")] = view.share_link(st.context.url or "", main.config, url_state)
     st.text_input("Share this comparison (opens and trains the same run):", key=K("share_link"))
+
+
+def explain_section(main: Entry) -> None:
+    """One step of one optimizer: the rule with this lane's hyperparameters, torch's numbers before
+    and after, our implementation's step beside it, and how the step sizes evolve over the run."""
+    if not st.toggle(
+        "Explain a step: the update rule with torch.optim's own numbers",
+        key=K("explain"),
+        help="Replays one optimizer of this run with its real torch.optim class (same data, start and batches) "
+        "and shows one step in full.",
+    ):
+        return
+    with st.container(key=K("explain_view")):  # a stable hook for browser tests
+        explain_view(main.config)
+
+
+def explain_view(cfg) -> None:
+    names = [o.display for o in cfg.optimizers]
+    if st.session_state.get(K("explain.opt")) not in names:
+        st.session_state[K("explain.opt")] = "Adam" if "Adam" in names else names[0]
+    st.session_state[K("explain.step")] = min(
+        int(st.session_state.get(K("explain.step"), steps.default_step(cfg.steps))), cfg.steps
+    )
+    c1, c2, c3 = st.columns([2, 1, 3])
+    name = c1.selectbox("Optimizer to explain", names, key=K("explain.opt"))
+    k = int(c2.number_input("Step", 1, cfg.steps, step=1, key=K("explain.step"), help="Steps count from 1."))
+    c3.caption(
+        f"Step {k}'s gradient is taken at the parameters left by {k - 1} update(s); *after* is after step {k}."
+        + (" The first repeat's lane." if cfg.repeats > 1 else "")
+    )
+    try:
+        with st.spinner(f"Replaying {name} with torch.optim …"):
+            detail, tr = steps.step(cfg, name, k), steps.trace(cfg, name)
+    except ValueError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        if detail.formula:
+            st.latex(detail.formula)
+            st.caption(detail.intuition)
+        else:
+            st.info(
+                f"No formula is written down here for `torch.optim.{detail.torch_class}`: below are torch's own "
+                "numbers, its state before and after the step.",
+                icon=":material/info:",
+            )
+        st.table(steps.step_frame(detail))
+    with right:
+        st.markdown(f"**{name}: step sizes over the run** (log–log; the dashed rule is step {k})")
+        st.altair_chart(charts.step_size_chart(tr, steps.chart_steps(cfg.steps), k), width="stretch")
+        if detail.effective_means:
+            st.caption(
+                f"Solid: each parameter's effective step size, {detail.effective_means}. "
+                "Dashed: |Δθ|, the step it took."
+            )
+    if detail.max_abs_diff is not None:
+        st.markdown(
+            f"**Our implementation**, from torch's state before step {k}: largest |ours − torch| after the step "
+            f"= `{detail.max_abs_diff:.3g}` ({cfg.dtype}; in float32 the last bit may round differently)."
+        )
+        st.code(explain.source(detail.torch_class), language="python")
+    side_by_side(cfg)
+
+
+def side_by_side(cfg) -> None:
+    """Every rule we write down on one screen, and how closely each follows torch.optim on this run."""
+    if not st.toggle("Side by side: every implementation of ours, checked against torch.optim", key=K("side")):
+        return
+    with st.spinner("Training each implementation of ours beside torch.optim …"):
+        table = steps.agreement_frame(cfg)
+    if len(table):
+        fmt = {"largest |ours − torch|": st.column_config.NumberColumn(format="%.2e")}
+        st.dataframe(table, hide_index=True, column_config=fmt)
+        st.caption(
+            f"Each trained on its own (its own state, gradients at its own parameters) from the run's start and "
+            f"batches, for the first {int(table['steps compared'].max()):,} steps, in {cfg.dtype}."
+        )
+    cols = st.columns(3)
+    for i, algo in enumerate(scratch.ALGORITHMS.values()):
+        with cols[i % 3]:
+            st.caption(f"`torch.optim.{algo.torch_class}`")
+            st.code(inspect.getsource(algo.step), language="python")
 
 
 def paths_chart(entry: Entry, one_key: tuple) -> None:

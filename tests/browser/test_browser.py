@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from app import chart_drawn, click_and_wait, exceptions, open_page, results_table, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu"]
 
@@ -302,3 +305,43 @@ def test_play_replays_the_race_on_a_log_spaced_step_slider(page, app_server):
     # The loss chart marks the same step: its step marker's slider follows the paths' slider.
     marker = page.locator(".st-key-opt-loss_chart input[type=range]").first
     assert marker.input_value() == paused
+
+
+def _explain_table(page) -> dict[str, list[str]]:
+    """The explained step's table: quantity -> [w, b] as displayed."""
+    table = page.locator(".st-key-opt-explain_view [data-testid=stTable] table").first
+    table.locator("tbody tr").first.wait_for()
+    return {
+        tr.locator("th").first.inner_text().strip(): [c.strip() for c in tr.locator("td").all_inner_texts()]
+        for tr in table.locator("tbody tr").all()
+    }
+
+
+@pytest.mark.parametrize("name", ["Adam", "Momentum", "RMSProp"])
+def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_server, name):
+    """After Train all with defaults: choose an optimizer and step 25, read the formula (KaTeX
+    drawn), torch's state, the effective step sizes and our implementation's difference (0)."""
+    _train_defaults(page, app_server)
+    page.get_by_text("Explain a step", exact=False).first.click()
+    wait_idle(page)
+    if name != "Adam":  # Adam is chosen first
+        page.locator(".st-key-opt-explain_view [data-testid=stSelectbox]").first.click()
+        page.get_by_role("option", name=name, exact=True).click()
+        wait_idle(page)
+    view = page.locator(".st-key-opt-explain_view")
+    expect(view.locator(".katex").first).to_be_visible()
+    expect(view.locator("[data-testid=stNumberInput] input").first).to_have_value("25")
+    rows = _explain_table(page)
+    state = {
+        "Adam": "state after: exp_avg_sq",
+        "Momentum": "state after: momentum_buffer",
+        "RMSProp": "state after: square_avg",
+    }
+    assert state[name] in rows and "effective step size" in rows
+    ours, torchs = (list(map(float, rows[f"parameters after ({who})"])) for who in ("ours", "torch"))
+    assert ours == pytest.approx(torchs, abs=1e-6)  # float32: at most a last-bit rounding apart
+    expect(view.get_by_text("largest |ours − torch| after the step", exact=False)).to_be_visible()
+    expect(view.locator("code").filter(has_text="def ").first).to_be_visible()
+    assert chart_drawn(page, 2)  # the step-size chart, after the loss and fit charts
+    assert exceptions(page) == []
+    view.screenshot(path=str(ARTIFACTS / f"explain-{name}-step25.png"))
