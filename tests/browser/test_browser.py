@@ -239,6 +239,9 @@ def test_users_training_at_once_each_get_their_own_run(browser, app_server):
         for pg in pages:  # as close to simultaneous as one driver gets
             pg.get_by_role("button", name="Train all", exact=True).click(no_wait_after=True)
         for seed, pg in enumerate(pages, start=101):
+            # Four trainings share two slots on two cores: the last may wait a while, and the page
+            # may not have started running yet when it is first looked at.
+            pg.locator("[data-testid=stTable] table tbody tr").first.wait_for(timeout=120_000)
             wait_idle(pg)
             shown = {r["optimizer"]: r for r in results_table(pg)}
             assert exceptions(pg) == []
