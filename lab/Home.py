@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab.app import experiments, runs, session
+from lab.app import experiments, limits, runs, session
+from lab.app.limits import LIMITS
 from lab.core import devices
-from lab.core.config import MAX_SAMPLES
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -104,7 +104,14 @@ def sidebar() -> None:
             help="Seeds the data, the starting (w, b) and the batch order: same seed, same run.",
         )
         with st.expander("Data: y = w·x + b + noise", expanded=False):
-            st.number_input("Samples", 2, MAX_SAMPLES, step=10, key=session.SAMPLES)
+            st.number_input(
+                "Samples",
+                2,
+                LIMITS.samples,
+                step=10,
+                key=session.SAMPLES,
+                help=f"At most {LIMITS.samples:,} on this server ({limits.variable('samples')}).",
+            )
             st.number_input("Noise (std)", 0.0, 100.0, step=0.05, format="%g", key=session.NOISE)
             st.number_input("True w", -100.0, 100.0, step=0.5, format="%g", key=session.TRUE_W)
             st.number_input("True b", -100.0, 100.0, step=0.1, format="%g", key=session.TRUE_B)

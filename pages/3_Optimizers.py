@@ -13,9 +13,8 @@ import inspect
 
 import streamlit as st
 
-from lab.app import charts, experiments, form, runs, session, steps, tables, view
+from lab.app import charts, experiments, form, limits, runs, session, steps, tables, view
 from lab.app.form import K, hp_key
-from lab.app.limits import APP_MAX_STEPS
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
 from lab.core import explain, landscapes, optimizers, reproduce, scratch, tuning
@@ -163,10 +162,10 @@ def controls() -> bool:
         c2.number_input(
             "Steps",
             1,
-            APP_MAX_STEPS,
+            limits.LIMITS.steps,
             step=100,
             key=K("steps"),
-            help=f"Optimizer steps per optimizer (at most {APP_MAX_STEPS:,} here).",
+            help=f"Optimizer steps per optimizer (at most {limits.LIMITS.steps:,} here).",
         )
         samples = int(st.session_state[session.SAMPLES])
         if st.session_state[K("batch")] > samples:
@@ -245,6 +244,9 @@ def actions(state: PageState | None, error: str | None):
 
 def tune_learning_rates(state: PageState, left, right) -> None:
     found = None
+    if (refused := limits.check_sweep(len(tuning.lanes(state.config)))) is not None:
+        right.error(f"Cannot tune: {refused}", icon=":material/error:")
+        return
     with working("Sweeping learning rates", left, right) as (progress, on_wait, _):
         try:
             found, _ = runs.fetch_or_sweep(state.config, progress=progress, on_wait=on_wait)
@@ -511,7 +513,13 @@ def exports(main: Entry) -> None:
 def history() -> None:
     with st.expander(f"Run history ({len(store.entries)} kept)", expanded=False):
         h1, _ = st.columns([1, 3])
-        keep = h1.number_input("Keep the last", 1, 50, key=K("keep"), help="Runs kept in this session; oldest dropped.")
+        keep = h1.number_input(
+            "Keep the last",
+            1,
+            limits.LIMITS.runs_kept,
+            key=K("keep"),
+            help=f"Runs kept in this session; oldest dropped (at most {limits.LIMITS.runs_kept} here).",
+        )
         if keep != store.max_runs:
             store.max_runs = int(keep)
             tell_dropped(store.trim())

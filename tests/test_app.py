@@ -175,7 +175,10 @@ def test_the_share_box_always_holds_the_run_on_screen():
 def test_a_link_over_the_apps_step_limit_says_so_and_how_to_run_bigger():
     at = open_page("optimizers", query={"steps": "99999", "opt": "Adamm,GD"})
     notices = [w.value for w in at.warning]
-    assert any("steps=99,999" in n and "50,000" in n and "python -m lab compare --steps 99999" in n for n in notices)
+    assert any(
+        "steps = 99,999" in n and "50,000 (LAB_MAX_STEPS)" in n and "python -m lab compare --steps 99999" in n
+        for n in notices
+    )
     assert at.number_input(key="opt.steps").value == 50_000
     assert any("Adamm" in n for n in notices)
     at.number_input(key="opt.steps").set_value(100)

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from lab.app import keys, session
-from lab.app.limits import APP_MAX_STEPS
+from lab.app import keys, limits, session
 from lab.app.query import PageState
 from lab.core import landscapes, optimizers, tuning
 from lab.core.config import REGRESSION, OptimizerConfig, RunConfig
@@ -28,7 +27,7 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
     state[K("selected")] = [o.name for o in cfg.optimizers]
     state[K("problem")] = cfg.objective
     state[K("dtype")] = cfg.dtype
-    state[K("steps")] = min(cfg.steps, APP_MAX_STEPS)  # the URL layer has said so if it clipped
+    state[K("steps")] = min(cfg.steps, limits.LIMITS.steps)  # the URL layer has said so if it clipped
     state[K("batch")] = cfg.batch_size
     state[K("same_lr_on")] = page.same_lr is not None
     state[K("same_lr")] = page.same_lr if page.same_lr is not None else 0.05
@@ -60,6 +59,8 @@ def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
         same_lr = float(state[K("same_lr")]) if state[K("same_lr_on")] else None
         reg = optimizers.registry()
         opts = tuple(read_optimizer(state, reg.get(n), same_lr) for n in state[K("selected")])
+        if (refused := limits.check_run(len(opts))) is not None:
+            return None, refused
         cfg = RunConfig(
             optimizers=opts,
             steps=int(state[K("steps")]),

@@ -1,23 +1,126 @@
-"""What this server lets one request ask for, and the notice when a link asks for more.
+"""What one visitor may ask of this server, read once from the environment, and the notices past it.
 
-The core accepts long runs (see :mod:`lab.core.config`); a shared demo keeps one request to
-seconds. A request over a limit is never clipped silently: the notice names what was asked, the
-limit, and how to run bigger (the command line on one's own machine).
+The core accepts long runs (see :mod:`lab.core.config`); a shared demo keeps one request to seconds.
+Two profiles: ``local`` (the default: generous, for one person on their own machine) and ``hosted``
+(``LAB_PROFILE=hosted``: a class on a small shared server). Each limit can be set on its own with
+``LAB_MAX_<NAME>`` (e.g. ``LAB_MAX_STEPS=20000``); on Streamlit Community Cloud, root-level secrets
+are environment variables too, so the same names go in the app's secrets. A bad value stops the app
+at start with a message naming the variable.
+
+A request over a limit is never clipped silently: the notice names what was asked, the limit, the
+variable that sets it, and how to run bigger (the command line on one's own machine).
 """
 
 from __future__ import annotations
 
-from lab.core.config import MAX_STEPS
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 
-APP_MAX_STEPS = min(MAX_STEPS, 50_000)  # optimizer steps per optimizer in one request
+from lab.core.config import MAX_LANES, MAX_SAMPLES, MAX_STEPS
 
 
-def within_steps(steps: int) -> tuple[int, str | None]:
-    """``steps`` brought within the app's limit, and the notice saying so (None when within)."""
-    if steps <= APP_MAX_STEPS:
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    steps: int  # optimizer steps per optimizer in one run
+    samples: int  # data samples
+    optimizers: int  # optimizers trained side by side in one run
+    sweep_lanes: int  # (optimizer, learning rate) pairs in one "Tune learning rates"
+    runs_kept: int  # runs one session may keep in its history
+    trainings: int  # trainings (runs, sweeps, replays) running at once in this process; the rest queue
+
+
+_CORES = max(1, os.cpu_count() or 1)
+PROFILES = {
+    "local": Limits(
+        steps=50_000, samples=MAX_SAMPLES, optimizers=MAX_LANES, sweep_lanes=400, runs_kept=50, trainings=_CORES
+    ),
+    # A class on ~2 cores and < 3 GB: every request a few seconds at most, memory bounded per session.
+    "hosted": Limits(steps=30_000, samples=5_000, optimizers=12, sweep_lanes=120, runs_kept=10, trainings=_CORES),
+}
+CEILINGS = {"steps": MAX_STEPS, "samples": MAX_SAMPLES, "optimizers": MAX_LANES, "sweep_lanes": 2_000}
+
+
+def variable(name: str) -> str:
+    return f"LAB_MAX_{name.upper()}"
+
+
+def load(environ: Mapping[str, str] = os.environ) -> Limits:
+    """The limits the environment sets (``LAB_PROFILE`` and ``LAB_MAX_*``); ValueError naming the
+    variable for a value that is not a whole number in range."""
+    profile = environ.get("LAB_PROFILE", "local").strip().lower() or "local"
+    if profile not in PROFILES:
+        raise ValueError(f"LAB_PROFILE = {profile!r} is not one of {sorted(PROFILES)}")
+    out = PROFILES[profile]
+    for f in fields(Limits):
+        text = environ.get(variable(f.name))
+        if text is None or not text.strip():
+            continue
+        high = CEILINGS.get(f.name, 1_000)
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{variable(f.name)} = {text!r} is not a whole number in [1, {high}]") from None
+        if not 1 <= value <= high:
+            raise ValueError(f"{variable(f.name)} = {value} is outside [1, {high}]")
+        out = replace(out, **{f.name: value})
+    return out
+
+
+LIMITS = load()  # once per process: every session of this server shares them
+
+
+def over(what: str, asked: int, limit: int, name: str, bigger: str) -> str:
+    """The notice for a request over a limit: what was asked, the limit and its variable, and how
+    to run bigger."""
+    return (
+        f"{what} = {asked:,} is over this server's limit of {limit:,} ({variable(name)}). "
+        f"To run bigger, use the command line on your own machine: {bigger}"
+    )
+
+
+def within_steps(steps: int, limits: Limits | None = None) -> tuple[int, str | None]:
+    """``steps`` brought within the limit, and the notice saying so (None when within)."""
+    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
+    if steps <= limits.steps:
         return steps, None
-    return APP_MAX_STEPS, (
-        f"steps={steps:,} is over this app's limit of {APP_MAX_STEPS:,} steps per optimizer; using "
-        f"{APP_MAX_STEPS:,}. To run {steps:,} steps, use the command line on your own machine: "
-        f"python -m lab compare --steps {steps} --out results/"
+    notice = over("steps", steps, limits.steps, "steps", f"python -m lab compare --steps {steps} --out results/")
+    return limits.steps, notice + f" Using {limits.steps:,}."
+
+
+def within_samples(samples: int, limits: Limits | None = None) -> tuple[int, str | None]:
+    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
+    if samples <= limits.samples:
+        return samples, None
+    notice = over(
+        "samples", samples, limits.samples, "samples", f"python -m lab compare --samples {samples} --out results/"
+    )
+    return limits.samples, notice + f" Using {limits.samples:,}."
+
+
+def check_run(optimizers: int, limits: Limits | None = None) -> str | None:
+    """Why a run of ``optimizers`` optimizers is refused, or None."""
+    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
+    if optimizers <= limits.optimizers:
+        return None
+    return over(
+        "optimizers",
+        optimizers,
+        limits.optimizers,
+        "optimizers",
+        "python -m lab compare --optimizers all --out results/",
+    )
+
+
+def check_sweep(lanes: int, limits: Limits | None = None) -> str | None:
+    """Why a learning-rate sweep of ``lanes`` (optimizer, rate) pairs is refused, or None."""
+    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
+    if lanes <= limits.sweep_lanes:
+        return None
+    return over(
+        "learning-rate sweep runs",
+        lanes,
+        limits.sweep_lanes,
+        "sweep_lanes",
+        "choose fewer optimizers, or sweep with lab.core.tuning",
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -21,12 +20,13 @@ from typing import Any
 import pandas as pd
 import torch
 
+from lab.app.limits import LIMITS
 from lab.app.lru import LRU
 from lab.core import engine, results, tuning
 from lab.core.config import RunConfig
 from lab.core.results import RunResult, curves_frame, summary_frame
 
-DEFAULT_MAX_RUNS = 10
+DEFAULT_MAX_RUNS = min(10, LIMITS.runs_kept)
 SESSION_BYTES = 64 * 2**20  # per-session history budget
 SHARED_BYTES = 256 * 2**20  # process-wide cache budget
 
@@ -134,7 +134,8 @@ class RunStore:
 SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session
 # At most one training per core at a time: on a shared server the rest wait their turn instead of
 # slowing everyone down.
-_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# (LAB_MAX_TRAININGS sets how many; by default one per core.)
+_SLOTS = threading.BoundedSemaphore(LIMITS.trainings)
 
 
 @functools.cache

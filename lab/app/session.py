@@ -3,6 +3,7 @@ plain tests can drive them with a dict standing in for ``st.session_state``."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -47,6 +48,11 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
     steps, over = limits.within_steps(page.config.steps)
     if over is not None:
         page.config = page.config.replace(steps=steps)
+        page.notices.append(over)
+    samples, over = limits.within_samples(page.config.data.samples)
+    if over is not None:
+        data = dataclasses.replace(page.config.data, samples=samples)
+        page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples))
         page.notices.append(over)
     cfg = page.config
     have = devices.device_names()

@@ -1,0 +1,90 @@
+"""What one visitor may ask of a shared server: read from the environment, refused with a message
+naming the limit, its variable and how to run bigger."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
+from apptest_helpers import open_page
+
+from lab.app import limits, runs
+from lab.app.limits import Limits
+
+
+def test_profiles_and_overrides_come_from_the_environment():
+    assert limits.load({}) == limits.PROFILES["local"]
+    hosted = limits.load({"LAB_PROFILE": "hosted"})
+    assert hosted == limits.PROFILES["hosted"] and hosted.steps < limits.PROFILES["local"].steps
+    assert limits.load(
+        {"LAB_PROFILE": "hosted", "LAB_MAX_STEPS": "2000", "LAB_MAX_RUNS_KEPT": "3"}
+    ) == dataclasses.replace(hosted, steps=2000, runs_kept=3)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LAB_PROFILE": "classroom"}, "LAB_PROFILE = 'classroom' is not one of ['hosted', 'local']"),
+        ({"LAB_MAX_STEPS": "lots"}, "LAB_MAX_STEPS = 'lots' is not a whole number in [1, 100000]"),
+        ({"LAB_MAX_STEPS": "0"}, "LAB_MAX_STEPS = 0 is outside [1, 100000]"),
+        ({"LAB_MAX_SAMPLES": "1e6"}, "LAB_MAX_SAMPLES = '1e6' is not a whole number"),
+        ({"LAB_MAX_TRAININGS": "-2"}, "LAB_MAX_TRAININGS = -2 is outside [1, 1000]"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_error(env, message):
+    with pytest.raises(ValueError) as err:
+        limits.load(env)
+    assert message in str(err.value)
+
+
+def test_the_app_refuses_to_start_with_a_bad_setting():
+    env = {**os.environ, "LAB_MAX_STEPS": "lots"}
+    out = subprocess.run([sys.executable, "-c", "import lab.app.limits"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "LAB_MAX_STEPS = 'lots'" in out.stderr
+
+
+@pytest.fixture
+def small(monkeypatch):
+    tight = Limits(steps=500, samples=40, optimizers=3, sweep_lanes=20, runs_kept=4, trainings=2)
+    monkeypatch.setattr(limits, "LIMITS", tight)
+    runs.SHARED.clear()
+    yield tight
+    runs.SHARED.clear()
+
+
+def test_a_link_over_the_limits_is_told_what_it_asked_and_how_to_run_bigger(small):
+    at = open_page("optimizers", query={"steps": "2000", "samples": "200"})
+    notices = " ".join(w.value for w in at.warning)
+    assert "steps = 2,000 is over this server's limit of 500 (LAB_MAX_STEPS)" in notices
+    assert "samples = 200 is over this server's limit of 40 (LAB_MAX_SAMPLES)" in notices
+    assert "python -m lab compare --samples 200" in notices
+    assert at.number_input(key="opt.steps").value == 500
+    assert at.number_input(key="shared.samples").value == 40
+
+
+def test_too_many_optimizers_are_refused_not_trimmed(small):
+    at = open_page("optimizers", query={"opt": "GD,SGD,Momentum,Adam"})
+    errors = " ".join(e.value for e in at.error)
+    assert "optimizers = 4 is over this server's limit of 3 (LAB_MAX_OPTIMIZERS)" in errors
+    assert at.button(key="opt.btn.train").disabled
+    at.multiselect(key="opt.selected").set_value(["GD", "Adam"]).run()
+    at.button(key="opt.btn.train").click().run()
+    assert not at.exception and len(at.table) >= 1
+
+
+def test_a_sweep_over_the_limit_is_refused_with_the_reason(small):
+    at = open_page("optimizers", query={"opt": "GD,Adam,RMSProp", "steps": "50"})  # 3 x (9 rates + its own) less one shared: 29 > 20
+    at.button(key="opt.btn.tune").click().run()
+    assert not at.exception
+    assert any(
+        "learning-rate sweep runs = 29 is over this server's limit of 20 (LAB_MAX_SWEEP_LANES)" in e.value
+        for e in at.error
+    )
+
+
+def test_history_keeps_at_most_the_limit(small):
+    at = open_page("optimizers", query={"steps": "20"})
+    assert at.number_input(key="opt.keep").proto.max == small.runs_kept
