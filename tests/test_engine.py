@@ -3,6 +3,7 @@ errors, progress and cancel)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -359,3 +360,30 @@ def test_what_hovers_and_why():
     f64 = engine.run(RunConfig(optimizers=adam, steps=20_000, dtype="float64"))
     assert np.abs(f32.lanes[0].w[10_000:] - f32.optimum[0]).max() > 1e-3
     assert np.abs(f64.lanes[0].w[10_000:] - f64.optimum[0]).max() < 1e-12
+
+
+def test_probes_are_kept_on_disk_once_per_install(tmp_path, monkeypatch):
+    """A server's first visitor does not wait for every class to be probed again."""
+    from lab.core import optimizers as o
+
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    o._probes_on_disk.cache_clear()
+    o._probe_class.cache_clear()
+    calls = []
+    real = o._probe
+    monkeypatch.setattr(o, "_probe", lambda cls: calls.append(cls.__name__) or real(cls))
+    try:
+        first = o.unavailable()
+        assert "SparseAdam" in first and calls  # probed, and written down
+        assert json.loads(o.probe_cache_path().read_text())["SparseAdam"] == first["SparseAdam"]
+        o._probes_on_disk.cache_clear()
+        o._probe_class.cache_clear()
+        calls.clear()
+        assert o.unavailable() == first and calls == []  # a new process: read, not probed
+        o.probe_cache_path().write_text("{not json")  # a damaged file is probed afresh, not an error
+        o._probes_on_disk.cache_clear()
+        o._probe_class.cache_clear()
+        assert o.unavailable() == first and calls
+    finally:
+        o._probes_on_disk.cache_clear()
+        o._probe_class.cache_clear()

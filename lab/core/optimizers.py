@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import math
+import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -305,11 +309,48 @@ def _probe(cls: type) -> str | None:
     return None
 
 
+def probe_cache_path() -> Path:
+    """Where probe results are kept between processes: one file per torch version (and Python),
+    under ``$LAB_CACHE_DIR`` or ``~/.cache/optimizer-lab``."""
+    root = Path(os.environ.get("LAB_CACHE_DIR") or Path.home() / ".cache" / "optimizer-lab")
+    return root / f"probes-torch{torch.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}.json"
+
+
+@functools.cache
+def _probes_on_disk() -> dict[str, str | None]:
+    try:
+        found = json.loads(probe_cache_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _remember(cls_name: str, why: str | None) -> None:
+    """Add one probe's result to the file (best effort: a read-only disk only costs the next start
+    its probes)."""
+    known = _probes_on_disk()
+    known[cls_name] = why
+    path = probe_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, sort_keys=True))
+        tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+    except OSError:
+        pass
+
+
 @functools.cache
 def _probe_class(cls_name: str) -> str | None:
-    """:func:`_probe` once per class and process (the first torch.optim object a process builds
-    imports torch._dynamo, most of a second: a run that needs none never pays it)."""
-    return _probe(getattr(torch.optim, cls_name))
+    """:func:`_probe` once per class and install: the first torch.optim object a process builds
+    imports torch._dynamo, most of a second, and probing every class costs about as much again —
+    a server's first visitor would wait for it. The result is kept on disk per torch version."""
+    known = _probes_on_disk()
+    if cls_name in known:
+        return known[cls_name]
+    why = _probe(getattr(torch.optim, cls_name))
+    _remember(cls_name, why)
+    return why
 
 
 class Registry:
