@@ -12,7 +12,7 @@ import streamlit as st
 
 from lab.app import experiments, limits, runs, session
 from lab.app.limits import LIMITS
-from lab.core import devices
+from lab.core import datasets, devices
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -82,6 +82,61 @@ PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True
 ]
 
 
+def generated_data(disabled: bool) -> None:
+    st.number_input(
+        "Samples",
+        2,
+        LIMITS.samples,
+        step=10,
+        key=session.SAMPLES,
+        disabled=disabled,
+        help=f"At most {LIMITS.samples:,} on this server ({limits.variable('samples')}).",
+    )
+    st.number_input("Noise (std)", 0.0, 100.0, step=0.05, format="%g", key=session.NOISE, disabled=disabled)
+    st.number_input("True w", -100.0, 100.0, step=0.5, format="%g", key=session.TRUE_W, disabled=disabled)
+    st.number_input("True b", -100.0, 100.0, step=0.1, format="%g", key=session.TRUE_B, disabled=disabled)
+    st.caption("x is uniform in [0, 1). The tutorial uses 50 samples of y = 3x + 0.8, no noise.")
+
+
+def upload_bounds() -> tuple[int, int]:
+    """(bytes, rows) an uploaded file may have here: a data set's rows are its samples, too."""
+    return LIMITS.upload_kb * 1024, min(LIMITS.upload_rows, LIMITS.samples)
+
+
+def own_data() -> None:
+    """Upload a CSV (columns x and y, or two numeric columns to choose); every check's failure
+    says why and keeps the data in use."""
+    state = st.session_state
+    max_bytes, rows = upload_bounds()
+    st.file_uploader(
+        "Your own data (CSV with columns x and y)",
+        type=["csv", "txt"],
+        key=session.UPLOAD,
+        help=f"At most {LIMITS.upload_kb:,} KB and {rows:,} rows here ({limits.variable('upload_kb')}, "
+        f"{limits.variable('upload_rows')}). Links do not carry files: a shared link asks for the file again.",
+    )
+    if (error := state.get(session.UPLOAD_ERROR)) is not None:
+        st.error(f"{error}. The data in use is unchanged.", icon=":material/error:")
+    if (pending := state.get(session.UPLOAD_PENDING)) is not None:
+        name, raw = pending
+        numeric = datasets.numeric_columns(raw, name)
+        st.info(f"{name} has no x and y columns: choose two of its numeric columns.", icon=":material/table:")
+        c1, c2 = st.columns(2)
+        x_col = c1.selectbox("x", numeric, index=0, key=session.SHARED("pick_x"))
+        y_col = c2.selectbox("y", numeric, index=1, key=session.SHARED("pick_y"))
+        if st.button("Use these columns", key=session.SHARED("btn.pick"), width="stretch"):
+            try:
+                session.use_dataset(state, datasets.parse_csv(raw, name, x_col, y_col, max_bytes, rows))
+            except ValueError as exc:
+                state[session.UPLOAD_ERROR] = str(exc)
+            st.rerun()
+    if state.get(session.DATASET) is not None and st.button(
+        "Use the generated data", key=session.SHARED("btn.generated"), icon=":material/restart_alt:", width="stretch"
+    ):
+        session.use_generated(state)
+        st.rerun()
+
+
 def sidebar() -> None:
     session.init_from_url(st.session_state, st.query_params.to_dict())
     session.keep_inputs(st.session_state)  # every page's inputs, whichever page is on screen
@@ -103,19 +158,15 @@ def sidebar() -> None:
             key=session.SEED,
             help="Seeds the data, the starting (w, b) and the batch order: same seed, same run.",
         )
-        with st.expander("Data: y = w·x + b + noise", expanded=False):
-            st.number_input(
-                "Samples",
-                2,
-                LIMITS.samples,
-                step=10,
-                key=session.SAMPLES,
-                help=f"At most {LIMITS.samples:,} on this server ({limits.variable('samples')}).",
-            )
-            st.number_input("Noise (std)", 0.0, 100.0, step=0.05, format="%g", key=session.NOISE)
-            st.number_input("True w", -100.0, 100.0, step=0.5, format="%g", key=session.TRUE_W)
-            st.number_input("True b", -100.0, 100.0, step=0.1, format="%g", key=session.TRUE_B)
-        st.caption("x is uniform in [0, 1). The tutorial uses 50 samples of y = 3x + 0.8, no noise.")
+        # A new file is read before anything says which data is in use (the widget's value is in
+        # the state from the start of the run).
+        if (up := st.session_state.get(session.UPLOAD)) is not None:
+            session.take_upload(st.session_state, up.file_id, up.name, up.getvalue(), *upload_bounds())
+        own = st.session_state.get(session.DATASET) is not None
+        st.caption(f"**Data in use** — {session.data_label(st.session_state)}")
+        with st.expander("Data: generated, or your own CSV", expanded=own):
+            generated_data(disabled=own)
+            own_data()
 
 
 nav = st.navigation(PAGE_OBJECTS)

@@ -123,6 +123,7 @@ fit = ag.fit_by_hand(
     true_b=data.true_b,
     samples=data.samples,
     noise=data.noise,
+    data=None if (own := st.session_state.get(session.DATASET)) is None else (own.x, own.y),
 )
 for col, (label, value, change) in zip(st.columns(3), fit.metrics(data.true_w, data.true_b), strict=True):
     col.metric(label, value, change, delta_color="off")
@@ -135,6 +136,7 @@ with f1:
             data.true_w,
             data.true_b,
             [("fitted", fit.w[-1], fit.b[-1], "#4e79a7")] if np.isfinite(fit.w[-1]) else [],
+            target="best fit" if data.dataset is not None else "true",
         ),
         width="stretch",
     )

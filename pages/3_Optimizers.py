@@ -167,7 +167,7 @@ def controls() -> bool:
             key=K("steps"),
             help=f"Optimizer steps per optimizer (at most {limits.LIMITS.steps:,} here).",
         )
-        samples = int(st.session_state[session.SAMPLES])
+        samples = session.data_config(st.session_state).samples  # the generated count, or the file's rows
         if st.session_state[K("batch")] > samples:
             st.session_state[K("batch")] = samples
         c3.number_input(
@@ -302,11 +302,10 @@ def before_training(on_surface: bool) -> None:
     x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
     p1, _ = st.columns([2, 3])
     with p1:
-        st.markdown(
-            f"**The data**: {data_cfg.samples} samples of y = {data_cfg.true_w:g}x + {data_cfg.true_b:g}"
-            + (f" + noise (std {data_cfg.noise:g})" if data_cfg.noise else "")
-        )
-        st.altair_chart(charts.data_chart(x.numpy(), y.numpy(), data_cfg.true_w, data_cfg.true_b), width="stretch")
+        st.markdown(f"**The data** — {session.data_label(st.session_state)}")
+        target = "best fit" if data_cfg.dataset is not None else "true"
+        chart = charts.data_chart(x.numpy(), y.numpy(), data_cfg.true_w, data_cfg.true_b, target=target)
+        st.altair_chart(chart, width="stretch")
 
 
 def results(shown: list[Entry], state: PageState | None) -> None:

@@ -48,7 +48,9 @@ def test_the_app_refuses_to_start_with_a_bad_setting():
 
 @pytest.fixture
 def small(monkeypatch):
-    tight = Limits(steps=500, samples=40, optimizers=3, sweep_lanes=20, runs_kept=4, trainings=2)
+    tight = Limits(
+        steps=500, samples=40, optimizers=3, sweep_lanes=20, runs_kept=4, trainings=2, upload_kb=1, upload_rows=30
+    )
     monkeypatch.setattr(limits, "LIMITS", tight)
     runs.SHARED.clear()
     yield tight
@@ -76,7 +78,9 @@ def test_too_many_optimizers_are_refused_not_trimmed(small):
 
 
 def test_a_sweep_over_the_limit_is_refused_with_the_reason(small):
-    at = open_page("optimizers", query={"opt": "GD,Adam,RMSProp", "steps": "50"})  # 3 x (9 rates + its own) less one shared: 29 > 20
+    at = open_page(
+        "optimizers", query={"opt": "GD,Adam,RMSProp", "steps": "50"}
+    )  # 3 x (9 rates + its own) less one shared: 29 > 20
     at.button(key="opt.btn.tune").click().run()
     assert not at.exception
     assert any(
@@ -88,3 +92,12 @@ def test_a_sweep_over_the_limit_is_refused_with_the_reason(small):
 def test_history_keeps_at_most_the_limit(small):
     at = open_page("optimizers", query={"steps": "20"})
     assert at.number_input(key="opt.keep").proto.max == small.runs_kept
+
+
+def test_an_upload_over_the_limits_says_which_and_how_to_run_bigger(small):
+    at = open_page("optimizers")
+    big = b"x,y\n" + b"".join(b"%d,%d\n" % (i, 2 * i) for i in range(35))  # 35 rows > 30; < 1 KB
+    at.sidebar.file_uploader[0].upload("big.csv", big, "text/csv").run()
+    errors = " ".join(e.value for e in at.sidebar.error)
+    assert "big.csv has 35 rows, over the limit of 30 on this server (LAB_MAX_UPLOAD_KB, LAB_MAX_UPLOAD_ROWS)" in errors
+    assert "python -m lab compare --data big.csv" in errors and "The data in use is unchanged" in errors

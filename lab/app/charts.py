@@ -281,7 +281,9 @@ def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> al
         for ln in res.lanes
         if ln.repeat == 0 and ln.final_w is not None
     ]
-    return data_chart(res.x, res.y, res.config.data.true_w, res.config.data.true_b, fits, max_scatter, height)
+    data = res.config.data
+    target = "best fit" if data.dataset is not None else "true"
+    return data_chart(res.x, res.y, data.true_w, data.true_b, fits, max_scatter, height, target)
 
 
 def data_chart(
@@ -292,15 +294,22 @@ def data_chart(
     fits: list[tuple[str, float, float, str]] = (),
     max_scatter: int = 2_000,
     height: int = 320,
+    target: str = "true",
 ) -> alt.Chart:
-    """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed, and lines
-    y = w·x + b for each (name, w, b, colour) in ``fits``."""
+    """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed (``target`` names
+    it: "true", or "best fit" for a learner's own data), and lines y = w·x + b for each
+    (name, w, b, colour) in ``fits``."""
     n = len(x)
     pick = np.linspace(0, n - 1, min(n, max_scatter)).astype(int)
     pts = pd.DataFrame({"x": x[pick], "y": y[pick]})
     lo, hi = float(x.min()), float(x.max())
     rows = [
-        {"line": f"true: y = {true_w:g}x + {true_b:g}", "x": v, "y": true_w * v + true_b, "kind": "true"}
+        {
+            "line": f"{target}: y = {true_w:.4g}x {'−' if true_b < 0 else '+'} {abs(true_b):.4g}",
+            "x": v,
+            "y": true_w * v + true_b,
+            "kind": "true",
+        }
         for v in (lo, hi)
     ]
     for name, w, b, _ in fits:

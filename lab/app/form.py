@@ -110,11 +110,12 @@ def problem_caption(name: str) -> str:
 
 
 def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str:
-    where = (
-        f"on the {cfg.objective} surface"
-        if not cfg.is_regression
-        else f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
-    )
+    if not cfg.is_regression:
+        where = f"on the {cfg.objective} surface"
+    elif cfg.data.dataset is not None:
+        where = f"seed {cfg.seed} · your data {cfg.data.dataset_name} ({cfg.data.samples} rows)"
+    else:
+        where = f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
     return (
         f"{len(cfg.optimizers)} optimizers × {cfg.steps:,} steps on {device} in {seconds:.2f} s · {cfg.dtype} · "
         f"{where} · source: {source}"

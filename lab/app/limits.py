@@ -28,17 +28,42 @@ class Limits:
     sweep_lanes: int  # (optimizer, learning rate) pairs in one "Tune learning rates"
     runs_kept: int  # runs one session may keep in its history
     trainings: int  # trainings (runs, sweeps, replays) running at once in this process; the rest queue
+    upload_kb: int  # size of an uploaded CSV (Streamlit's own cap, server.maxUploadSize, is 5 MB)
+    upload_rows: int  # rows of an uploaded CSV (and at most `samples`)
 
 
 _CORES = max(1, os.cpu_count() or 1)
 PROFILES = {
     "local": Limits(
-        steps=50_000, samples=MAX_SAMPLES, optimizers=MAX_LANES, sweep_lanes=400, runs_kept=50, trainings=_CORES
+        steps=50_000,
+        samples=MAX_SAMPLES,
+        optimizers=MAX_LANES,
+        sweep_lanes=400,
+        runs_kept=50,
+        trainings=_CORES,
+        upload_kb=5_120,
+        upload_rows=MAX_SAMPLES,
     ),
     # A class on ~2 cores and < 3 GB: every request a few seconds at most, memory bounded per session.
-    "hosted": Limits(steps=30_000, samples=5_000, optimizers=12, sweep_lanes=120, runs_kept=10, trainings=_CORES),
+    "hosted": Limits(
+        steps=30_000,
+        samples=5_000,
+        optimizers=12,
+        sweep_lanes=120,
+        runs_kept=10,
+        trainings=_CORES,
+        upload_kb=1_024,
+        upload_rows=5_000,
+    ),
 }
-CEILINGS = {"steps": MAX_STEPS, "samples": MAX_SAMPLES, "optimizers": MAX_LANES, "sweep_lanes": 2_000}
+CEILINGS = {
+    "steps": MAX_STEPS,
+    "samples": MAX_SAMPLES,
+    "optimizers": MAX_LANES,
+    "sweep_lanes": 2_000,
+    "upload_kb": 5_120,
+    "upload_rows": MAX_SAMPLES,
+}
 
 
 def variable(name: str) -> str:

@@ -63,8 +63,12 @@ def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
     for key, attr in _TOP.items():
         if key not in _OMITTED_AT_DEFAULT or getattr(cfg, attr) != getattr(RunConfig, attr):
             q[key] = _fmt(getattr(cfg, attr))
-    for key, attr in _DATA.items():
-        q[key] = _fmt(getattr(cfg.data, attr))
+    if cfg.data.dataset is not None:  # a file cannot travel in a link: its name and hash do
+        q["data"] = cfg.data.dataset
+        q["data_name"] = cfg.data.dataset_name or ""
+    else:
+        for key, attr in _DATA.items():
+            q[key] = _fmt(getattr(cfg.data, attr))
     for o in cfg.optimizers:
         for name, value in o.overrides:
             if not (state.same_lr is not None and name == "lr"):
@@ -104,13 +108,20 @@ def _ignored(key: str, value: str, why: str, fallback: Any) -> str:
 
 
 def _read_unknown(q: Mapping[str, str]) -> Notices:
-    known = set(_TOP) | set(_DATA) | _FLAGS
+    known = set(_TOP) | set(_DATA) | _FLAGS | {"data", "data_name"}
     return [f"Ignored unknown parameter {key!r}." for key in q if key not in known and "." not in key]
 
 
 def _read_data(q: Mapping[str, str]) -> tuple[DataConfig, Notices]:
-    """samples, noise, true_w, true_b; each checked together with those read before it."""
+    """samples, noise, true_w, true_b; each checked together with those read before it. A link
+    of a run on a learner's own data names the file, which must be uploaded again."""
     default, kw, notices = DataConfig(), {}, []
+    if "data" in q:
+        name = q.get("data_name") or "of that run"
+        notices.append(
+            f"This link's run was trained on an uploaded data set, {name} ({q['data']}): links do not carry "
+            "files. Upload it again (Data, in the sidebar) to train on it; the generated data is used meanwhile."
+        )
     for key, attr in _DATA.items():
         if key in q:
             try:

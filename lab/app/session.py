@@ -10,13 +10,17 @@ from typing import Any
 from lab.app import experiments, limits
 from lab.app.keys import OPT, PAGES, SHARED, Namespace
 from lab.app.query import PageState, from_query
-from lab.core import devices
+from lab.core import datasets, devices
 from lab.core.config import DataConfig, RunConfig
+from lab.core.data import dataset_config
 
 DEVICE, SEED = SHARED("device"), SHARED("seed")
 SAMPLES, NOISE, TRUE_W, TRUE_B = SHARED("samples"), SHARED("noise"), SHARED("true_w"), SHARED("true_b")
 URL_STATE, URL_NOTICES = SHARED("url_state"), SHARED("url_notices")
 EXP_SEEN = SHARED("exp_seen")  # the ?exp= value already loaded
+DATASET = SHARED("dataset")  # a learner's own data (a lab.core.datasets.Dataset), or absent
+UPLOAD, UPLOAD_SEEN, UPLOAD_ERROR = SHARED("upload"), SHARED("upload_seen"), SHARED("upload_error")
+UPLOAD_PENDING = SHARED("upload_pending")  # (name, bytes) of a file whose x and y columns are to be chosen
 RELOAD_KEYS = (OPT("ready"), OPT("autoran"))  # cleared so the Optimizers page takes a new URL state
 
 
@@ -73,7 +77,62 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
     state[URL_NOTICES] = list(page.notices)
 
 
+def use_dataset(state: MutableMapping[str, Any], ds: datasets.Dataset) -> None:
+    """Train on ``ds`` from now on (every page): the previous data is replaced only once the
+    new file has passed every check."""
+    state[DATASET] = ds
+    state.pop(UPLOAD_ERROR, None)
+    state.pop(UPLOAD_PENDING, None)
+
+
+def use_generated(state: MutableMapping[str, Any]) -> None:
+    for key in (DATASET, UPLOAD_ERROR, UPLOAD_PENDING):
+        state.pop(key, None)
+
+
+def take_upload(
+    state: MutableMapping[str, Any], file_id: str, name: str, raw: bytes, max_bytes: int, max_rows: int
+) -> None:
+    """A newly uploaded file: in use if it has x and y columns and passes every check; waiting for
+    its columns to be chosen if it has two numeric columns but no x and y; else the reason it was
+    refused (in ``state[UPLOAD_ERROR]``) and the data in use unchanged. Each file is read once."""
+    if state.get(UPLOAD_SEEN) == file_id:
+        return
+    state[UPLOAD_SEEN] = file_id
+    state.pop(UPLOAD_PENDING, None)
+    try:
+        use_dataset(state, datasets.parse_csv(raw, name, max_bytes=max_bytes, max_rows=max_rows))
+    except ValueError as exc:
+        try:
+            numeric = datasets.numeric_columns(raw, name, max_bytes)
+        except ValueError:
+            numeric = []
+        if "has no column" in str(exc) and len(numeric) >= 2:
+            state[UPLOAD_PENDING] = (name, raw)
+            state.pop(UPLOAD_ERROR, None)
+        elif "over the limit" in str(exc):  # this server's bound: say which, and how to go bigger
+            state[UPLOAD_ERROR] = (
+                f"{exc} on this server ({limits.variable('upload_kb')}, {limits.variable('upload_rows')}); "
+                f"on your own machine: python -m lab compare --data {name}"
+            )
+        else:
+            state[UPLOAD_ERROR] = str(exc)
+
+
+def data_label(state: Mapping[str, Any]) -> str:
+    """Which data is in use, in a few words (the sidebar shows it on every page)."""
+    ds = state.get(DATASET)
+    if ds is not None:
+        return f"your data: {ds.name} ({ds.rows:,} rows, {ds.columns[0]} → {ds.columns[1]})"
+    d = data_config(state)
+    return f"generated: {d.samples} samples of y = {d.true_w:g}x + {d.true_b:g}" + (
+        f" + noise {d.noise:g}" if d.noise else ""
+    )
+
+
 def data_config(state: Mapping[str, Any]) -> DataConfig:
+    if (ds := state.get(DATASET)) is not None:
+        return dataset_config(ds)  # registers it again: this process may have dropped it since
     d = DataConfig()
     return DataConfig(
         samples=int(state.get(SAMPLES, d.samples)),

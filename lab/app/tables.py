@@ -26,12 +26,21 @@ def target_names(res: RunResult) -> tuple[str, str]:
     """The error columns' headers, naming what each is measured against: the true line the data
     were drawn from, or a landscape's minimum. (Converged, the tolerance and the paths' diamond use
     the best fit: the least-squares line of the data, which noise moves off the true one.)"""
+    if res.config.is_regression and res.config.data.dataset is not None:
+        return "|w − best-fit w|", "|b − best-fit b|"  # own data: no line it was drawn from
     if res.config.is_regression:
         return "|w − true w|", "|b − true b|"
     return "|w − w at the minimum|", "|b − b at the minimum|"
 
 
-ERRORS = ("|w − true w|", "|b − true b|", "|w − w at the minimum|", "|b − b at the minimum|")
+ERRORS = (
+    "|w − true w|",
+    "|b − true b|",
+    "|w − best-fit w|",
+    "|b − best-fit b|",
+    "|w − w at the minimum|",
+    "|b − b at the minimum|",
+)
 # How each numeric column is printed; the best (lowest) of each is marked where values differ.
 FORMATS = {
     "lr": "{:g}",

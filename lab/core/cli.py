@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from lab.core import engine, explain, optimizers, reproduce
+from lab.core import datasets, engine, explain, optimizers, reproduce
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
+from lab.core.data import dataset_config
 from lab.core.results import summary_rows, write_csvs
 
 _LONG_RUN = 200_000  # lane-steps above which progress is reported on stderr
@@ -43,6 +44,9 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--device", default=d.device)
     c.add_argument("--dtype", default=d.dtype, choices=["float32", "float64"])
     c.add_argument("--objective", default=d.objective, choices=list(OBJECTIVES))
+    c.add_argument("--data", type=Path, help="your own data: a CSV with columns x and y (replaces the generated data)")
+    c.add_argument("--x-col", help="the CSV column to use as x (default: x)")
+    c.add_argument("--y-col", help="the CSV column to use as y (default: y)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,12 +68,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _data(args: argparse.Namespace) -> DataConfig:
+    """The generated data the options describe, or the CSV of --data (checked like an upload)."""
+    if args.data is None:
+        return DataConfig(args.samples, args.true_w, args.true_b, args.noise)
+    try:
+        raw = args.data.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"--data {args.data}: {exc.strerror or exc}") from None
+    return dataset_config(datasets.parse_csv(raw, args.data.name, args.x_col, args.y_col))
+
+
 def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], **extra) -> RunConfig:
+    data = _data(args)
     return RunConfig(
         optimizers=optimizers_,
         steps=args.steps,
-        batch_size=args.batch_size,
-        data=DataConfig(args.samples, args.true_w, args.true_b, args.noise),
+        batch_size=min(args.batch_size, data.samples) if args.data is not None else args.batch_size,
+        data=data,
         objective=args.objective,
         seed=args.seed,
         device=args.device,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -55,12 +56,23 @@ class DataConfig:
     true_w: float = 3.0  # slope the optimizers should find
     true_b: float = 0.8  # intercept the optimizers should find
     noise: float = 0.0  # standard deviation of the noise added to y
+    # A learner's own data instead (lab.core.datasets): its content hash and file name. Then samples
+    # is its row count and true_w, true_b its least-squares line (there is no other "true" line).
+    dataset: str | None = None
+    dataset_name: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", _check_int("data.samples", self.samples, 2, MAX_SAMPLES))
-        object.__setattr__(self, "true_w", _check_float("data.true_w", self.true_w, -100.0, 100.0))
-        object.__setattr__(self, "true_b", _check_float("data.true_b", self.true_b, -100.0, 100.0))
+        span = 100.0 if self.dataset is None else 1e12  # own data: any line its numbers give
+        object.__setattr__(self, "true_w", _check_float("data.true_w", self.true_w, -span, span))
+        object.__setattr__(self, "true_b", _check_float("data.true_b", self.true_b, -span, span))
         object.__setattr__(self, "noise", _check_float("data.noise", self.noise, 0.0, 100.0))
+        if self.dataset is not None and not (
+            isinstance(self.dataset, str) and re.fullmatch(r"sha256:[0-9a-f]{16}", self.dataset)
+        ):
+            raise ValueError(f"data.dataset = {self.dataset!r} is not a data set's hash (sha256: and 16 hex digits)")
+        if self.dataset_name is not None and (not isinstance(self.dataset_name, str) or len(self.dataset_name) > 200):
+            raise ValueError("data.dataset_name must be a file name of at most 200 characters")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lab.core import datasets
 from lab.core.config import DataConfig
 
 
@@ -22,7 +23,13 @@ def generator(seed: int, *salt: int) -> torch.Generator:
 
 
 def make_data(cfg: DataConfig, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """x uniform in [0, 1), y = true_w * x + true_b + noise; float64 on the CPU."""
+    """x uniform in [0, 1), y = true_w * x + true_b + noise; float64 on the CPU. A learner's own
+    data set (``cfg.dataset``) as it was uploaded; ValueError if this process does not have it."""
+    if cfg.dataset is not None:
+        ds = datasets.get(cfg.dataset, cfg.dataset_name)
+        if ds.rows != cfg.samples:
+            raise ValueError(f"data.samples = {cfg.samples} but the data set {ds.name} has {ds.rows} rows")
+        return torch.from_numpy(ds.x.copy()), torch.from_numpy(ds.y.copy())
     g = generator(seed, 0)
     x = torch.rand(cfg.samples, generator=g, dtype=torch.float64)
     noise = torch.randn(cfg.samples, generator=g, dtype=torch.float64) * cfg.noise
@@ -33,6 +40,13 @@ def initial_params(seed: int, repeats: int) -> torch.Tensor:
     """(repeats, 2) starting (w0, b0) pairs, uniform in [-1, 1) like nn.Linear(1, 1)'s init."""
     g = generator(seed, 1)
     return torch.rand(repeats, 2, generator=g, dtype=torch.float64) * 2 - 1
+
+
+def dataset_config(ds: datasets.Dataset) -> DataConfig:
+    """The data config of a learner's own data set (registered in this process)."""
+    datasets.register(ds)
+    w, b = datasets.least_squares(ds.x, ds.y)
+    return DataConfig(samples=ds.rows, true_w=w, true_b=b, noise=0.0, dataset=ds.digest, dataset_name=ds.name)
 
 
 @dataclass

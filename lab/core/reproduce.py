@@ -202,12 +202,14 @@ def _floats(name: str, values: np.ndarray) -> str:
 
 def summary(res: RunResult) -> str:
     cfg = res.config
-    where = (
-        f"{cfg.data.samples} samples of y = {cfg.data.true_w:g}x + {cfg.data.true_b:g}"
-        + (f" + noise (std {cfg.data.noise:g})" if cfg.data.noise else "")
-        if cfg.is_regression
-        else f"the {cfg.objective} surface"
-    )
+    if not cfg.is_regression:
+        where = f"the {cfg.objective} surface"
+    elif cfg.data.dataset is not None:
+        where = f"the data set {cfg.data.dataset_name} ({cfg.data.samples} rows, {cfg.data.dataset})"
+    else:
+        where = f"{cfg.data.samples} samples of y = {cfg.data.true_w:g}x + {cfg.data.true_b:g}" + (
+            f" + noise (std {cfg.data.noise:g})" if cfg.data.noise else ""
+        )
     names = ", ".join(dict.fromkeys(ln.optimizer for ln in res.lanes))
     return (
         f"{names}: {cfg.steps:,} steps in {cfg.dtype} on {where}, seed {cfg.seed}"

@@ -47,6 +47,8 @@ SUMMARY_COLUMNS = [
     "noise",
     "true_w",
     "true_b",
+    "data_name",
+    "data_hash",
     "tol",
     "config",
 ]
@@ -158,6 +160,8 @@ def summary_rows(res: RunResult) -> list[dict]:
             "noise": cfg.data.noise if is_reg else None,
             "true_w": target[0],
             "true_b": target[1],
+            "data_name": cfg.data.dataset_name if is_reg else None,  # a learner's own data (else empty)
+            "data_hash": cfg.data.dataset if is_reg else None,
             "tol": cfg.tol,
             "config": cfg.to_json(),  # the whole run, so any summary row can reproduce it
         }

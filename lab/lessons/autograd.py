@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from lab.core.data import generator
@@ -142,11 +143,16 @@ def fit_by_hand(
     true_b: float = 0.8,
     samples: int = 50,
     noise: float = 0.0,
+    data: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> HandFit:
-    """The tutorial's regression, trained with nothing but autograd and a hand-written update."""
+    """The tutorial's regression, trained with nothing but autograd and a hand-written update
+    (on ``data``, a learner's own (x, y), when given)."""
     g = generator(seed, 13)
-    x = torch.rand(samples, generator=g)
-    y = true_w * x + true_b + noise * torch.randn(samples, generator=g)
+    if data is None:
+        x = torch.rand(samples, generator=g)
+        y = true_w * x + true_b + noise * torch.randn(samples, generator=g)
+    else:
+        x, y = (torch.as_tensor(v, dtype=torch.float32) for v in data)
     w = torch.rand(1, generator=g, requires_grad=True)
     b = torch.rand(1, generator=g, requires_grad=True)
     start = (w.item(), b.item())

@@ -348,3 +348,22 @@ def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_s
     assert chart_drawn(page, 2)  # the step-size chart, after the loss and fit charts
     assert exceptions(page) == []
     view.screenshot(path=str(ARTIFACTS / f"explain-{name}-step25.png"))
+
+
+def test_a_learner_uploads_their_own_csv_and_trains_on_it(page, app_server, tmp_path):
+    open_page(page, app_server, "optimizers")
+    src = tmp_path / "heights.csv"
+    src.write_text("name,height,weight\nann,1.50,60\nbob,1.62,64\ncy,1.71,69\ndee,1.80,75\n")
+    sidebar = page.locator("[data-testid=stSidebar]")
+    sidebar.get_by_text("Data: generated, or your own CSV").click()
+    sidebar.locator("input[type=file]").set_input_files(str(src))
+    wait_idle(page)
+    expect(sidebar.get_by_text("has no x and y columns", exact=False)).to_be_visible()
+    sidebar.get_by_role("button", name="Use these columns").click()
+    wait_idle(page)
+    expect(sidebar.get_by_text("your data: heights.csv (4 rows, height → weight)", exact=False)).to_be_visible()
+    expect(page.get_by_role("spinbutton", name="Mini-batch size")).to_have_value("4")  # at most the rows
+    click_and_wait(page, "Train all")
+    rows = results_table(page)
+    assert exceptions(page) == [] and len(rows) == 7 and "|w − best-fit w|" in rows[0]
+    page.screenshot(path=str(ARTIFACTS / "own-data-trained.png"), full_page=False)
