@@ -13,6 +13,7 @@ and reported in a notice that names the parameter, the value and what is allowed
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,8 @@ def _parse_value(text: str, default: Any) -> Any:
         return None if t.lower() in ("none", "null", "") else t
     if isinstance(default, int):
         f = float(t)
+        if not math.isfinite(f):  # int(inf) would overflow: a clear refusal instead
+            raise ValueError(f"{text!r} is not a whole number")
         return int(f) if f == int(f) else f
     return float(t)
 
@@ -182,7 +185,7 @@ def _read_overrides(q: Mapping[str, str], cfg: RunConfig) -> tuple[tuple[Optimiz
         o = opts[idx]
         try:
             if param == "batch_size":
-                new = OptimizerConfig(o.name, o.overrides, int(float(q[key])), o.label)
+                new = OptimizerConfig(o.name, o.overrides, _parse_value(q[key], 1), o.label)
                 cfg.replace(optimizers=(new,))  # checks the size against the data
             else:
                 new = o.with_hyperparams(**{param: _parse_value(q[key], o.spec.param(param).default)})
