@@ -49,7 +49,8 @@ servers=""
 ports=()
 for i in $(seq 1 "$replicas"); do
   p=$(free_port)
-  "$python" -m streamlit run lab/Home.py --server.port "$p" --server.address 127.0.0.1 \
+  # lab.serve: streamlit run lab/Home.py with the lab loaded before the first visitor
+  "$python" -m lab.serve --server.port "$p" --server.address 127.0.0.1 \
     --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false \
     >"$logs/app$i.log" 2>&1 &
   pids+=($!)

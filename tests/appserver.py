@@ -45,16 +45,16 @@ def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"streamlit did not become healthy in {timeout} s; log: {log}")
 
 
-def start(log: Path, python: str = sys.executable) -> tuple[subprocess.Popen, str]:
-    """The app with production-like settings; returns the process and its base URL."""
+def start(log: Path, python: str = sys.executable, launcher: str = "streamlit") -> tuple[subprocess.Popen, str]:
+    """The app with production-like settings; returns the process and its base URL. ``launcher``:
+    ``streamlit`` (``streamlit run lab/Home.py``) or ``serve`` (``python -m lab.serve``, which loads
+    the lab before the first visit)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    head = ["-m", "streamlit", "run", str(ROOT / "lab" / "Home.py")] if launcher == "streamlit" else ["-m", "lab.serve"]
     cmd = [
         python,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "lab" / "Home.py"),
+        *head,
         "--server.port",
         str(port),
         "--server.address",
