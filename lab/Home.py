@@ -162,6 +162,8 @@ def sidebar() -> None:
         # the state from the start of the run).
         if (up := st.session_state.get(session.UPLOAD)) is not None:
             session.take_upload(st.session_state, up.file_id, up.name, up.getvalue(), *upload_bounds())
+        else:  # the file was removed from the box: what was said about it goes too (the data in use stays)
+            session.forget_upload(st.session_state)
         own = st.session_state.get(session.DATASET) is not None
         st.caption(f"**Data in use** — {session.data_label(st.session_state)}")
         with st.expander("Data: generated, or your own CSV", expanded=own):

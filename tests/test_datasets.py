@@ -195,3 +195,12 @@ def test_a_link_to_a_run_on_uploaded_data_asks_for_the_file_again():
     notices = " ".join(w.value for w in at.warning)
     assert "trained on an uploaded data set, mine.csv" in notices and "Upload it again" in notices
     assert session.DATASET not in at.session_state
+
+
+def test_removing_a_refused_file_clears_its_message_and_keeps_the_data():
+    at = _upload(open_page("optimizers"), "mine.csv", GOOD)
+    at = _upload(at, "broken.csv", b"x,y\n1,2\n")
+    assert at.sidebar.error
+    at.sidebar.file_uploader[0].clear().run()
+    assert not at.exception and not at.sidebar.error
+    assert "your data: mine.csv" in _sidebar_text(at)

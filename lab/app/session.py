@@ -86,8 +86,9 @@ def use_dataset(state: MutableMapping[str, Any], ds: datasets.Dataset) -> None:
 
 
 def use_generated(state: MutableMapping[str, Any]) -> None:
-    for key in (DATASET, UPLOAD_ERROR, UPLOAD_PENDING):
-        state.pop(key, None)
+    state.pop(DATASET, None)
+    state.pop(UPLOAD_ERROR, None)
+    state.pop(UPLOAD_PENDING, None)
 
 
 def take_upload(
@@ -117,6 +118,11 @@ def take_upload(
             )
         else:
             state[UPLOAD_ERROR] = str(exc)
+
+
+def forget_upload(state: MutableMapping[str, Any]) -> None:
+    for key in (UPLOAD_SEEN, UPLOAD_ERROR, UPLOAD_PENDING):
+        state.pop(key, None)
 
 
 def data_label(state: Mapping[str, Any]) -> str:
