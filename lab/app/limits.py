@@ -95,9 +95,13 @@ def load(environ: Mapping[str, str] = os.environ) -> Limits:
 LIMITS = load()  # once per process: every session of this server shares them
 
 
-def over(what: str, asked: int, limit: int, name: str, bigger: str) -> str:
-    """The notice for a request over a limit: what was asked, the limit and its variable, and how
-    to run bigger."""
+def refusal(name: str, asked: int, what: str, bigger: str, limits: Limits | None = None) -> str | None:
+    """The notice for ``asked`` over the limit ``name`` (None when within): what was asked, the
+    limit and its variable, and how to run bigger. The limits are read at call time, so tests and
+    pages see a changed LIMITS."""
+    limit = getattr(limits or LIMITS, name)
+    if asked <= limit:
+        return None
     return (
         f"{what} = {asked:,} is over this server's limit of {limit:,} ({variable(name)}). "
         f"To run bigger, use the command line on your own machine: {bigger}"
@@ -106,46 +110,25 @@ def over(what: str, asked: int, limit: int, name: str, bigger: str) -> str:
 
 def within_steps(steps: int, limits: Limits | None = None) -> tuple[int, str | None]:
     """``steps`` brought within the limit, and the notice saying so (None when within)."""
-    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
-    if steps <= limits.steps:
-        return steps, None
-    notice = over("steps", steps, limits.steps, "steps", f"python -m lab compare --steps {steps} --out results/")
-    return limits.steps, notice + f" Using {limits.steps:,}."
+    notice = refusal("steps", steps, "steps", f"python -m lab compare --steps {steps} --out results/", limits)
+    limit = (limits or LIMITS).steps
+    return (steps, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 
 
 def within_samples(samples: int, limits: Limits | None = None) -> tuple[int, str | None]:
-    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
-    if samples <= limits.samples:
-        return samples, None
-    notice = over(
-        "samples", samples, limits.samples, "samples", f"python -m lab compare --samples {samples} --out results/"
-    )
-    return limits.samples, notice + f" Using {limits.samples:,}."
+    notice = refusal("samples", samples, "samples", f"python -m lab compare --samples {samples} --out results/", limits)
+    limit = (limits or LIMITS).samples
+    return (samples, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 
 
 def check_run(optimizers: int, limits: Limits | None = None) -> str | None:
     """Why a run of ``optimizers`` optimizers is refused, or None."""
-    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
-    if optimizers <= limits.optimizers:
-        return None
-    return over(
-        "optimizers",
-        optimizers,
-        limits.optimizers,
-        "optimizers",
-        "python -m lab compare --optimizers all --out results/",
+    return refusal(
+        "optimizers", optimizers, "optimizers", "python -m lab compare --optimizers all --out results/", limits
     )
 
 
 def check_sweep(lanes: int, limits: Limits | None = None) -> str | None:
     """Why a learning-rate sweep of ``lanes`` (optimizer, rate) pairs is refused, or None."""
-    limits = limits or LIMITS  # read at call time: tests and pages see a changed LIMITS
-    if lanes <= limits.sweep_lanes:
-        return None
-    return over(
-        "learning-rate sweep runs",
-        lanes,
-        limits.sweep_lanes,
-        "sweep_lanes",
-        "choose fewer optimizers, or sweep with lab.core.tuning",
-    )
+    bigger = "choose fewer optimizers, or sweep with lab.core.tuning"
+    return refusal("sweep_lanes", lanes, "learning-rate sweep runs", bigger, limits)
