@@ -152,7 +152,7 @@ def controls() -> bool:
         )
         on_surface = st.session_state[K("problem")] != REGRESSION
         p2.caption(form.problem_caption(st.session_state[K("problem")]))
-        c1, c2, c3 = st.columns([3, 1, 1])
+        c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         c1.multiselect(
             "Optimizers",
             reg.names(),
@@ -178,6 +178,15 @@ def controls() -> bool:
             key=K("batch"),
             disabled=on_surface,
             help="Samples per step for mini-batch optimizers (GD uses all, SGD one).",
+        )
+        c4.number_input(
+            "Repeats",
+            1,
+            limits.LIMITS.repeats,
+            step=1,
+            key=K("repeats"),
+            help="Train each optimizer this many times, each from a new start with a new batch order; the loss "
+            f"chart shows the median and the min–max band (at most {limits.LIMITS.repeats} here).",
         )
         s1, s2, s3 = st.columns([1, 1, 1])
         s1.toggle("Same learning rate for all", key=K("same_lr_on"))

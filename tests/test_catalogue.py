@@ -28,6 +28,7 @@ URL_KEYS = [
     "tol",
     "problem",
     "dtype",
+    "repeats",
     "same_lr",
     "opt",
     "Adam.lr",
@@ -73,6 +74,7 @@ def test_every_url_parameter_with_every_bad_value(key, value):
         "samples": state.config.data.samples,
         "batch": state.config.batch_size,
         "tol": state.config.tol,
+        "repeats": state.config.repeats,
     }.get(key)
     assert applied is not None and math.isclose(float(applied), float(value)), (key, value)
 
@@ -85,7 +87,7 @@ def test_the_url_catalogue_leaves_nothing_silently_wrong():
         if value in ("nan", "inf", "abc", "[1,2]", "1e99") and key not in ("opt", *SESSION_CHECKED):
             assert state.notices, (key, value)
         named += bool(state.notices)
-    assert len(URL_CASES) == len(URL_KEYS) * len(BAD_VALUES) == 190
+    assert len(URL_CASES) == len(URL_KEYS) * len(BAD_VALUES) == 200
     assert named >= 150
 
 

@@ -49,7 +49,15 @@ def test_the_app_refuses_to_start_with_a_bad_setting():
 @pytest.fixture
 def small(monkeypatch):
     tight = Limits(
-        steps=500, samples=40, optimizers=3, sweep_lanes=20, runs_kept=4, trainings=2, upload_kb=1, upload_rows=30
+        steps=500,
+        samples=40,
+        repeats=4,
+        optimizers=3,
+        sweep_lanes=20,
+        runs_kept=4,
+        trainings=2,
+        upload_kb=1,
+        upload_rows=30,
     )
     monkeypatch.setattr(limits, "LIMITS", tight)
     runs.SHARED.clear()
@@ -58,8 +66,10 @@ def small(monkeypatch):
 
 
 def test_a_link_over_the_limits_is_told_what_it_asked_and_how_to_run_bigger(small):
-    at = open_page("optimizers", query={"steps": "2000", "samples": "200"})
+    at = open_page("optimizers", query={"steps": "2000", "samples": "200", "repeats": "9"})
     notices = " ".join(w.value for w in at.warning)
+    assert "repeats = 9 is over this server's limit of 4 (LAB_MAX_REPEATS)" in notices
+    assert at.number_input(key="opt.repeats").value == 4
     assert "steps = 2,000 is over this server's limit of 500 (LAB_MAX_STEPS)" in notices
     assert "samples = 200 is over this server's limit of 40 (LAB_MAX_SAMPLES)" in notices
     assert "python -m lab compare --samples 200" in notices

@@ -64,9 +64,68 @@ def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.clip(keep, 0, n - 1))
 
 
-def _series(prefix: str, lane: LaneResult, repeats: int) -> str:
-    name = lane.optimizer if repeats == 1 else f"{lane.optimizer} #{lane.repeat}"
+def _series(prefix: str, lane: LaneResult, repeats: int, banded: bool = False) -> str:
+    """A curve's name: the optimizer (and run); each repeat its own, unless the repeats are drawn as
+    one median with a band."""
+    name = lane.optimizer if repeats == 1 or banded else f"{lane.optimizer} #{lane.repeat}"
     return f"{prefix}{name}"
+
+
+def banded(runs: Runs) -> bool:
+    """Whether the loss chart draws each optimizer's repeats as a median and a min–max band."""
+    return any(res.config.repeats > 1 for _, res in runs)
+
+
+def band_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Each optimizer across its repeats, downsampled on the median: curve_frame's columns (value,
+    loss, w and b are medians over the repeats still finite at that step) plus ``lo`` and ``hi``
+    (the band: smallest and largest value) and ``alive`` (repeats with a value there)."""
+    parts = []
+    for prefix, res in runs:
+        best = res.min_loss or 0.0
+        groups: dict[str, list[LaneResult]] = {}
+        for lane in res.lanes:
+            groups.setdefault(lane.optimizer, []).append(lane)
+        for name, lanes in groups.items():
+            stacked = {a: np.full((len(lanes), res.config.steps + 1), np.nan) for a in ("loss", "w", "b")}
+            for i, lane in enumerate(lanes):
+                for a, m in stacked.items():
+                    m[i, : len(lane.loss)] = getattr(lane, a)
+            value = stacked["loss"] - best if measure == "excess" else stacked["loss"]
+            value = np.where(np.isfinite(value) & (value > 0), value, np.nan)
+            alive = np.isfinite(value).sum(0)
+            steps = np.flatnonzero(alive > 0)
+            if len(steps) == 0:
+                continue
+            v = value[:, steps]
+            med = np.nanmedian(v, 0)
+            pick = downsample(np.log10(med), max_points)
+            idx = steps[pick]
+            ok = np.isfinite(stacked["loss"][:, idx])  # medians of loss, w and b over the same repeats
+
+            def median(a: str, idx=idx, ok=ok) -> np.ndarray:
+                return np.nanmedian(np.where(ok, stacked[a][:, idx], np.nan), 0)
+
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series": f"{prefix}{name}",
+                        "run": prefix.strip(),
+                        "optimizer": name,
+                        "repeat": -1,
+                        "step": idx,
+                        "value": med[pick],
+                        "loss": median("loss"),
+                        "w": median("w"),
+                        "b": median("b"),
+                        "lo": np.nanmin(v[:, pick], 0),
+                        "hi": np.nanmax(v[:, pick], 0),
+                        "alive": alive[idx],
+                    }
+                )
+            )
+    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b", "lo", "hi", "alive"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
@@ -154,7 +213,8 @@ def action_steps(runs: Runs) -> int | None:
 def loss_chart(
     runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, height: int = 380, focus: bool = True
 ) -> alt.Chart:
-    """Loss against step on a log scale, one line per optimizer (and run, when overlaying).
+    """Loss against step on a log scale, one line per optimizer (and run, when overlaying); with
+    repeats, each optimizer's median across them and a shaded min–max band.
 
     Hover shows optimizer, step, loss, w and b; clicking a legend entry highlights that line;
     a diverged line ends in a red cross at its last finite step. Each legend entry shows the
@@ -162,7 +222,8 @@ def loss_chart(
     until the last optimizer converged, and the axis down to just below the dtype's rounding level,
     with a grey band up to ten times that level (there the jitter is rounding, not learning).
     """
-    df = curve_frame(runs, measure, max_points)
+    bands = banded(runs)
+    df = band_frame(runs, measure, max_points) if bands else curve_frame(runs, measure, max_points)
     div = divergence_frame(runs, measure)
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
     level = max(rounding_level(res) for _, res in runs) if runs else 0.0
@@ -182,7 +243,9 @@ def loss_chart(
     last = action_steps(runs) if focus else None
     x_scale = alt.Scale(domain=[0, last]) if last is not None else alt.Scale()
     lrs = {
-        _series(prefix, ln, res.config.repeats): ln.hyperparams.get("lr") for prefix, res in runs for ln in res.lanes
+        _series(prefix, ln, res.config.repeats, bands): ln.hyperparams.get("lr")
+        for prefix, res in runs
+        for ln in res.lanes
     }
     label = " : ".join(
         f"datum.label == {json.dumps(k, ensure_ascii=False)} ? {json.dumps(f'{k} · lr {v:g}', ensure_ascii=False)}"
@@ -191,9 +254,14 @@ def loss_chart(
     )
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
-    legend = alt.Legend(labelExpr=f"{label} : datum.label") if label else alt.Legend()
+    # symbolOpacity: the legend's swatches as solid as the lines (not as faint as a repeats band)
+    legend = alt.Legend(labelExpr=f"{label} : datum.label", symbolOpacity=1) if label else alt.Legend(symbolOpacity=1)
     color = alt.Color(
-        "series:N", title="optimizer", sort=list(dict.fromkeys(df["series"])), scale=_lane_scale(runs), legend=legend
+        "series:N",
+        title="optimizer",
+        sort=list(dict.fromkeys(df["series"])),
+        scale=_lane_scale(runs, bands),
+        legend=legend,
     )
     base = alt.Chart(df).encode(
         x=alt.X("step:Q", title="step", scale=x_scale),
@@ -214,22 +282,29 @@ def loss_chart(
     position = df.groupby("series", sort=False).cumcount()
     thin = df[(position % every == 0) | (position == counts - 1)]
     hover_base = base.properties(data=thin)
+    tips = [
+        alt.Tooltip("series:N", title="optimizer"),
+        alt.Tooltip("step:Q"),
+        alt.Tooltip("loss:Q", format=".4e", title="loss (median)" if bands else "loss"),
+        alt.Tooltip("w:Q", format=".5f", title="w (median)" if bands else "w"),
+        alt.Tooltip("b:Q", format=".5f", title="b (median)" if bands else "b"),
+    ]
+    if bands:  # the spread across the repeats at this step
+        tips += [
+            alt.Tooltip("lo:Q", format=".4e", title="smallest"),
+            alt.Tooltip("hi:Q", format=".4e", title="largest"),
+            alt.Tooltip("alive:Q", title="repeats"),
+        ]
     points = (
         hover_base.mark_point(filled=True, size=60, clip=True)
-        .encode(
-            opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
-            tooltip=[
-                alt.Tooltip("series:N", title="optimizer"),
-                alt.Tooltip("step:Q"),
-                alt.Tooltip("loss:Q", format=".4e"),
-                alt.Tooltip("w:Q", format=".5f"),
-                alt.Tooltip("b:Q", format=".5f"),
-            ],
-        )
+        .encode(opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)), tooltip=tips)
         .add_params(hover)
     )
     rule = alt.Chart(thin).mark_rule(color="#999").encode(x="step:Q").transform_filter(hover)
     layers = [lines, points, rule]
+    if bands:  # each optimizer's repeats: the min–max band behind its median line
+        band = base.mark_area(opacity=0.18, clip=True).encode(y=alt.Y("lo:Q", scale=y_scale, title=title), y2="hi:Q")
+        layers.insert(0, band)
     if len(div):
         layers.append(
             alt.Chart(div)
@@ -539,9 +614,9 @@ def _finish(chart: alt.TopLevelMixin, columns: int = 3) -> alt.TopLevelMixin:
     )
 
 
-def _lane_scale(runs: Runs) -> alt.Scale:
+def _lane_scale(runs: Runs, bands: bool = False) -> alt.Scale:
     """Every lane's series in its optimizer's colour, whatever is left out of a chart."""
-    series = {_series(prefix, ln, res.config.repeats): ln.optimizer for prefix, res in runs for ln in res.lanes}
+    series = {_series(prefix, ln, res.config.repeats, bands): ln.optimizer for prefix, res in runs for ln in res.lanes}
     return alt.Scale(domain=list(series), range=[color_of(name) for name in series.values()])
 
 

@@ -29,6 +29,7 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
     state[K("dtype")] = cfg.dtype
     state[K("steps")] = min(cfg.steps, limits.LIMITS.steps)  # the URL layer has said so if it clipped
     state[K("batch")] = cfg.batch_size
+    state[K("repeats")] = min(cfg.repeats, limits.LIMITS.repeats)
     state[K("same_lr_on")] = page.same_lr is not None
     state[K("same_lr")] = page.same_lr if page.same_lr is not None else 0.05
     for o in cfg.optimizers:
@@ -59,7 +60,8 @@ def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
         same_lr = float(state[K("same_lr")]) if state[K("same_lr_on")] else None
         reg = optimizers.registry()
         opts = tuple(read_optimizer(state, reg.get(n), same_lr) for n in state[K("selected")])
-        if (refused := limits.check_run(len(opts))) is not None:
+        repeats = int(state.get(K("repeats"), 1))
+        if (refused := limits.check_run(len(opts), repeats)) is not None:
             return None, refused
         cfg = RunConfig(
             optimizers=opts,
@@ -67,6 +69,7 @@ def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
             batch_size=int(state[K("batch")]),
             objective=state[K("problem")],
             dtype=state.get(K("dtype"), RunConfig.dtype),
+            repeats=repeats,
             **session.shared_fields(state),
         )
         return PageState(cfg, same_lr), None
@@ -116,8 +119,10 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
         where = f"seed {cfg.seed} · your data {cfg.data.dataset_name} ({cfg.data.samples} rows)"
     else:
         where = f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
+    repeats = f" × {cfg.repeats} repeats (median and min–max band)" if cfg.repeats > 1 else ""
     return (
-        f"{len(cfg.optimizers)} optimizers × {cfg.steps:,} steps on {device} in {seconds:.2f} s · {cfg.dtype} · "
+        f"{len(cfg.optimizers)} optimizers{repeats} × {cfg.steps:,} steps on {device} in {seconds:.2f} s · "
+        f"{cfg.dtype} · "
         f"{where} · source: {source}"
     )
 

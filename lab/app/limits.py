@@ -17,13 +17,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from lab.core.config import MAX_LANES, MAX_SAMPLES, MAX_STEPS
+from lab.core.config import MAX_LANES, MAX_REPEATS, MAX_SAMPLES, MAX_STEPS
 
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
     steps: int  # optimizer steps per optimizer in one run
     samples: int  # data samples
+    repeats: int  # independent starts (and batch orders) per optimizer in one run
     optimizers: int  # optimizers trained side by side in one run
     sweep_lanes: int  # (optimizer, learning rate) pairs in one "Tune learning rates"
     runs_kept: int  # runs one session may keep in its history
@@ -37,6 +38,7 @@ PROFILES = {
     "local": Limits(
         steps=50_000,
         samples=MAX_SAMPLES,
+        repeats=MAX_REPEATS,
         optimizers=MAX_LANES,
         sweep_lanes=400,
         runs_kept=50,
@@ -48,6 +50,7 @@ PROFILES = {
     "hosted": Limits(
         steps=30_000,
         samples=5_000,
+        repeats=8,
         optimizers=12,
         sweep_lanes=120,
         runs_kept=10,
@@ -59,6 +62,7 @@ PROFILES = {
 CEILINGS = {
     "steps": MAX_STEPS,
     "samples": MAX_SAMPLES,
+    "repeats": MAX_REPEATS,
     "optimizers": MAX_LANES,
     "sweep_lanes": 2_000,
     "upload_kb": 5_120,
@@ -121,11 +125,17 @@ def within_samples(samples: int, limits: Limits | None = None) -> tuple[int, str
     return (samples, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 
 
-def check_run(optimizers: int, limits: Limits | None = None) -> str | None:
-    """Why a run of ``optimizers`` optimizers is refused, or None."""
+def within_repeats(repeats: int, limits: Limits | None = None) -> tuple[int, str | None]:
+    notice = refusal("repeats", repeats, "repeats", f"python -m lab compare --repeats {repeats} --out results/", limits)
+    limit = (limits or LIMITS).repeats
+    return (repeats, None) if notice is None else (limit, notice + f" Using {limit:,}.")
+
+
+def check_run(optimizers: int, repeats: int = 1, limits: Limits | None = None) -> str | None:
+    """Why a run of ``optimizers`` optimizers, each ``repeats`` times, is refused, or None."""
     return refusal(
         "optimizers", optimizers, "optimizers", "python -m lab compare --optimizers all --out results/", limits
-    )
+    ) or refusal("repeats", repeats, "repeats", f"python -m lab compare --repeats {repeats} --out results/", limits)
 
 
 def check_sweep(lanes: int, limits: Limits | None = None) -> str | None:

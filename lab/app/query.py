@@ -30,8 +30,9 @@ _TOP = {
     "tol": "tol",
     "problem": "objective",
     "dtype": "dtype",
+    "repeats": "repeats",
 }
-_OMITTED_AT_DEFAULT = {"problem", "dtype"}  # added later: links at their default stay as they were
+_OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats"}  # added later: links at their default stay as they were
 _FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/app/session.py reads it)
 
 

@@ -53,6 +53,10 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
     if over is not None:
         page.config = page.config.replace(steps=steps)
         page.notices.append(over)
+    repeats, over = limits.within_repeats(page.config.repeats)
+    if over is not None:
+        page.config = page.config.replace(repeats=repeats)
+        page.notices.append(over)
     samples, over = limits.within_samples(page.config.data.samples)
     if over is not None:
         data = dataclasses.replace(page.config.data, samples=samples)

@@ -50,14 +50,19 @@ FORMATS = {
     **dict.fromkeys(ERRORS, _sci),
     "time (ms)": "{:.1f}",
     "steps to tol": "{:.0f}",
+    "w sd": _sci,
+    "b sd": _sci,
+    "final loss sd": "{:.2e}",
 }
 LOWER_IS_BETTER = ("final loss", *ERRORS, "steps to tol", "time (ms)")
 BEST_COLOR = "#c7f0d2"
 
 
 def results_table(res: RunResult) -> pd.DataFrame:
-    """Final results, one row per optimizer (and repeat): converged first by steps to tolerance,
-    then the rest by final loss, diverged last."""
+    """Final results, one row per optimizer: converged first by steps to tolerance, then the rest by
+    final loss, diverged last. With repeats, one row per optimizer over them (:func:`repeats_table`)."""
+    if res.config.repeats > 1:
+        return repeats_table(res)
     rows = []
     target = res.target
     w_err, b_err = target_names(res)
@@ -83,6 +88,55 @@ def results_table(res: RunResult) -> pd.DataFrame:
     for col in ("lr", "w", "b", "final loss", w_err, b_err):
         df[col] = df[col].astype(float)
     df["steps to tol"] = df["steps to tol"].astype(float)  # NaN where never reached
+    return df
+
+
+def repeats_table(res: RunResult) -> pd.DataFrame:
+    """One row per optimizer over its repeats: mean and standard deviation (over the repeats that
+    did not diverge) of w, b and the final loss, the mean error, the mean steps to tolerance of those
+    that converged, and how many converged. Most converged first, then fewest steps, then loss."""
+    w_err, b_err = target_names(res)
+    target = res.target
+    groups: dict[str, list] = {}
+    for lane in res.lanes:
+        groups.setdefault(lane.optimizer, []).append(lane)
+    rows = []
+    for name, lanes in groups.items():
+        ok = [ln for ln in lanes if ln.final_w is not None]
+        conv = [ln.steps_to_tol for ln in lanes if ln.steps_to_tol is not None]
+        w = np.array([ln.final_w for ln in ok], dtype=float)
+        b = np.array([ln.final_b for ln in ok], dtype=float)
+        loss = np.array([ln.final_loss for ln in ok], dtype=float)
+        diverged = len(lanes) - len(ok)
+
+        def mean(v: np.ndarray) -> float:
+            return float(v.mean()) if len(v) else np.nan
+
+        def sd(v: np.ndarray) -> float:
+            return float(v.std(ddof=1)) if len(v) > 1 else np.nan
+
+        rows.append(
+            {
+                "optimizer": name,
+                "lr": lanes[0].hyperparams.get("lr"),
+                "w": mean(w),
+                "w sd": sd(w),
+                "b": mean(b),
+                "b sd": sd(b),
+                "final loss": mean(loss),
+                "final loss sd": sd(loss),
+                w_err: mean(np.abs(w - target[0])),
+                b_err: mean(np.abs(b - target[1])),
+                "steps to tol": float(np.mean(conv)) if conv else np.nan,
+                "time (ms)": 1000 * float(np.mean([ln.seconds for ln in lanes])),
+                "status": f"{len(conv)} of {len(lanes)} converged" + (f", {diverged} diverged" if diverged else ""),
+                "_conv": len(conv),
+            }
+        )
+    df = pd.DataFrame(rows)
+    df = df.sort_values(["_conv", "steps to tol", "final loss"], ascending=[False, True, True], kind="stable")
+    df = df.drop(columns=["_conv"]).reset_index(drop=True)
+    df["lr"] = df["lr"].astype(float)
     return df
 
 
