@@ -112,23 +112,12 @@ def refusal(name: str, asked: int, what: str, bigger: str, limits: Limits | None
     )
 
 
-def within_steps(steps: int, limits: Limits | None = None) -> tuple[int, str | None]:
-    """``steps`` brought within the limit, and the notice saying so (None when within)."""
-    notice = refusal("steps", steps, "steps", f"python -m lab compare --steps {steps} --out results/", limits)
-    limit = (limits or LIMITS).steps
-    return (steps, None) if notice is None else (limit, notice + f" Using {limit:,}.")
-
-
-def within_samples(samples: int, limits: Limits | None = None) -> tuple[int, str | None]:
-    notice = refusal("samples", samples, "samples", f"python -m lab compare --samples {samples} --out results/", limits)
-    limit = (limits or LIMITS).samples
-    return (samples, None) if notice is None else (limit, notice + f" Using {limit:,}.")
-
-
-def within_repeats(repeats: int, limits: Limits | None = None) -> tuple[int, str | None]:
-    notice = refusal("repeats", repeats, "repeats", f"python -m lab compare --repeats {repeats} --out results/", limits)
-    limit = (limits or LIMITS).repeats
-    return (repeats, None) if notice is None else (limit, notice + f" Using {limit:,}.")
+def within(name: str, asked: int, limits: Limits | None = None) -> tuple[int, str | None]:
+    """A link's ``asked`` for the limit ``name`` (steps, samples, repeats — each also a ``compare``
+    flag) brought within the limit, and the notice saying so (None when within)."""
+    notice = refusal(name, asked, name, f"python -m lab compare --{name} {asked} --out results/", limits)
+    limit = getattr(limits or LIMITS, name)
+    return (asked, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 
 
 def check_run(optimizers: int, repeats: int = 1, limits: Limits | None = None) -> str | None:

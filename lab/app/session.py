@@ -49,15 +49,12 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
             state.pop(key, None)  # the experiment's values, not the ones set before
         for key in RELOAD_KEYS:
             state.pop(key, None)
-    steps, over = limits.within_steps(page.config.steps)
-    if over is not None:
-        page.config = page.config.replace(steps=steps)
-        page.notices.append(over)
-    repeats, over = limits.within_repeats(page.config.repeats)
-    if over is not None:
-        page.config = page.config.replace(repeats=repeats)
-        page.notices.append(over)
-    samples, over = limits.within_samples(page.config.data.samples)
+    for name in ("steps", "repeats"):
+        value, over = limits.within(name, getattr(page.config, name))
+        if over is not None:
+            page.config = page.config.replace(**{name: value})
+            page.notices.append(over)
+    samples, over = limits.within("samples", page.config.data.samples)
     if over is not None:
         data = dataclasses.replace(page.config.data, samples=samples)
         page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples))

@@ -49,18 +49,9 @@ def trace(cfg: RunConfig, name: str) -> explain.Trace:
 
 
 def step_frame(s: explain.StepExplained) -> pd.DataFrame:
-    """The step as rows (quantity, w, b), numbers printed to 9 significant digits."""
-
-    def cell(v) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return f"[{len(v)} values]" if isinstance(v, list) else str(v)
-        return f"{v:.9g}"
-
-    return pd.DataFrame([{"quantity": q, "w": cell(w), "b": cell(b)} for q, w, b in explain.rows(s)]).set_index(
-        "quantity"
-    )
+    """The step as rows (quantity, w, b), as :func:`lab.core.explain.cell` prints them."""
+    rows = [{"quantity": q, "w": explain.cell(w), "b": explain.cell(b)} for q, w, b in explain.rows(s)]
+    return pd.DataFrame(rows).set_index("quantity")
 
 
 def agreement_frame(cfg: RunConfig) -> pd.DataFrame:

@@ -349,17 +349,18 @@ def rows(step: StepExplained) -> list[tuple[str, Any, Any]]:
     ]
 
 
+def cell(v: Any) -> str:
+    """One value of :func:`rows` as shown (page and command line): numbers to 9 significant
+    digits, a list (LBFGS's history) by its length, nothing for a value a parameter lacks."""
+    if v is None:
+        return ""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return f"[{len(v)} values]" if isinstance(v, list) else str(v)
+    return f"{v:.9g}"
+
+
 def as_text(step: StepExplained) -> str:
     """The step as a readable text table (the command line's default output)."""
-
-    def cell(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:.9g}"
-        if isinstance(v, list):
-            return f"[{len(v)} values]"
-        return str(v)
 
     hp = ", ".join(f"{k}={v}" for k, v in step.hyperparams.items())
     batch = (
