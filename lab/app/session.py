@@ -104,21 +104,19 @@ def take_upload(
     state.pop(UPLOAD_PENDING, None)
     try:
         use_dataset(state, datasets.parse_csv(raw, name, max_bytes=max_bytes, max_rows=max_rows))
-    except ValueError as exc:
-        try:
-            numeric = datasets.numeric_columns(raw, name, max_bytes)
-        except ValueError:
-            numeric = []
-        if "has no column" in str(exc) and len(numeric) >= 2:
+    except datasets.NoColumns as exc:
+        if len(datasets.numeric_columns(raw, name, max_bytes)) >= 2:
             state[UPLOAD_PENDING] = (name, raw)
             state.pop(UPLOAD_ERROR, None)
-        elif "over the limit" in str(exc):  # this server's bound: say which, and how to go bigger
-            state[UPLOAD_ERROR] = (
-                f"{exc} on this server ({limits.variable('upload_kb')}, {limits.variable('upload_rows')}); "
-                f"on your own machine: python -m lab compare --data {name}"
-            )
         else:
             state[UPLOAD_ERROR] = str(exc)
+    except datasets.OverLimit as exc:  # this server's bound: say which, and how to go bigger
+        state[UPLOAD_ERROR] = (
+            f"{exc} on this server ({limits.variable('upload_kb')}, {limits.variable('upload_rows')}); "
+            f"on your own machine: python -m lab compare --data {name}"
+        )
+    except ValueError as exc:
+        state[UPLOAD_ERROR] = str(exc)
 
 
 def forget_upload(state: MutableMapping[str, Any]) -> None:

@@ -25,6 +25,14 @@ MAX_ROWS = 100_000
 _KEEP = 64  # data sets kept per process (each at most MAX_ROWS x 2 floats)
 
 
+class OverLimit(ValueError):
+    """The file is bigger (bytes or rows) than this server or tool accepts."""
+
+
+class NoColumns(ValueError):
+    """The file has no columns named as asked (by default x and y)."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str  # the file's name, as shown
@@ -46,7 +54,7 @@ def digest_of(x: np.ndarray, y: np.ndarray) -> str:
 
 def _table(raw: bytes, name: str, max_bytes: int) -> tuple[list[str], list[list[str]]]:
     if len(raw) > max_bytes:
-        raise ValueError(f"{name} is {len(raw) / 1024:,.1f} KB, over the limit of {max_bytes / 1024:,.0f} KB")
+        raise OverLimit(f"{name} is {len(raw) / 1024:,.1f} KB, over the limit of {max_bytes / 1024:,.0f} KB")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,7 +103,7 @@ def parse_csv(
     y_col = y_col or "y"
     missing = [c for c in (x_col, y_col) if c not in header]
     if missing:
-        raise ValueError(
+        raise NoColumns(
             f"{name} has no column {' or '.join(repr(c) for c in missing)}; its columns are {header}: "
             "name them x and y, or choose two numeric columns"
         )
@@ -106,7 +114,7 @@ def parse_csv(
     if len(body) < 2:
         raise ValueError(f"{name} has one row: a line needs at least two points")
     if len(body) > max_rows:
-        raise ValueError(f"{name} has {len(body):,} rows, over the limit of {max_rows:,}")
+        raise OverLimit(f"{name} has {len(body):,} rows, over the limit of {max_rows:,}")
     jx, jy = header.index(x_col), header.index(y_col)
     values = np.empty((len(body), 2))
     for i, row in enumerate(body):
