@@ -162,8 +162,3 @@ def get(digest: str, name: str | None = None) -> Dataset:
             f"the data set {name or ''} ({digest}) is not on this server: links do not carry files, upload it again"
         )
     return ds
-
-
-def known(digest: str) -> bool:
-    with _LOCK:
-        return digest in _REGISTRY
