@@ -45,7 +45,7 @@ def initial_params(seed: int, repeats: int) -> torch.Tensor:
 def dataset_config(ds: datasets.Dataset) -> DataConfig:
     """The data config of a learner's own data set (registered in this process)."""
     datasets.register(ds)
-    w, b = datasets.least_squares(ds.x, ds.y)
+    w, b = ds.fit
     return DataConfig(samples=ds.rows, true_w=w, true_b=b, noise=0.0, dataset=ds.digest, dataset_name=ds.name)
 
 

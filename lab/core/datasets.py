@@ -40,6 +40,7 @@ class Dataset:
     x: np.ndarray  # float64
     y: np.ndarray
     columns: tuple[str, str]  # the columns x and y came from
+    fit: tuple[float, float]  # the least-squares (w, b): computed once, read on every rerun
 
     @property
     def rows(self) -> int:
@@ -130,7 +131,7 @@ def parse_csv(
     x, y = values[:, 0].copy(), values[:, 1].copy()
     if np.ptp(x) == 0:
         raise ValueError(f"every x in {name} is {x[0]:g}: with no spread in x there is no slope to fit")
-    return Dataset(name=name, digest=digest_of(x, y), x=x, y=y, columns=(x_col, y_col))
+    return Dataset(name=name, digest=digest_of(x, y), x=x, y=y, columns=(x_col, y_col), fit=least_squares(x, y))
 
 
 def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
