@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.optim import lr_scheduler
 
 from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
@@ -47,6 +48,9 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndar
             return land.f(params[0], params[1]).sum()
 
     optimizer = opt.spec.cls(params, **opt.kwargs)
+    scheduler, sched = None, cfg.scheduler_of(opt)
+    if sched is not None:
+        scheduler = _scheduler(optimizer, sched.name, sched.kwargs(cfg.steps))
     out = [[w0, b0]]
     for i in range(cfg.steps):
 
@@ -56,6 +60,25 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0) -> np.ndar
             loss.backward()
             return loss
 
-        optimizer.step(closure)
+        loss = optimizer.step(closure)
+        if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(loss.item())
+        elif scheduler is not None:
+            scheduler.step()
         out.append([float(params[0].detach().reshape(-1)[0]), float(params[1].detach().reshape(-1)[0])])
     return np.array(out)
+
+
+def _scheduler(optimizer, name: str, kwargs: dict):
+    """The torch scheduler ``name``, written out here rather than taken from the lab's registry."""
+    if name == "WarmupCosine":
+        warm, total = kwargs["warmup_steps"], kwargs["total_steps"]
+        return lr_scheduler.SequentialLR(
+            optimizer,
+            [
+                lr_scheduler.LinearLR(optimizer, start_factor=kwargs["start_factor"], total_iters=warm),
+                lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - warm, eta_min=kwargs["eta_min"]),
+            ],
+            milestones=[warm],
+        )
+    return getattr(lr_scheduler, name)(optimizer, **kwargs)

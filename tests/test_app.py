@@ -261,7 +261,7 @@ def test_downloaded_csv_parses_and_matches_the_table(monkeypatch):
         assert row["w"] == shown.loc[row["optimizer"], "w"] and row["b"] == shown.loc[row["optimizer"], "b"]
         assert row["final_loss"] == pytest.approx(shown.loc[row["optimizer"], "final loss"], rel=1e-15)
     curves = pd.read_csv(io.BytesIO(media.of(buttons["Curves CSV"])))
-    assert list(curves.columns) == ["run_id", "optimizer", "repeat", "step", "loss", "w", "b"]
+    assert list(curves.columns) == ["run_id", "optimizer", "repeat", "step", "loss", "w", "b", "lr", "scheduler"]
     assert len(curves) == 7 * 1001
     every = pd.read_csv(io.BytesIO(media.of(buttons["All runs: summary CSV"])))
     assert set(every["run_id"]) == {1}

@@ -82,7 +82,7 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     res = engine.run(cfg)
     np.testing.assert_array_equal(summary["w"].to_numpy(), [ln.final_w for ln in res.lanes])
     curves = pd.read_csv(tmp_path / "curves.csv")
-    assert list(curves.columns) == ["optimizer", "repeat", "step", "loss", "w", "b"]
+    assert list(curves.columns) == ["optimizer", "repeat", "step", "loss", "w", "b", "lr", "scheduler"]
     assert len(curves) == 3 * 301
     adam = curves[curves.optimizer == "Adam"]
     np.testing.assert_allclose(adam["loss"].to_numpy(), res.lane("Adam").loss, rtol=1e-8)

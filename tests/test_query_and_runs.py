@@ -10,6 +10,7 @@ from lab.app.lru import LRU
 from lab.app.query import PageState, from_query, to_query
 from lab.core import engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.results import CURVE_COLUMNS
 
 
 def test_query_round_trip():
@@ -102,7 +103,7 @@ def test_exports_have_the_cli_columns_and_a_run_id():
     summary = runs.export_summary(every)
     assert summary.columns[0] == "run_id" and sorted(set(summary["run_id"])) == [1, 2]
     curves = pd.read_csv(pd.io.common.BytesIO(runs.csv_bytes(runs.export_curves(every))))
-    assert list(curves.columns) == ["run_id", "optimizer", "repeat", "step", "loss", "w", "b"]
+    assert list(curves.columns) == ["run_id", *CURVE_COLUMNS]
     assert len(curves) == 7 * 11 + 7 * 21
     assert store.delete([1]) == 1 and list(store.history()["run"]) == [2]
 

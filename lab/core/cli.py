@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from lab.core import datasets, engine, explain, optimizers, reproduce
-from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig
+from lab.core import datasets, engine, explain, optimizers, reproduce, schedulers
+from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import dataset_config
 from lab.core.results import summary_rows, write_csvs
 
@@ -47,6 +47,11 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--data", type=Path, help="your own data: a CSV with columns x and y (replaces the generated data)")
     c.add_argument("--x-col", help="the CSV column to use as x (default: x)")
     c.add_argument("--y-col", help="the CSV column to use as y (default: y)")
+    c.add_argument(
+        "--scheduler",
+        help="a learning-rate schedule for every optimizer, NAME[:key=value,...], "
+        "e.g. CosineAnnealingLR:T_max=1000 (see `list`; default: a constant rate)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--step", type=int, required=True, help="the step, from 1 to --steps")
     _run_options(e)
     e.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    sub.add_parser("list", help="list the optimizers (and those torch has that cannot apply)")
+    sub.add_parser("list", help="list the optimizers and the learning-rate schedules (and what cannot apply)")
     return p
 
 
@@ -90,6 +95,7 @@ def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], 
         seed=args.seed,
         device=args.device,
         dtype=args.dtype,
+        scheduler=SchedulerConfig.parse(args.scheduler) if args.scheduler else None,
         **extra,
     )
 
@@ -160,6 +166,14 @@ def _list() -> int:
         print(f"{s.name:16s} {tag} torch.optim.{s.torch_class:10s} batch={s.batch:6s} {dict(s.defaults)}")
     for name, why in reg.unavailable.items():
         print(f"{name:16s} cannot apply: {why}")
+    print("\nlearning-rate schedules (--scheduler NAME[:key=value,...]; one step per optimizer step):")
+    sch = schedulers.registry()
+    for spec in sch.specs:
+        print(f"{spec.name:28s} {spec.description}")
+        for p in spec.params:
+            print(f"    {p.name:16s} {p.describe_range():40s} default: {spec.default_text(p.name)}")
+    for name, why in sch.unavailable.items():
+        print(f"{name:28s} not offered: {why}")
     return 0
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from lab.core import optimizers
+from lab.core import optimizers, schedulers
 
 MAX_STEPS = 100_000
 MAX_SAMPLES = 100_000
@@ -76,6 +76,101 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class SchedulerConfig:
+    """A learning-rate schedule: a :mod:`lab.core.schedulers` entry with some parameters set. Those
+    left out take their defaults, some of which follow the run's steps (see :meth:`kwargs`)."""
+
+    name: str  # e.g. "CosineAnnealingLR" or "WarmupCosine"
+    overrides: tuple[tuple[str, Any], ...] = ()  # (parameter, value), sorted by name
+
+    def __post_init__(self) -> None:
+        spec = schedulers.get(self.name)  # raises for unknown names
+        object.__setattr__(self, "name", spec.name)
+        raw = dict(self.overrides)
+        norm = []
+        for k in sorted(raw):
+            value = spec.param(k).check(raw[k], spec.name)  # raises for unknown names and bad values
+            if k in spec.derived or value != spec.defaults[k]:
+                norm.append((k, value))
+        object.__setattr__(self, "overrides", tuple(norm))
+
+    @classmethod
+    def of(cls, name: str, **params: Any) -> SchedulerConfig:
+        return cls(name, tuple(params.items()))
+
+    @property
+    def spec(self) -> schedulers.SchedulerSpec:
+        return schedulers.get(self.name)
+
+    def kwargs(self, steps: int) -> dict[str, Any]:
+        """Exactly the keyword arguments given to the schedule in a run of ``steps`` steps."""
+        return self.spec.kwargs(dict(self.overrides), steps)
+
+    @property
+    def text(self) -> str:
+        """``Name:key=value,…`` as links and the command line write it (:meth:`parse` reads it)."""
+        if not self.overrides:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={_text_value(v)}" for k, v in self.overrides)
+
+    @classmethod
+    def parse(cls, text: str) -> SchedulerConfig:
+        """``CosineAnnealingLR:T_max=1000,eta_min=0.001``; a list value is written 500,750."""
+        name, _, rest = str(text).strip().partition(":")
+        spec = schedulers.get(name.strip())
+        values = {}
+        for item in re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", rest) if rest.strip() else []:
+            key, eq, raw = item.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise ValueError(f"scheduler parameter {item.strip()!r} is not key=value")
+            values[key] = _parse_text(spec.param(key), raw.strip(), spec.name)
+        return cls(spec.name, tuple(values.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.overrides:
+            out["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.overrides}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | str | None) -> SchedulerConfig | None:
+        if d is None or isinstance(d, SchedulerConfig):
+            return d
+        if isinstance(d, str):
+            return cls.parse(d)
+        unknown = set(d) - {"name", "params"}
+        if unknown:
+            raise ValueError(f"scheduler entry has unknown keys {sorted(unknown)}")
+        return cls(d["name"], tuple((d.get("params") or {}).items()))
+
+
+def _text_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ",".join(_text_value(x) for x in v)
+    return f"{v:.10g}" if isinstance(v, float) else str(v)
+
+
+def _parse_text(param: optimizers.HyperParam, raw: str, where: str) -> Any:
+    """A parameter's value as text (a link or the command line) in the type its kind wants; the
+    range is checked afterwards."""
+    try:
+        if param.kind == "bool":
+            return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[raw.lower()]
+        if param.kind == "choice":
+            return raw
+        if param.kind in ("ints", "pair"):
+            return tuple(float(x) for x in raw.strip("[]()").split(",") if x.strip())
+        return float(raw)
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"{where}.{param.name} = {raw!r} is not {param.describe_range() if param.kind != 'float' else 'a number'}"
+        ) from None
+
+
+@dataclass(frozen=True)
 class OptimizerConfig:
     """One optimizer in a run: a registry entry with some hyperparameters overridden."""
 
@@ -83,9 +178,11 @@ class OptimizerConfig:
     overrides: tuple[tuple[str, Any], ...] = ()  # (hyperparameter, value), sorted by name
     batch_size: int | None = None  # None: the entry's batch mode decides
     label: str | None = None  # shown instead of the name (e.g. "Adam lr=0.1" in a sweep)
+    scheduler: SchedulerConfig | None = None  # this optimizer's own schedule (else the run's)
 
     def __post_init__(self) -> None:
         spec = optimizers.get(self.name)  # raises for unknown names
+        object.__setattr__(self, "scheduler", SchedulerConfig.from_dict(self.scheduler))
         object.__setattr__(self, "name", spec.name)
         raw = dict(self.overrides)
         checked = spec.hyperparams(raw)  # raises for unknown names and out-of-range values
@@ -97,8 +194,15 @@ class OptimizerConfig:
             )
 
     @classmethod
-    def of(cls, name: str, batch_size: int | None = None, label: str | None = None, **hyperparams: Any):
-        return cls(name, tuple(hyperparams.items()), batch_size, label)
+    def of(
+        cls,
+        name: str,
+        batch_size: int | None = None,
+        label: str | None = None,
+        scheduler: SchedulerConfig | str | None = None,
+        **hyperparams: Any,
+    ):
+        return cls(name, tuple(hyperparams.items()), batch_size, label, scheduler)
 
     def with_hyperparams(self, **values: Any) -> OptimizerConfig:
         """This optimizer with ``values`` set (checked again); its other settings kept."""
@@ -125,16 +229,24 @@ class OptimizerConfig:
             out["batch_size"] = self.batch_size
         if self.label:
             out["label"] = self.label
+        if self.scheduler is not None:
+            out["scheduler"] = self.scheduler.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | str) -> OptimizerConfig:
         if isinstance(d, str):
             return cls(d)
-        unknown = set(d) - {"name", "hyperparams", "batch_size", "label"}
+        unknown = set(d) - {"name", "hyperparams", "batch_size", "label", "scheduler"}
         if unknown:
             raise ValueError(f"optimizer entry has unknown keys {sorted(unknown)}")
-        return cls(d["name"], tuple((d.get("hyperparams") or {}).items()), d.get("batch_size"), d.get("label"))
+        return cls(
+            d["name"],
+            tuple((d.get("hyperparams") or {}).items()),
+            d.get("batch_size"),
+            d.get("label"),
+            d.get("scheduler"),
+        )
 
 
 def preset_optimizers() -> tuple[OptimizerConfig, ...]:
@@ -156,6 +268,7 @@ class RunConfig:
     device: str = "cpu"  # cpu, cuda, cuda:N or mps
     dtype: str = "float32"  # float32 (torch's default) or float64
     tol: float = 1e-6  # converged once loss - best possible loss stays below this
+    scheduler: SchedulerConfig | None = None  # one learning-rate schedule for every optimizer without its own
 
     def __post_init__(self) -> None:
         opts = tuple(o if isinstance(o, OptimizerConfig) else OptimizerConfig.from_dict(o) for o in self.optimizers)
@@ -191,6 +304,14 @@ class RunConfig:
             raise ValueError(f"device must be a name such as 'cpu' or 'cuda:0', got {self.device!r}")
         object.__setattr__(self, "dtype", _check_choice("dtype", self.dtype, DTYPES))
         object.__setattr__(self, "tol", _check_float("tol", self.tol, 0.0, 1e3, low_open=True))
+        object.__setattr__(self, "scheduler", SchedulerConfig.from_dict(self.scheduler))
+        for o in opts:  # torch's own checks (cycle_momentum needs momentum …), on stand-ins: cheap
+            sched = self.scheduler_of(o)
+            if sched is not None:
+                try:
+                    schedulers.check(sched.name, sched.kwargs(self.steps), o.spec.torch_class, o.kwargs, self.steps)
+                except ValueError as exc:
+                    raise ValueError(f"{o.display}: {exc}") from None
 
     @property
     def is_regression(self) -> bool:
@@ -203,6 +324,10 @@ class RunConfig:
             return opt.batch_size
         return {"full": self.data.samples, "single": 1, "mini": self.batch_size}[opt.spec.batch]
 
+    def scheduler_of(self, opt: OptimizerConfig) -> SchedulerConfig | None:
+        """The learning-rate schedule ``opt`` follows: its own, else the run's (None: a constant rate)."""
+        return opt.scheduler if opt.scheduler is not None else self.scheduler
+
     def replace(self, **changes: Any) -> RunConfig:
         return replace(self, **changes)
 
@@ -210,6 +335,10 @@ class RunConfig:
         d = asdict(self)
         d["optimizers"] = [o.to_dict() for o in self.optimizers]
         d["init"] = list(self.init) if self.init is not None else None
+        if self.scheduler is None:
+            del d["scheduler"]  # configs without a schedule keep the JSON (and cache keys) they had
+        else:
+            d["scheduler"] = self.scheduler.to_dict()
         return d
 
     def to_json(self) -> str:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lab.core import devices, objectives
-from lab.core.config import OptimizerConfig, RunConfig
+from lab.core import devices, objectives, schedulers
+from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
 from lab.core.rules import Rule, rule_for
@@ -43,6 +43,8 @@ class _Lane:
     start: tuple[float, float]
     batch_key: tuple[int, int]  # (batch size, repeat): lanes with equal keys see equal batches
     rule: Rule | None
+    sched: SchedulerConfig | None  # its learning-rate schedule (None: a constant rate)
+    lr: np.ndarray | None  # the schedule's rate of every step, when known before the run
 
 
 class _Stacked:
@@ -136,14 +138,19 @@ class _Stacked:
 
 
 class _TorchLane:
-    """One lane run by its real torch.optim class: zero_grad, backward, step (with a closure)."""
+    """One lane run by its real torch.optim class: zero_grad, backward, step (with a closure), and
+    its schedule's step after it (with the step's loss, for one that reacts to it)."""
 
     def __init__(self, lane: _Lane, obj, stream: BatchStream | None, steps: int):
         self.obj, self.stream = obj, stream
         self.params = obj.leaf_params(*lane.start)
         self.optimizer = lane.opt.spec.cls(self.params, **lane.opt.kwargs)
+        self.sched = None
+        if lane.sched is not None:
+            self.sched = schedulers.attach(self.optimizer, lane.sched.name, lane.sched.kwargs(steps))
         self.hist = torch.full((steps + 1, 2), float("nan"), dtype=torch.float64)
         self.hist[0] = torch.tensor(lane.start, dtype=torch.float64)
+        self.lr = np.full(steps, np.nan) if self.sched is not None else None  # the rate each step used
         self.alive, self.seconds = True, 0.0
 
     def advance(self, done: int, count: int) -> None:
@@ -160,8 +167,12 @@ class _TorchLane:
                 loss.backward()
                 return loss
 
+            if self.lr is not None:
+                self.lr[done + i] = opt.param_groups[0]["lr"]
             with torch.enable_grad():
-                opt.step(closure)
+                loss = opt.step(closure)
+            if self.sched is not None:
+                self.sched.step(loss)
             flat = torch.cat([p.detach().reshape(-1) for p in params]).to("cpu", torch.float64)
             self.hist[done + 1 + i] = flat
             if not torch.isfinite(flat).all():
@@ -174,10 +185,22 @@ class _TorchLane:
 def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
     lanes = []
     for opt in cfg.optimizers:
+        rule, sched, lr = rule_for(opt.spec.torch_class, opt.kwargs), cfg.scheduler_of(opt), None
+        if sched is not None:
+            # A schedule that only sets the rate is known before the run, from the real classes, and
+            # the batched rule follows it. One that reacts to the loss, or also changes momentum or
+            # betas, runs with the real classes inside the run.
+            rule = None
+            if not sched.spec.reacts_to_loss:
+                torch_class = opt.spec.torch_class
+                known = schedulers.schedule(sched.name, sched.kwargs(cfg.steps), torch_class, opt.kwargs, cfg.steps)
+                lr = known.lr
+                if not known.changes:
+                    rule = rule_for(torch_class, opt.kwargs, lr)
         for r in range(cfg.repeats):
             size = cfg.batch_size_of(opt) if cfg.is_regression else cfg.data.samples
             start = (float(starts[r, 0]), float(starts[r, 1]))
-            lanes.append(_Lane(opt, r, start, (size, r), rule_for(opt.spec.torch_class, opt.kwargs)))
+            lanes.append(_Lane(opt, r, start, (size, r), rule, sched, lr))
     return lanes
 
 
@@ -233,9 +256,9 @@ def run(
             fast_loss = obj.loss(fast_params)  # in the run's dtype, as the tutorial's loop prints it
             fast_hist = fast_params.to("cpu", torch.float64)
             for i, ln in enumerate(fast):
-                hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast))
+                hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast), ln.lr)
         for ln, single in zip(slow, singles, strict=True):
-            hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds)
+            hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds, single.lr)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)]) for ln in lanes)
 
     is_reg = cfg.is_regression
@@ -253,7 +276,7 @@ def run(
 
 
 def _lane_result(
-    cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, loss: torch.Tensor, seconds: float
+    cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, loss: torch.Tensor, seconds: float, lr: np.ndarray | None
 ) -> LaneResult:
     loss, p = loss.numpy(), params.numpy()
     ok = np.isfinite(loss) & np.isfinite(p).all(1)
@@ -283,4 +306,6 @@ def _lane_result(
         steps_to_tol=steps_to_tol,
         seconds=seconds,
         diverged_at=diverged_at,
+        lr=None if lr is None else lr[: max(end - 1, 0)],
+        scheduler=None if ln.sched is None else {"class": ln.sched.name, "kwargs": ln.sched.kwargs(cfg.steps)},
     )

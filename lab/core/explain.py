@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lab.core import devices, objectives, scratch
+from lab.core import devices, objectives, schedulers, scratch
 from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.data import BatchStream
 
@@ -59,6 +59,21 @@ class _Lane:
         self.start = (float(starts[repeat, 0]), float(starts[repeat, 1]))
         size = cfg.batch_size_of(opt) if cfg.is_regression else cfg.data.samples
         self.batches = BatchStream(cfg.data.samples, size, cfg.seed, repeat).take(cfg.steps)
+        self.sched = cfg.scheduler_of(opt)
+
+    def attach(self, optimizer) -> schedulers.Attached | None:
+        """The lane's learning-rate schedule on ``optimizer`` (None: a constant rate)."""
+        if self.sched is None:
+            return None
+        return schedulers.attach(optimizer, self.sched.name, self.sched.kwargs(self.cfg.steps))
+
+    def stand_in(self) -> tuple[Any, schedulers.Attached | None]:
+        """An optimizer whose param group follows the lane's schedule, for a loop without torch's
+        own step (ours)."""
+        if self.sched is None:
+            return None, None
+        kwargs = self.sched.kwargs(self.cfg.steps)
+        return schedulers.stand_in(self.sched.name, kwargs, self.opt.spec.torch_class, self.opt.kwargs)
 
     def batch(self, k: int) -> torch.Tensor | None:
         return self.batches[k - 1] if self.obj.stochastic else None
@@ -79,7 +94,10 @@ def _replay(lane: _Lane, steps: int) -> Iterator[tuple[int, torch.Tensor, torch.
     from the real torch.optim class (the gradient and loss of a closure's first evaluation)."""
     params = lane.obj.leaf_params(*lane.start)
     optimizer = lane.opt.spec.cls(params, **lane.opt.kwargs)
+    sched, last_loss = lane.attach(optimizer), None
     for k in range(1, steps + 1):
+        if sched is not None and k > 1:  # stepped here, not after the yield: a caller that stops at
+            sched.step(last_loss)  # step k finds the optimizer holding step k's rate
         before = _flat(params).clone()
         seen: list[tuple[torch.Tensor, float]] = []
 
@@ -91,10 +109,18 @@ def _replay(lane: _Lane, steps: int) -> Iterator[tuple[int, torch.Tensor, torch.
             return loss
 
         optimizer.step(closure)
-        grad, loss = seen[0]
-        yield k, before, grad, loss, _flat(params).clone(), optimizer
+        grad, last_loss = seen[0]
+        yield k, before, grad, last_loss, _flat(params).clone(), optimizer
         if not torch.isfinite(_flat(params)).all():
             return
+
+
+def hyperparams_now(kwargs: dict[str, Any], optimizer) -> dict[str, Any]:
+    """The keyword arguments with what a schedule changes (lr, momentum, betas) as the optimizer's
+    param group holds them now: the values its next step uses."""
+    if optimizer is None:
+        return dict(kwargs)
+    return {**kwargs, **{k: v for k, v in schedulers.group_values(optimizer).items() if k in kwargs}}
 
 
 def scratch_state(optimizer, params=None) -> scratch.State:
@@ -191,7 +217,7 @@ def explain_step(cfg: RunConfig, name: str, k: int, repeat: int = 0) -> StepExpl
     if k == 1:  # some classes fill their state in at construction (Adagrad's sum)
         fresh = opt.spec.cls(lane.obj.leaf_params(*lane.start), **opt.kwargs)
         state_before, ours_before = torch_state(fresh), scratch_state(fresh)
-    hp = opt.kwargs
+    hp = hyperparams_now(opt.kwargs, optimizer if lane.sched is not None else None)
     ours_after = mine = None
     derived: dict[str, Any] = {}
     if algo is not None:
@@ -263,6 +289,8 @@ def trace(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = None, 
         grads.append(grad.to(torch.float64))
         if algo is None or not (wanted[k] or wanted[k + 1]):
             continue
+        if lane.sched is not None:
+            hp = hyperparams_now(opt.kwargs, optimizer)
         ours_after = scratch_state(optimizer)
         if wanted[k]:
             mine = algo.step(before.clone(), grad.clone(), copy.deepcopy(ours_before), hp)
@@ -293,14 +321,17 @@ def scratch_run(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = 
     dtype = getattr(torch, cfg.dtype)
     p = torch.tensor(lane.start, dtype=dtype, device=devices.resolve(cfg.device))
     state = scratch_state(opt.spec.cls(lane.obj.leaf_params(*lane.start), **opt.kwargs))
+    rates, sched = lane.stand_in()  # the schedule's rate of each step, stepped with our own losses
     out = [p.to("cpu", torch.float64)]
     for k in range(1, steps + 1):
         leaf = lane.obj.leaf_params(float(p[0]), float(p[1]))
-        lane.loss_and_grad(leaf, k)
-        p = algo.step(p, _flat(t.grad for t in leaf), state, opt.kwargs)
+        loss = lane.loss_and_grad(leaf, k)
+        p = algo.step(p, _flat(t.grad for t in leaf), state, hyperparams_now(opt.kwargs, rates))
         out.append(p.to("cpu", torch.float64))
         if not torch.isfinite(p).all():
             break
+        if sched is not None:
+            sched.step(loss)
     return torch.stack(out).numpy()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import math
 import os
@@ -39,7 +40,7 @@ class HyperParam:
     """One keyword argument of a torch.optim class, with what a form needs to edit it."""
 
     name: str
-    kind: str  # "float" | "int" | "bool" | "pair" | "choice"
+    kind: str  # "float" | "int" | "bool" | "pair" | "choice" | "ints" (increasing whole numbers)
     default: Any
     low: Any = None  # float, or a (low, low) pair for kind "pair"
     high: Any = None
@@ -59,6 +60,15 @@ class HyperParam:
             if value not in self.choices:
                 raise ValueError(f"{field_name} = {value!r} is not one of {list(self.choices)}")
             return value
+        if self.kind == "ints":
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ValueError(f"{field_name} must be a list of whole numbers, got {value!r}")
+            out = tuple(
+                _check_number(v, f"{field_name}[{i}]", self.low, self.high, False, int) for i, v in enumerate(value)
+            )
+            if any(a >= b for a, b in itertools.pairwise(out)):
+                raise ValueError(f"{field_name} = {list(out)} must be increasing")
+            return out
         if self.kind == "pair":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise ValueError(f"{field_name} must be a pair of numbers, got {value!r}")
@@ -74,6 +84,8 @@ class HyperParam:
             return "true or false"
         if self.kind == "choice":
             return " | ".join(str(c) for c in self.choices)
+        if self.kind == "ints":
+            return f"increasing whole numbers in [{self.low:g}, {self.high:g}]"
         if self.kind == "pair":
             return " and ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.low, self.high, strict=True))
         return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
@@ -256,7 +268,7 @@ def _hyperparams_of(cls: type) -> tuple[HyperParam, ...]:
         info = _KNOWN.get(f"{cls.__name__}.{p.name}") or _KNOWN.get(p.name)
         default = p.default
         if info is None:
-            info = _infer(default)
+            info = infer_range(default)
             if info is None:
                 continue  # e.g. Adafactor's eps=(None, 1e-3): kept at torch's default
         if info["kind"] == "pair":
@@ -273,8 +285,9 @@ def _hyperparams_of(cls: type) -> tuple[HyperParam, ...]:
     return tuple(out)
 
 
-def _infer(default: Any) -> dict[str, Any] | None:
-    """Range for a keyword argument the lab does not know, guessed from its default."""
+def infer_range(default: Any) -> dict[str, Any] | None:
+    """Range for a keyword argument the lab does not know, guessed from its default (None: a
+    default a form cannot edit)."""
     if isinstance(default, bool):
         return dict(kind="bool")
     if isinstance(default, int):

@@ -124,6 +124,30 @@ def train(lane):
     return path, loss
 '''
 
+_SCHEDULES = '''
+
+def make_scheduler(optimizer, spec):
+    """A lane's learning-rate schedule (None: a constant rate); it steps once per optimizer step."""
+    if spec is None:
+        return None
+    kwargs = spec["kwargs"]
+    if spec["class"] == "WarmupCosine":  # the lab's preset: a linear warm-up, then a cosine
+        warm = kwargs["warmup_steps"]
+        parts = [
+            lr_scheduler.LinearLR(optimizer, start_factor=kwargs["start_factor"], total_iters=warm),
+            lr_scheduler.CosineAnnealingLR(optimizer, T_max=kwargs["total_steps"] - warm, eta_min=kwargs["eta_min"]),
+        ]
+        return lr_scheduler.SequentialLR(optimizer, parts, milestones=[warm])
+    return getattr(lr_scheduler, spec["class"])(optimizer, **kwargs)
+
+
+def scheduler_step(scheduler, loss):
+    if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(loss.item())  # it reacts to the loss of the step just taken
+    elif scheduler is not None:
+        scheduler.step()
+'''
+
 _MAIN = '''
 
 def num(value, spec):
@@ -168,6 +192,17 @@ def _literal(value):
     return value
 
 
+def _with_schedules(train: str) -> str:
+    """A ``train`` function that also builds and steps each lane's schedule."""
+    made = train.replace(
+        '**lane["kwargs"])\n', '**lane["kwargs"])\n    scheduler = make_scheduler(optimizer, lane["scheduler"])\n'
+    )
+    return made.replace(
+        "        optimizer.step(closure)\n",
+        "        loss = optimizer.step(closure)\n        scheduler_step(scheduler, loss)\n",
+    )
+
+
 def _lane(res: RunResult, lane: LaneResult) -> dict:
     n = len(lane.w)
     steps = np.unique(np.linspace(0, n - 1, min(n, CHECKPOINTS)).astype(int)).tolist()
@@ -185,6 +220,12 @@ def _lane(res: RunResult, lane: LaneResult) -> dict:
         "repeat": lane.repeat,
         "torch_class": lane.torch_class,
         "kwargs": {k: _literal(v) for k, v in lane.hyperparams.items()},
+        "scheduler": None
+        if lane.scheduler is None
+        else {
+            "class": lane.scheduler["class"],
+            "kwargs": {k: _literal(v) for k, v in lane.scheduler["kwargs"].items()},
+        },
         "w0": lane.w0,
         "b0": lane.b0,
     }
@@ -242,9 +283,13 @@ def script(res: RunResult, filename: str = "reproduce.py") -> str:
     lanes = [_lane(res, ln) for ln in res.lanes]
     parts += ["\n# Each lane: optimizer, start, keyword arguments, and the lab's numbers to compare with.\n"]
     parts += ["LANES = " + pprint.pformat(lanes, width=110, sort_dicts=False) + "\n"]
-    if cfg.is_regression:
-        parts += [_BATCHES, _REGRESSION]
-    else:
-        parts += [_LANDSCAPE]
+    train = _REGRESSION if cfg.is_regression else _LANDSCAPE
+    if any(ln.scheduler is not None for ln in res.lanes):
+        parts[0] = parts[0].replace(
+            "from torch import nn\n", "from torch import nn\nfrom torch.optim import lr_scheduler\n"
+        )
+        parts += [_SCHEDULES]
+        train = _with_schedules(train)
+    parts += [_BATCHES, train] if cfg.is_regression else [train]
     parts += [_MAIN]
     return "".join(parts)

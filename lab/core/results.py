@@ -26,6 +26,7 @@ SUMMARY_COLUMNS = [
     "repeat",
     "torch_class",
     "hyperparams",
+    "scheduler",
     "batch_size",
     "steps",
     "w0",
@@ -52,7 +53,7 @@ SUMMARY_COLUMNS = [
     "tol",
     "config",
 ]
-CURVE_COLUMNS = ["optimizer", "repeat", "step", "loss", "w", "b"]
+CURVE_COLUMNS = ["optimizer", "repeat", "step", "loss", "w", "b", "lr", "scheduler"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ class LaneResult:
     steps_to_tol: int | None  # first step from which the excess loss stays below tol
     seconds: float  # wall time; lanes batched together share their pass's time equally
     diverged_at: int | None  # first step whose loss or parameters were not finite
+    lr: np.ndarray | None = None  # the learning rate of steps 1 … (a schedule's; None: constant, see hyperparams)
+    scheduler: dict | None = None  # its schedule: {"class": name, "kwargs": every keyword argument}
+
+    @property
+    def scheduler_json(self) -> str | None:
+        return None if self.scheduler is None else json.dumps(self.scheduler, sort_keys=True)
+
+    def rates(self) -> np.ndarray:
+        """(len(loss),): the learning rate of the update that led to each step (NaN at step 0);
+        a lane without a schedule, or a class without ``lr``, has its constant rate (or NaN)."""
+        out = np.full(len(self.loss), np.nan)
+        if self.lr is not None:
+            n = min(len(self.lr), len(out) - 1)
+            out[1 : n + 1] = self.lr[:n]
+        elif isinstance(self.hyperparams.get("lr"), (int, float)):
+            out[1:] = self.hyperparams["lr"]
+        return out
 
     @property
     def status(self) -> str:
@@ -139,6 +157,7 @@ def summary_rows(res: RunResult) -> list[dict]:
             "repeat": ln.repeat,
             "torch_class": ln.torch_class,
             "hyperparams": json.dumps(ln.hyperparams, sort_keys=True),
+            "scheduler": ln.scheduler_json,  # empty: a constant learning rate
             "batch_size": ln.batch_size,
             "steps": cfg.steps,
             "w0": ln.w0,
@@ -206,6 +225,8 @@ def curves_columns(res: RunResult) -> dict[str, np.ndarray]:
         "loss": np.concatenate([ln.loss for ln in res.lanes]),
         "w": np.concatenate([ln.w for ln in res.lanes]),
         "b": np.concatenate([ln.b for ln in res.lanes]),
+        "lr": np.concatenate([ln.rates() for ln in res.lanes]),  # of the update that led to the row's step
+        "scheduler": np.repeat(np.array([ln.scheduler_json for ln in res.lanes], dtype=object), lengths),
     }
 
 

@@ -25,6 +25,9 @@ RAdam      Adam's moments; while ρ_t>5: n_t=r_t·√(1−β₂ᵗ)/(1−β₁�
 ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α, d_t = 1−λ_a·η_t
 =========  ============================================================================
 
+With a learning-rate schedule, η (and what is derived from it: d for decoupled decay, ASGD's
+η_t) follows the schedule's rate of each step, as torch reads it from the param group.
+
 Anything else (AMSGrad, centered or momentum RMSprop, Adamax, Adadelta, Rprop, LBFGS,
 Adafactor, and classes a newer torch adds) has no rule and runs through torch.optim itself.
 Tests check every rule against the real class.
@@ -63,29 +66,32 @@ class Rule:
         return np.stack([np.broadcast_to(np.asarray(base[k], dtype=np.float64), t.shape) for k in COEFFS], 1)
 
 
-def _decay(kw: Mapping[str, Any], decoupled: bool) -> tuple[float, float]:
-    """(λ, d) for weight decay applied to the gradient (coupled) or to the weights (decoupled)."""
-    wd, lr = kw.get("weight_decay", 0.0), kw["lr"]
-    return (0.0, 1.0 - lr * wd) if decoupled else (wd, 1.0)
+LR = Callable[[np.ndarray], Any]  # step t (float64) -> the learning rate of those steps
 
 
-def _sgd(kw: Mapping[str, Any]) -> Rule:
-    lr, mu, damp = kw["lr"], kw["momentum"], kw["dampening"]
+def _decay(kw: Mapping[str, Any], decoupled: bool, lr: LR) -> tuple[float, LR]:
+    """(λ, d_t) for weight decay applied to the gradient (coupled) or to the weights (decoupled)."""
+    wd = kw.get("weight_decay", 0.0)
+    return (0.0, lambda t: 1.0 - lr(t) * wd) if decoupled else (wd, lambda t: 1.0)
+
+
+def _sgd(kw: Mapping[str, Any], lr: LR) -> Rule:
+    mu, damp = kw["momentum"], kw["dampening"]
     if mu == 0:
-        return Rule(lam=kw["weight_decay"], per_step=lambda t: {"q": 1.0, "eta": lr})
+        return Rule(lam=kw["weight_decay"], per_step=lambda t: {"q": 1.0, "eta": lr(t)})
     n, q = (mu, 1.0) if kw["nesterov"] else (1.0, 0.0)
     return Rule(
         lam=kw["weight_decay"],
         a=mu,
-        per_step=lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr},
+        per_step=lambda t: {"c": np.where(t == 1, 1.0, 1.0 - damp), "n": n, "q": q, "eta": lr(t)},
     )
 
 
-def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
+def _adam(kw: Mapping[str, Any], lr: LR, decoupled: bool) -> Rule | None:
     if kw.get("amsgrad"):
         return None
-    (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
-    lam, d = _decay(kw, decoupled)
+    (b1, b2), eps = kw["betas"], kw["eps"]
+    lam, d = _decay(kw, decoupled, lr)
     return Rule(
         lam=lam,
         a=b1,
@@ -93,8 +99,8 @@ def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
         gamma=1.0 - b2,
         per_step=lambda t: {
             "c": 1.0 - b1,
-            "d": d,
-            "eta": lr,
+            "d": d(t),
+            "eta": lr(t),
             "n": 1.0 / (1.0 - b1**t),
             "k": 1.0 / np.sqrt(1.0 - b2**t),
             "e": eps,
@@ -102,32 +108,32 @@ def _adam(kw: Mapping[str, Any], decoupled: bool) -> Rule | None:
     )
 
 
-def _adagrad(kw: Mapping[str, Any]) -> Rule:
-    lr, decay, eps = kw["lr"], kw["lr_decay"], kw["eps"]
+def _adagrad(kw: Mapping[str, Any], lr: LR) -> Rule:
+    decay, eps = kw["lr_decay"], kw["eps"]
     return Rule(
         lam=kw["weight_decay"],
         beta=1.0,
         gamma=1.0,
         v0=kw["initial_accumulator_value"],
-        per_step=lambda t: {"eta": lr / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
+        per_step=lambda t: {"eta": lr(t) / (1.0 + (t - 1.0) * decay), "q": 1.0, "k": 1.0, "e": eps},
     )
 
 
-def _rmsprop(kw: Mapping[str, Any]) -> Rule | None:
+def _rmsprop(kw: Mapping[str, Any], lr: LR) -> Rule | None:
     if kw["centered"] or kw["momentum"] != 0:
         return None
-    alpha, lr, eps = kw["alpha"], kw["lr"], kw["eps"]
+    alpha, eps = kw["alpha"], kw["eps"]
     return Rule(
         lam=kw["weight_decay"],
         beta=alpha,
         gamma=1.0 - alpha,
-        per_step=lambda t: {"eta": lr, "q": 1.0, "k": 1.0, "e": eps},
+        per_step=lambda t: {"eta": lr(t), "q": 1.0, "k": 1.0, "e": eps},
     )
 
 
-def _nadam(kw: Mapping[str, Any]) -> Rule:
-    (b1, b2), lr, eps, psi = kw["betas"], kw["lr"], kw["eps"], kw["momentum_decay"]
-    lam, d = _decay(kw, kw["decoupled_weight_decay"])
+def _nadam(kw: Mapping[str, Any], lr: LR) -> Rule:
+    (b1, b2), eps, psi = kw["betas"], kw["eps"], kw["momentum_decay"]
+    lam, d = _decay(kw, kw["decoupled_weight_decay"], lr)
 
     def per_step(t: np.ndarray) -> dict[str, Any]:
         upto = np.arange(1, int(t[-1]) + 2, dtype=np.float64)
@@ -137,8 +143,8 @@ def _nadam(kw: Mapping[str, Any]) -> Rule:
         mu, mu_next, prod = mus[i], mus[i + 1], prods[i]
         return {
             "c": 1.0 - b1,
-            "d": d,
-            "eta": lr,
+            "d": d(t),
+            "eta": lr(t),
             "n": mu_next / (1.0 - prod * mu_next),
             "q": (1.0 - mu) / (1.0 - prod),
             "k": 1.0 / np.sqrt(1.0 - b2**t),
@@ -148,9 +154,9 @@ def _nadam(kw: Mapping[str, Any]) -> Rule:
     return Rule(lam=lam, a=b1, beta=b2, gamma=1.0 - b2, per_step=per_step)
 
 
-def _radam(kw: Mapping[str, Any]) -> Rule:
-    (b1, b2), lr, eps = kw["betas"], kw["lr"], kw["eps"]
-    lam, d = _decay(kw, kw["decoupled_weight_decay"])
+def _radam(kw: Mapping[str, Any], lr: LR) -> Rule:
+    (b1, b2), eps = kw["betas"], kw["eps"]
+    lam, d = _decay(kw, kw["decoupled_weight_decay"], lr)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def per_step(t: np.ndarray) -> dict[str, Any]:
@@ -161,8 +167,8 @@ def _radam(kw: Mapping[str, Any]) -> Rule:
             rect = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
         return {
             "c": 1.0 - b1,
-            "d": d,
-            "eta": lr,
+            "d": d(t),
+            "eta": lr(t),
             "n": np.where(on, rect * np.sqrt(bc2) / bc1, 1.0 / bc1),
             "k": np.where(on, 1.0, 0.0),
             "e": np.where(on, eps, 1.0),
@@ -171,20 +177,23 @@ def _radam(kw: Mapping[str, Any]) -> Rule:
     return Rule(lam=lam, a=b1, beta=b2, gamma=1.0 - b2, per_step=per_step)
 
 
-def _asgd(kw: Mapping[str, Any]) -> Rule:
-    lr, lambd, alpha = kw["lr"], kw["lambd"], kw["alpha"]
+def _asgd(kw: Mapping[str, Any], lr: LR) -> Rule:
+    lambd, alpha = kw["lambd"], kw["alpha"]
 
     def per_step(t: np.ndarray) -> dict[str, Any]:
-        eta = lr / (1.0 + lambd * lr * (t - 1.0)) ** alpha
+        # torch steps with the η it computed at the end of the step before, from that step's rate
+        # (step 1: the rate itself)
+        before = lr(np.maximum(t - 1.0, 1.0))
+        eta = before / (1.0 + lambd * before * (t - 1.0)) ** alpha
         return {"eta": eta, "d": 1.0 - lambd * eta, "q": 1.0}
 
     return Rule(lam=kw["weight_decay"], per_step=per_step)
 
 
-_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Rule | None]] = {
+_BUILDERS: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
     "SGD": _sgd,
-    "Adam": lambda kw: _adam(kw, kw.get("decoupled_weight_decay", False)),
-    "AdamW": lambda kw: _adam(kw, True),
+    "Adam": lambda kw, lr: _adam(kw, lr, kw.get("decoupled_weight_decay", False)),
+    "AdamW": lambda kw, lr: _adam(kw, lr, True),
     "Adagrad": _adagrad,
     "RMSprop": _rmsprop,
     "NAdam": _nadam,
@@ -193,7 +202,13 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Rule | None]] = {
 }
 
 
-def rule_for(torch_class: str, kwargs: Mapping[str, Any]) -> Rule | None:
-    """The rule reproducing ``torch_class(**kwargs)``, or None when it needs torch.optim itself."""
+def rule_for(torch_class: str, kwargs: Mapping[str, Any], lrs: np.ndarray | None = None) -> Rule | None:
+    """The rule reproducing ``torch_class(**kwargs)``, or None when it needs torch.optim itself.
+    ``lrs``: the learning rate of steps 1, 2, … (a schedule's); None: ``kwargs["lr"]`` throughout."""
     build = _BUILDERS.get(torch_class)
-    return build(kwargs) if build else None
+    if build is None:
+        return None
+    if lrs is None:
+        constant = kwargs["lr"]
+        return build(kwargs, lambda t: constant)
+    return build(kwargs, lambda t: lrs[t.astype(np.int64) - 1])
