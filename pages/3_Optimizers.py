@@ -17,7 +17,7 @@ from lab.app import charts, experiments, form, limits, runs, session, steps, tab
 from lab.app.form import K, hp_key
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
-from lab.core import explain, landscapes, optimizers, reproduce, scratch, tuning
+from lab.core import explain, landscapes, optimizers, reproduce, schedulers, scratch, tuning
 from lab.core.config import OBJECTIVES, REGRESSION
 from lab.core.data import make_data
 
@@ -43,22 +43,27 @@ def init_defaults() -> None:
 
 def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, disabled: bool) -> None:
     key = hp_key(spec.name, p.name)
-    if p.kind == "pair":
-        cols = st.columns(2)
-        for i, col in enumerate(cols):
-            k = hp_key(spec.name, p.name, i)
-            st.session_state.setdefault(k, spec.defaults[p.name][i])
-            col.number_input(
-                f"{p.name}[{i}]",
-                float(p.low[i]),
-                float(p.high[i]),
-                key=k,
-                format="%g",
-                step=form.step_size(p.low[i], p.high[i], spec.defaults[p.name][i], p.log),
-                help=p.help,
-            )
+    if p.kind != "pair":
+        param_widget(key, p, spec.defaults[p.name], disabled)
         return
-    st.session_state.setdefault(key, spec.defaults[p.name])
+    cols = st.columns(2)
+    for i, col in enumerate(cols):
+        k = hp_key(spec.name, p.name, i)
+        st.session_state.setdefault(k, spec.defaults[p.name][i])
+        col.number_input(
+            f"{p.name}[{i}]",
+            float(p.low[i]),
+            float(p.high[i]),
+            key=k,
+            format="%g",
+            step=form.step_size(p.low[i], p.high[i], spec.defaults[p.name][i], p.log),
+            help=p.help,
+        )
+
+
+def param_widget(key: str, p: optimizers.HyperParam, default, disabled: bool = False) -> None:
+    """One number, switch or choice of an optimizer or a schedule, pre-filled with its default."""
+    st.session_state.setdefault(key, default)
     if p.kind == "bool":
         st.checkbox(p.name, key=key, help=p.help)
     elif p.kind == "choice":
@@ -74,7 +79,7 @@ def hyperparam_widget(spec: optimizers.OptimizerSpec, p: optimizers.HyperParam, 
             key=key,
             format="%g",
             disabled=disabled,
-            step=form.step_size(low, p.high, spec.defaults[p.name], p.log),
+            step=form.step_size(low, p.high, default, p.log),
             help=p.help,
         )
 
@@ -207,8 +212,61 @@ def controls() -> bool:
             disabled=not st.session_state[K("same_lr_on")],
             label_visibility="collapsed",
         )
+        schedule_row()
         hyperparameters(same_lr_on=bool(st.session_state[K("same_lr_on")]))
     return on_surface
+
+
+def schedule_row() -> None:
+    """One learning-rate schedule for all optimizers, or a switch to give each its own."""
+    r1, r2 = st.columns([2, 1])
+    each = r2.toggle(
+        "A schedule per optimizer",
+        key=form.EACH,
+        help="Off: one schedule for every optimizer. On: each optimizer's box below has its own.",
+    )
+    if each:
+        r1.caption("Learning-rate schedules: set in each optimizer's box below.")
+        return
+    with r1:
+        schedule_widgets(form.ALL)
+
+
+def schedule_widgets(scope: str) -> None:
+    """A schedule selector and, once one is chosen, its parameters (empty: follows the run's steps)."""
+    st.session_state.setdefault(form.sched_key(scope), form.CONSTANT)
+    name = st.selectbox(
+        "Learning-rate schedule",
+        [form.CONSTANT, *schedulers.registry().names()],
+        key=form.sched_key(scope),
+        format_func=form.schedule_title,
+        help="A torch.optim.lr_scheduler class, stepped once after every optimizer step. The learning rate "
+        "each optimizer gets at each step is drawn under the loss chart.",
+    )
+    if name == form.CONSTANT:
+        return
+    spec = schedulers.get(name)
+    steps_now = int(st.session_state[K("steps")])
+    st.caption(f"`{name}` — {spec.description}")
+    cols = st.columns(min(4, max(1, len(spec.params))))
+    for i, p in enumerate(spec.params):
+        key = form.sched_key(scope, name, p.name)
+        with cols[i % len(cols)]:
+            if p.name in spec.derived:
+                auto = spec.derived[p.name](steps_now)
+                st.session_state.setdefault(key, None)
+                shown = ", ".join(map(str, auto)) if isinstance(auto, tuple) else f"{auto:g}"
+                hint = f"{p.help} Empty: follows the run's steps ({shown} for {steps_now:,} steps)."
+                if p.kind == "ints":
+                    st.text_input(p.name, key=key, placeholder=f"auto: {shown}", help=hint)
+                else:
+                    low = max(p.low, 1e-6) if p.low_open else p.low
+                    cast = int if p.kind == "int" else float
+                    st.number_input(
+                        p.name, cast(low), cast(p.high), value=None, key=key, placeholder=f"auto: {shown}", help=hint
+                    )
+            else:
+                param_widget(key, p, spec.defaults[p.name])
 
 
 def hyperparameters(same_lr_on: bool) -> None:
@@ -222,6 +280,8 @@ def hyperparameters(same_lr_on: bool) -> None:
                 st.caption(f"`torch.optim.{spec.torch_class}` · batch: {batch}. {spec.description}")
                 for p in spec.params:
                     hyperparam_widget(spec, p, disabled=same_lr_on and p.name == "lr")
+                if st.session_state.get(form.EACH):
+                    schedule_widgets(spec.name)
     with st.expander("Optimizers torch has that cannot train this model"):
         for name, why in optimizers.unavailable().items():
             st.markdown(f"- **{name}** — {why}")
@@ -487,6 +547,11 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
             ("loss", measure, not full, key), lambda: charts.loss_chart(overlaid, measure, focus=not full)
         )
         st.vega_lite_chart(spec=spec, width="stretch")
+    if charts.scheduled(overlaid):
+        st.markdown("**Learning rate** each optimizer used, step by step (its schedule; log scale)")
+        with st.container(key=K("lr_chart")):
+            spec = charts.spec(("lr", not full, key), lambda: charts.lr_chart(overlaid, focus=not full))
+            st.vega_lite_chart(spec=spec, width="stretch")
     st.caption(
         "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
         "zooms the steps, drag pans, double-click resets; "

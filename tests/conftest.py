@@ -1,5 +1,23 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 # tests/reference.py (plain torch loops) is imported as a helper module by several tests.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """Every config engine.run is called with during a test (it still trains)."""
+    from lab.core import engine
+
+    calls = []
+    real = engine.run
+
+    def counting(cfg, *a, **kw):
+        calls.append(cfg)
+        return real(cfg, *a, **kw)
+
+    monkeypatch.setattr(engine, "run", counting)
+    return calls

@@ -29,19 +29,6 @@ def fresh_shared_cache():
     runs.SWEEPS.clear()
 
 
-@pytest.fixture
-def engine_calls(monkeypatch):
-    calls = []
-    real = engine.run
-
-    def counting(cfg, *a, **kw):
-        calls.append(cfg)
-        return real(cfg, *a, **kw)
-
-    monkeypatch.setattr(engine, "run", counting)
-    return calls
-
-
 def test_home_links_every_section_and_shares_a_sidebar():
     at = open_page()
     assert not at.exception

@@ -67,12 +67,31 @@ def check_hover(res: RunResult) -> None:
     assert 0.0004 < _off(engine.run(slow), "RMSProp", slice(10_000, None)) < 0.0006
 
 
+def check_settle(res: RunResult) -> None:
+    assert res.config.scheduler is not None and res.config.scheduler.name == "CosineAnnealingLR"
+    names = ("Adam", "RMSProp", "Mini-batch SGD")
+    assert res.lane("Adam").batch_size == 10
+    for name in names:
+        assert res.lane(name).status == "converged" and _excess(res, name) < 1e-7, name
+        assert res.lane(name).lr[-1] < 1e-5 * res.lane(name).lr[0]  # almost zero by the end
+    constant = engine.run(res.config.replace(scheduler=None))
+    assert _excess(constant, "Mini-batch SGD") > 3e-4 and _excess(constant, "Adam") > 3e-5
+    assert _excess(constant, "RMSProp") > 1e-5
+    for name in names:
+        assert constant.lane(name).status == "stopped at max steps", name
+        assert _excess(constant, name) > 100 * _excess(res, name), name
+        # RMSProp circles on the full data (no batch noise): the largest distance over the last 10 %
+        assert _off(constant, name, slice(1_800, None)) > 10 * _off(res, name, slice(1_800, None)), name
+    assert all(res.lane(name).steps_to_tol > 0.75 * res.config.steps for name in names)  # the last quarter
+
+
 CHECKS = {
     "valley": check_valley,
     "noise": check_noise,
     "saddle": check_saddle,
     "far": check_far,
     "hover": check_hover,
+    "settle": check_settle,
 }
 
 

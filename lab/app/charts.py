@@ -331,12 +331,7 @@ def loss_chart(
     # The step the paths chart's slider is at, as a dashed rule (its slider here is the same
     # log-spaced one; the page keeps the two in step).
     position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), "mark step ")
-    marker = (
-        alt.Chart(pd.DataFrame({"at": [0]}))
-        .transform_calculate(step="upto")
-        .mark_rule(color=TRUE_COLOR, strokeDash=[5, 4], strokeWidth=1.5, clip=True)
-        .encode(x=alt.X("step:Q", scale=x_scale))
-    )
+    marker = _step_rule(x_scale)
     marker_label = (
         alt.Chart(pd.DataFrame({"at": [0]}))
         .transform_calculate(step="upto")
@@ -347,6 +342,87 @@ def loss_chart(
     zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
     chart = alt.layer(*layers).properties(height=height).add_params(zoom, position, upto)
     return _finish(chart, columns=2)  # two columns: the labels carry the learning rate
+
+
+def scheduled(runs: Runs) -> bool:
+    """Whether a learning-rate schedule changes any lane's rate (then the page draws the rates)."""
+    return any(lane.lr is not None for _, res in runs for lane in res.lanes)
+
+
+def lr_frame(runs: Runs, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Long frame (series, run, optimizer, step, lr, schedule): the learning rate of the update that
+    led to each step, downsampled (min and max of each bucket kept, so a restart's jump survives).
+    With repeats, the first repeat's (the same for all, except under ReduceLROnPlateau). Rates that
+    cannot sit on a log scale (0 at a cosine's very end) are left out."""
+    parts = []
+    for prefix, res in runs:
+        banded_ = res.config.repeats > 1
+        for lane in res.lanes:
+            if banded_ and lane.repeat > 0:
+                continue
+            rate = lane.rates()
+            steps = np.flatnonzero(np.isfinite(rate) & (rate > 0))
+            if len(steps) == 0:
+                continue
+            pick = steps[downsample(np.log10(rate[steps]), max_points)]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series": _series(prefix, lane, res.config.repeats, banded_),
+                        "run": prefix.strip(),
+                        "optimizer": lane.optimizer,
+                        "step": pick,
+                        "lr": rate[pick],
+                        "schedule": lane.scheduler["class"] if lane.scheduler else "constant",
+                    }
+                )
+            )
+    cols = ["series", "run", "optimizer", "step", "lr", "schedule"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def lr_chart(runs: Runs, max_points: int = MAX_POINTS, height: int = 170, focus: bool = True) -> alt.Chart:
+    """The learning rate each optimizer used at each step (log scale), drawn under the loss chart on
+    the same step axis (the same range as the loss chart's ``focus``), with the same dashed rule at
+    the step the paths chart's slider is at."""
+    df = lr_frame(runs, max_points)
+    last = action_steps(runs) if focus else None
+    x_scale = alt.Scale(domain=[0, last]) if last is not None else alt.Scale()
+    legend_pick = alt.selection_point(fields=["series"], bind="legend")
+    # Down to a ten-thousandth of the largest rate: a cosine's last few steps dive towards 0 and would
+    # squeeze every schedule's shape into the top of the chart (the line leaves the chart there).
+    top = float(df["lr"].max()) if len(df) else 1.0
+    y_scale = alt.Scale(type="log", domain=[max(float(df["lr"].min()), top * 1e-4) if len(df) else 1e-4, top])
+    base = alt.Chart(df).encode(
+        x=alt.X("step:Q", title="step", scale=x_scale),
+        y=alt.Y("lr:Q", title="learning rate", scale=y_scale),
+        color=alt.Color(
+            "series:N",
+            title="optimizer",
+            sort=list(dict.fromkeys(df["series"])),
+            scale=_lane_scale(runs, banded(runs)),
+            legend=None,  # the loss chart's legend above names the colours
+        ),
+    )
+    dash = {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}
+    lines = (
+        base.mark_line(strokeWidth=2, clip=True, interpolate="step-after")
+        .encode(
+            opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.12)),
+            tooltip=[
+                alt.Tooltip("series:N", title="optimizer"),
+                alt.Tooltip("schedule:N"),
+                alt.Tooltip("step:Q"),
+                alt.Tooltip("lr:Q", format=".4e", title="learning rate"),
+            ],
+            **dash,
+        )
+        .add_params(legend_pick)
+    )
+    position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), "rate step ")
+    marker = _step_rule(x_scale)
+    zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
+    return alt.layer(lines, marker).properties(height=height).add_params(zoom, position, upto)
 
 
 def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
@@ -499,6 +575,16 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
     )
     chart = alt.layer(bg, lines, heads, best, step_label).add_params(position, upto)
     return _finish(chart.properties(height=height))
+
+
+def _step_rule(x_scale: alt.Scale) -> alt.Chart:
+    """A dashed rule at the step ``upto`` (see :func:`_step_params`)."""
+    return (
+        alt.Chart(pd.DataFrame({"at": [0]}))
+        .transform_calculate(step="upto")
+        .mark_rule(color=TRUE_COLOR, strokeDash=[5, 4], strokeWidth=1.5, clip=True)
+        .encode(x=alt.X("step:Q", scale=x_scale))
+    )
 
 
 def _step_params(last: int, name: str) -> tuple[alt.Parameter, alt.Parameter]:

@@ -9,16 +9,62 @@ from typing import Any
 
 from lab.app import keys, limits, session
 from lab.app.query import PageState
-from lab.core import landscapes, optimizers, tuning
-from lab.core.config import REGRESSION, OptimizerConfig, RunConfig
+from lab.core import landscapes, optimizers, schedulers, tuning
+from lab.core.config import REGRESSION, OptimizerConfig, RunConfig, SchedulerConfig
 
 K = keys.OPT  # the page's session-state namespace
 TUNED = K("tuned_lrs")  # learning rates found by a sweep, to apply before the widgets are drawn
+CONSTANT = "none"  # the schedule selector's "no schedule"
+ALL = "all"  # the scope of the run's one schedule; an optimizer's own is scoped by its name
+EACH = K("sched_each")  # one schedule per optimizer (else one for all)
 
 
 def hp_key(name: str, param: str, part: int | None = None) -> str:
     """The widget key of one hyperparameter (``part`` 0 or 1 of a pair such as Adam's betas)."""
     return K("hp", name, param) if part is None else K("hp", name, param, part)
+
+
+def sched_key(scope: str, name: str | None = None, param: str | None = None) -> str:
+    """The widget key of a schedule selector (``scope``: ALL or an optimizer's name) or, with
+    ``name`` and ``param``, of one of that schedule's parameters."""
+    return K("sched", scope) if name is None else K("sched", scope, name, param)
+
+
+def schedule_title(name: str) -> str:
+    return "None — a constant learning rate" if name == CONSTANT else name
+
+
+def _write_schedule(state: MutableMapping[str, Any], scope: str, sched: SchedulerConfig | None) -> None:
+    state[sched_key(scope)] = CONSTANT if sched is None else sched.name
+    if sched is None:
+        return
+    given = dict(sched.overrides)
+    for p in sched.spec.params:
+        value = given.get(p.name, sched.spec.defaults.get(p.name))  # None: follows the run's steps
+        state[sched_key(scope, sched.name, p.name)] = (
+            ", ".join(map(str, value)) if p.kind == "ints" and value else value
+        )
+
+
+def read_schedule(state: Mapping[str, Any], scope: str) -> SchedulerConfig | None:
+    """The schedule chosen for ``scope`` with the parameters set in its widgets (an empty one
+    follows the run's steps); raises ValueError naming a bad value."""
+    name = state.get(sched_key(scope), CONSTANT)
+    if name == CONSTANT:
+        return None
+    spec = schedulers.get(name)
+    values = {}
+    for p in spec.params:
+        value = state.get(sched_key(scope, name, p.name))
+        if isinstance(value, str):  # a list, typed as text: "500, 750"
+            value = value.strip()
+            try:
+                value = tuple(int(float(v)) for v in value.replace(";", ",").split(",") if v.strip()) or None
+            except ValueError:
+                raise ValueError(f"{name}.{p.name} = {value!r} is not a list of whole numbers like 500, 750") from None
+        if value is not None:
+            values[p.name] = value
+    return SchedulerConfig(name, tuple(values.items()))
 
 
 def write(state: MutableMapping[str, Any], page: PageState) -> None:
@@ -32,6 +78,10 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
     state[K("repeats")] = min(cfg.repeats, limits.LIMITS.repeats)
     state[K("same_lr_on")] = page.same_lr is not None
     state[K("same_lr")] = page.same_lr if page.same_lr is not None else 0.05
+    state[EACH] = any(o.scheduler is not None for o in cfg.optimizers)
+    _write_schedule(state, ALL, None if state[EACH] else cfg.scheduler)
+    for o in cfg.optimizers:
+        _write_schedule(state, o.name, cfg.scheduler_of(o) if state[EACH] else None)
     for o in cfg.optimizers:
         for p, value in o.kwargs.items():
             if isinstance(value, tuple):
@@ -51,7 +101,8 @@ def read_optimizer(state: Mapping[str, Any], spec: optimizers.OptimizerSpec, sam
             values[p.name] = state.get(hp_key(spec.name, p.name), spec.defaults[p.name])
     if same_lr is not None:
         values["lr"] = same_lr
-    return OptimizerConfig.of(spec.name, **values)
+    own = read_schedule(state, spec.name) if state.get(EACH) else None
+    return OptimizerConfig.of(spec.name, scheduler=own, **values)
 
 
 def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
@@ -70,6 +121,7 @@ def read(state: Mapping[str, Any]) -> tuple[PageState | None, str | None]:
             objective=state[K("problem")],
             dtype=state.get(K("dtype"), RunConfig.dtype),
             repeats=repeats,
+            scheduler=None if state.get(EACH) else read_schedule(state, ALL),
             **session.shared_fields(state),
         )
         return PageState(cfg, same_lr), None
@@ -120,6 +172,9 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
     else:
         where = f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
     repeats = f" × {cfg.repeats} repeats (median and min–max band)" if cfg.repeats > 1 else ""
+    own = {o.scheduler.name for o in cfg.optimizers if o.scheduler is not None}
+    if cfg.scheduler is not None or own:
+        where += " · schedule: " + (cfg.scheduler.text if cfg.scheduler is not None else "one per optimizer")
     return (
         f"{len(cfg.optimizers)} optimizers{repeats} × {cfg.steps:,} steps on {device} in {seconds:.2f} s · "
         f"{cfg.dtype} · "

@@ -6,6 +6,7 @@ Readable on purpose, so a teacher can edit a link by hand::
      &device=cpu&tol=1e-06&Adam.lr=0.1&Adam.betas=0.8,0.99&GD.batch_size=5&same_lr=0.1&run=1
     ?opt=Momentum,Adam&problem=rosenbrock&steps=3000&run=1
     ?opt=RMSProp,Adam&steps=20000&dtype=float64&run=1
+    ?opt=GD,Adam&sched=CosineAnnealingLR:eta_min=0.001&Adam.sched=StepLR:step_size=100,gamma=0.5&run=1
 
 Reading never raises: a value that does not parse or is out of range is replaced by its default
 and reported in a notice that names the parameter, the value and what is allowed.
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lab.core import optimizers
-from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 
 _DATA = {"samples": "samples", "noise": "noise", "true_w": "true_w", "true_b": "true_b"}
 _TOP = {
@@ -31,8 +32,9 @@ _TOP = {
     "problem": "objective",
     "dtype": "dtype",
     "repeats": "repeats",
+    "sched": "scheduler",  # after steps: some schedules are checked against the run's length
 }
-_OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats"}  # added later: links at their default stay as they were
+_OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats", "sched"}  # added later: links at their default stay as they were
 _FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/app/session.py reads it)
 
 
@@ -56,6 +58,8 @@ def _fmt(v: Any) -> str:
         return "none"
     if isinstance(v, float):
         return f"{v:.10g}"
+    if isinstance(v, SchedulerConfig):
+        return v.text
     return str(v)
 
 
@@ -77,6 +81,8 @@ def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:
                 q[f"{o.name}.{name}"] = _fmt(value)
         if o.batch_size is not None:
             q[f"{o.name}.batch_size"] = str(o.batch_size)
+        if o.scheduler is not None:
+            q[f"{o.name}.sched"] = o.scheduler.text
     if state.same_lr is not None:
         q["same_lr"] = _fmt(state.same_lr)
     if autorun:
@@ -160,7 +166,8 @@ def _read_top(q: Mapping[str, str], cfg: RunConfig) -> tuple[RunConfig, Notices]
             try:
                 cfg = cfg.replace(**{attr: _parse_value(q[key], getattr(cfg, attr))})
             except ValueError as exc:
-                notices.append(_ignored(key, q[key], str(exc), getattr(cfg, attr)))
+                now = getattr(cfg, attr)
+                notices.append(_ignored(key, q[key], str(exc), "a constant learning rate" if now is None else now))
     return cfg, notices
 
 
@@ -186,8 +193,11 @@ def _read_overrides(q: Mapping[str, str], cfg: RunConfig) -> tuple[tuple[Optimiz
         o = opts[idx]
         try:
             if param == "batch_size":
-                new = OptimizerConfig(o.name, o.overrides, _parse_value(q[key], 1), o.label)
+                new = replace(o, batch_size=_parse_value(q[key], 1))
                 cfg.replace(optimizers=(new,))  # checks the size against the data
+            elif param == "sched":
+                new = replace(o, scheduler=SchedulerConfig.parse(q[key]) if q[key].strip() else None)
+                cfg.replace(optimizers=(new,))  # checks the schedule against the optimizer and the run
             else:
                 new = o.with_hyperparams(**{param: _parse_value(q[key], o.spec.param(param).default)})
             opts[idx] = new

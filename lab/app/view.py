@@ -116,6 +116,8 @@ NARROW_CSS = """<style>
 /* The step sliders are log-spaced: their raw position means nothing; the charts print the step. */
 .st-key-opt-loss_chart .vega-bind input[type=range] + span,
 [class*="st-key-opt-paths_chart"] .vega-bind input[type=range] + span { display: none; }
+/* The rate chart's step rule follows the loss chart's slider (mirrored): it needs no slider of its own. */
+.st-key-opt-lr_chart .vega-bindings { display: none !important; }
 </style>"""
 
 
@@ -140,13 +142,18 @@ def play_button(container_key: str) -> str:
 const doc = window.parent.document, button = document.getElementById("play");
 let timer = null;
 function stop() {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; Play"; }}
-// Keep the loss chart's step marker where this slider is (both are the same log-spaced slider).
+// Keep the loss chart's and the rate chart's step markers where this slider is (all are the same
+// log-spaced slider); the loss chart's own slider moves the rate chart's marker too.
 if (!window.parent.__labStepMirror) {{
   window.parent.__labStepMirror = true;
   doc.addEventListener("input", (event) => {{
-    const source = event.target.closest && event.target.closest("[class*=st-key-opt-paths_chart]");
-    const mirror = doc.querySelector(".st-key-opt-loss_chart input[type=range]");
-    if (source && mirror && event.target.type === "range") {{
+    const sources = "[class*=st-key-opt-paths_chart], .st-key-opt-loss_chart";
+    const source = event.target.closest && event.target.closest(sources);
+    if (!source || event.target.type !== "range") return;
+    const mirrors = doc.querySelectorAll(
+      ".st-key-opt-loss_chart input[type=range], .st-key-opt-lr_chart input[type=range]");
+    for (const mirror of mirrors) {{
+      if (mirror === event.target || mirror.value === event.target.value) continue;
       mirror.value = event.target.value;
       mirror.dispatchEvent(new Event("input", {{bubbles: true}}));
     }}

@@ -369,3 +369,34 @@ def test_a_learner_uploads_their_own_csv_and_trains_on_it(page, app_server, tmp_
     rows = results_table(page)
     assert exceptions(page) == [] and len(rows) == 7 and "|w − best-fit w|" in rows[0]
     page.screenshot(path=str(ARTIFACTS / "own-data-trained.png"), full_page=False)
+
+
+def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app_server):
+    """Pick CosineAnnealingLR in the form (typed: the options are virtualised), train the default
+    comparison: the table is the engine's, the rate chart is drawn under the loss chart, and its
+    step marker follows the paths chart's slider."""
+    from lab.core import engine
+    from lab.core.config import RunConfig
+
+    open_page(page, app_server, "optimizers")
+    page.locator(".st-key-opt-controls [data-testid=stSelectbox]").filter(has_text="Learning-rate schedule").click()
+    page.keyboard.type("CosineAnnealingLR")
+    page.get_by_role("option", name="CosineAnnealingLR", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_placeholder("auto: 1000")).to_have_count(1)  # T_max follows the run's steps
+    click_and_wait(page, "Train all")
+    rows = {r["optimizer"]: r for r in results_table(page)}
+    for lane in engine.run(RunConfig(scheduler="CosineAnnealingLR")).lanes:
+        assert rows[lane.optimizer]["w"] == f"{lane.final_w:.6f}", lane.optimizer
+    expect(page.get_by_text("Learning rate each optimizer used", exact=False)).to_have_count(1)
+    chart = page.locator(".st-key-opt-lr_chart [data-testid=stVegaLiteChart]")
+    expect(chart).to_have_count(1)
+    assert chart_drawn(page, 1)  # the loss chart, then the rate chart
+    assert "sched=CosineAnnealingLR" in page.locator(".st-key-opt-share_link input").input_value()
+    page.get_by_text("Show the paths through (w, b)").click()
+    wait_idle(page)
+    page.locator("[class*=st-key-opt-paths_chart] input[type=range]").first.fill("120")
+    expect(page.locator(".st-key-opt-lr_chart input[type=range]")).to_have_value("120")
+    expect(page.locator(".st-key-opt-loss_chart input[type=range]")).to_have_value("120")
+    assert exceptions(page) == []
+    page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "schedule-cosine.png"))
