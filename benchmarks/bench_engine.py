@@ -10,6 +10,10 @@ the same optimizers side by side (see lab/core/engine.py).
                                                       # and both as whole processes
     python benchmarks/bench_engine.py --steps 5000    # a quicker look
 
+It also times the 7 presets x 30 000 steps under a learning-rate schedule (CosineAnnealingLR): the
+naive loop then calls ``scheduler.step()`` after every ``optimizer.step()``; the engine takes the
+schedule's rates from the real class once and stays batched.
+
 The process case times ``python -m lab compare --optimizers presets --steps N --out DIR`` (imports,
 training, the three CSVs and reproduce.py) against this file run as ``--naive-process``: a process
 that imports torch, trains the same presets with the tutorial's loop and writes its curves CSV.
@@ -29,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lab.core import engine, tuning
+from lab.core import engine, schedulers, tuning
 from lab.core.config import RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
 
@@ -47,6 +51,8 @@ def naive(cfg: RunConfig, out: Path | None = None) -> float:
             model.bias.fill_(b0)
         criterion = nn.MSELoss()
         optimizer = opt.spec.cls(model.parameters(), **opt.kwargs)
+        sched = cfg.scheduler_of(opt)
+        scheduler = None if sched is None else schedulers.attach(optimizer, sched.name, sched.kwargs(cfg.steps))
         batches = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, 0).take(cfg.steps)
         rows = []
         for step, idx in enumerate(batches):
@@ -54,6 +60,8 @@ def naive(cfg: RunConfig, out: Path | None = None) -> float:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step(loss)
             rows.append((opt.name, step, loss.item(), model.weight.item(), model.bias.item()))
         if out is not None:
             with (out / "curves.csv").open("a", newline="") as f:
@@ -99,9 +107,13 @@ def main() -> None:
     naive_short = naive(short_cfg)
     eng_short, all_short = best_of(lambda: timed(short_cfg), args.repeats)
 
+    sched_cfg = long_cfg.replace(scheduler="CosineAnnealingLR")
+    naive_sched = naive(sched_cfg)
+    eng_sched, _ = best_of(lambda: timed(sched_cfg), args.repeats)
     rows = [
         (f"{lanes} x {args.steps} steps", naive_long, eng_long),
         (f"{lanes} x {args.short} steps", naive_short, eng_short),
+        (f"{lanes} x {args.steps} steps, cosine", naive_sched, eng_sched),
     ]
     print(f"{'case':24s} {'naive loop':>12s} {'engine':>10s} {'speed-up':>9s} {'naive µs/step/opt':>18s}")
     for name, nv, en in rows:

@@ -45,6 +45,7 @@ def test_a_schedule_chosen_in_the_form_trains_draws_the_rates_and_travels_in_the
     for lane in res.lanes:
         assert shown.loc[lane.optimizer, "w"] == lane.final_w
     assert _has_rate_chart(at)
+    assert at.session_state["opt.store"].history()["schedule"].tolist() == ["CosineAnnealingLR:eta_min=0.001"]
     link = at.text_input(key="opt.share_link").value
     assert "sched=CosineAnnealingLR%3Aeta_min%3D0.001" in link
 

@@ -109,6 +109,8 @@ def test_text_json_and_checks():
     assert cfg.scheduler_of(cfg.optimizers[0]).name == "CosineAnnealingLR"
     assert cfg.scheduler_of(cfg.optimizers[1]).name == "StepLR"
     assert "scheduler" not in RunConfig().to_json()  # configs without one keep their old JSON
+    assert cfg.schedule_text == "GD: CosineAnnealingLR:T_max=800; Adam: StepLR:step_size=100"
+    assert RunConfig().schedule_text == "constant"
     bad = {
         "Foo": "unknown scheduler 'Foo'",
         "StepLR:step_size=0": r"StepLR.step_size = 0 is outside the allowed range \[1, 100000\]",

@@ -172,9 +172,8 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
     else:
         where = f"seed {cfg.seed} · {cfg.data.samples} samples, noise {cfg.data.noise:g}"
     repeats = f" × {cfg.repeats} repeats (median and min–max band)" if cfg.repeats > 1 else ""
-    own = {o.scheduler.name for o in cfg.optimizers if o.scheduler is not None}
-    if cfg.scheduler is not None or own:
-        where += " · schedule: " + (cfg.scheduler.text if cfg.scheduler is not None else "one per optimizer")
+    if cfg.schedule_text != "constant":
+        where += f" · learning rate: {cfg.schedule_text}"
     return (
         f"{len(cfg.optimizers)} optimizers{repeats} × {cfg.steps:,} steps on {device} in {seconds:.2f} s · "
         f"{cfg.dtype} · "

@@ -58,6 +58,7 @@ class Entry:
             "samples": cfg.data.samples,
             "noise": cfg.data.noise,
             "batch": cfg.batch_size,
+            "schedule": cfg.schedule_text,
             "device": self.result.device,
             "seconds": round(self.result.seconds, 3),
         }
@@ -125,6 +126,7 @@ class RunStore:
                 "samples",
                 "noise",
                 "batch",
+                "schedule",
                 "device",
                 "seconds",
             ],

@@ -328,6 +328,17 @@ class RunConfig:
         """The learning-rate schedule ``opt`` follows: its own, else the run's (None: a constant rate)."""
         return opt.scheduler if opt.scheduler is not None else self.scheduler
 
+    @property
+    def schedule_text(self) -> str:
+        """The learning-rate schedules in a few words: "constant", the run's schedule, or each
+        optimizer's ("Adam: StepLR:step_size=100; GD: constant")."""
+        if all(o.scheduler is None for o in self.optimizers):
+            return "constant" if self.scheduler is None else self.scheduler.text
+        own = (self.scheduler_of(o) for o in self.optimizers)
+        return "; ".join(
+            f"{o.display}: {s.text if s else 'constant'}" for o, s in zip(self.optimizers, own, strict=True)
+        )
+
     def replace(self, **changes: Any) -> RunConfig:
         return replace(self, **changes)
 
