@@ -37,13 +37,29 @@ URL_KEYS = [
     "Adam.eps",
     "Mini-batch SGD.batch_size",
     "RMSProp.alpha",
+    "sched",
+    "Adam.sched",
 ]
 # (value, key) pairs that are in fact fine: the link keeps them and says nothing.
 FINE = {
     ("0", "seed"), ("0", "noise"), ("1.5", "noise"), ("-1", "true_w"), ("0", "true_w"), ("1.5", "true_w"),
     ("-1", "true_b"), ("0", "true_b"), ("1.5", "true_b"), ("1.5", "tol"), ("1.5", "Adam.lr"), ("0", "Adam.eps"),
     ("1.5", "Adam.eps"), ("0", "RMSProp.alpha"), ("1", "Adam.amsgrad"), ("0", "Adam.amsgrad"), ("1.5", "same_lr"),
+    ("", "sched"), ("", "Adam.sched"),  # no schedule: a constant rate
 }  # fmt: skip
+# Schedules written wrong in the ways a hand-edited link can be (each for the run and for Adam).
+BAD_SCHEDULES = [
+    "StepLR:step_size=-1",
+    "StepLR:step_size=1.5",
+    "CosineAnnealingLR:T_max=abc",
+    "CosineAnnealingLR:eta_min=nan",
+    "MultiStepLR:milestones=700,300",
+    "OneCycleLR:total_steps=5",
+    "CyclicLR:mode=zigzag",
+    "LambdaLR",
+    "StepLR:gamma",
+    "ExponentialLR:gamma=2",
+]
 SESSION_CHECKED = {"device"}  # checked against this machine's devices when the session reads the link
 
 
@@ -54,7 +70,9 @@ def _query(key: str, value: str) -> dict[str, str]:
     return q
 
 
-URL_CASES = [(k, v) for k in URL_KEYS for v in BAD_VALUES]
+URL_CASES = [(k, v) for k in URL_KEYS for v in BAD_VALUES] + [
+    (k, v) for k in ("sched", "Adam.sched") for v in BAD_SCHEDULES
+]
 
 
 @pytest.mark.parametrize(("key", "value"), URL_CASES, ids=[f"{k}={v!r}" for k, v in URL_CASES])
