@@ -148,6 +148,15 @@ CLI_CASES = [
     (["--optimizers", "Adam,Adam"], "optimizers must be distinct"),
     (["--optimizers", "SparseAdam"], "cannot train this model"),
     (["--data", "/no/such.csv"], "No such file or directory"),
+    (["--scheduler", ""], "unknown scheduler ''"),
+    (["--scheduler", "Cosine"], "unknown scheduler 'Cosine'"),
+    (["--scheduler", "LambdaLR"], "is not offered: needs lr_lambda"),
+    (["--scheduler", "StepLR:step_size=0"], "StepLR.step_size = 0 is outside the allowed range [1, 100000]"),
+    (["--scheduler", "StepLR:step_size=abc"], "StepLR.step_size = 'abc' is not"),
+    (["--scheduler", "StepLR:size=5"], "StepLR has no parameter 'size'"),
+    (["--scheduler", "MultiStepLR:milestones=9,3"], "must be increasing"),
+    (["--scheduler", "OneCycleLR:total_steps=10"], "total_steps = 10 must be at least the run's steps"),
+    (["--scheduler", "CyclicLR:cycle_momentum=true"], "AdaGrad: CyclicLR cannot be used with Adagrad"),
     (["--unknown"], "unrecognized arguments: --unknown"),
 ]
 

@@ -50,7 +50,7 @@ def _run_options(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--scheduler",
         help="a learning-rate schedule for every optimizer, NAME[:key=value,...], "
-        "e.g. CosineAnnealingLR:T_max=1000 (see `list`; default: a constant rate)",
+        "e.g. CosineAnnealingLR:T_max=1000 (see `list`; default: none, a constant rate)",
     )
 
 
@@ -95,7 +95,9 @@ def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], 
         seed=args.seed,
         device=args.device,
         dtype=args.dtype,
-        scheduler=SchedulerConfig.parse(args.scheduler) if args.scheduler else None,
+        scheduler=None
+        if args.scheduler is None or args.scheduler.strip().lower() == "none"
+        else SchedulerConfig.parse(args.scheduler),
         **extra,
     )
 
