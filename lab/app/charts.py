@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from lab.app.lru import LRU
-from lab.core import landscapes, optimizers
+from lab.core import landscapes, noise, optimizers
 from lab.core.results import LaneResult, RunResult
 
 MAX_POINTS = 300  # per curve: two points (min and max of a bucket) every ~3 px of a projected chart
@@ -501,16 +501,165 @@ def data_chart(
     return _finish(alt.layer(scatter, fitted).properties(height=height), columns=2)
 
 
-def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380) -> alt.Chart:
-    """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale).
+def slider_steps(last: int) -> np.ndarray:
+    """Every step the log-spaced slider of :func:`_step_params` can be at, as Vega computes it
+    (JavaScript's round: halves up)."""
+    at = np.floor((last + 1) ** (np.arange(SLIDER_POSITIONS + 1) / SLIDER_POSITIONS) + 0.5) - 1
+    return np.unique(at.astype(np.int64))
+
+
+def noise_frames(res: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gradient-noise arrows and spreads (:mod:`lab.core.noise`) of the run's plain SGD lanes
+    at every step the paths slider can be at; numbers rounded for the browser (an arrow's length to
+    4 significant digits, the point to 7)."""
+    arrows, spread = [], []
+    steps = slider_steps(int(res.config.steps))
+    for lane in noise.eligible(res):
+        found = noise.noise(res, lane, steps)
+        arrows += found.arrows
+        spread += found.spread
+    a = pd.DataFrame(arrows, columns=["optimizer", "step", "kind", "w", "b", "dw", "db"])
+    # Small in the browser: the point comes from the path's own rows (a lookup by optimizer and
+    # step), the kind is one letter, a step's length keeps 3 significant digits.
+    lane_no = {name: i for i, name in enumerate(dict.fromkeys(ln.optimizer for ln in res.lanes))}
+    a = pd.DataFrame(
+        {
+            "key": [lane_no[o] * _KEY + k for o, k in zip(a["optimizer"], a["step"], strict=True)],
+            "kind": a["kind"].str[0],  # f(ull data), t(his batch), o(ther batch)
+            "dw": [float(f"{v:.3g}") for v in a["dw"]],
+            "db": [float(f"{v:.3g}") for v in a["db"]],
+        }
+    )
+    return a, pd.DataFrame(spread, columns=["optimizer", "step", "trace", "samples", "batch_size", "lr"])
+
+
+_KEY = 10**6  # a path row's key: lane number * _KEY + step (steps are at most 100 000)
+NOISE = LRU(8)  # noise_frames by chart key: the paths chart and the variance chart use the same
+
+
+def noise_for(key: tuple, res: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`noise_frames` of ``res`` (whose charts are keyed ``key``), computed once per process."""
+    return NOISE.get_or_build(key, lambda: noise_frames(res))
+
+
+def _at_slider(chart: alt.Chart, upto: alt.Parameter, lane: str = "optimizer") -> alt.Chart:
+    """Each lane's rows at its latest step at or before the slider's."""
+    return (
+        chart.transform_filter(alt.datum.step <= upto)
+        .transform_joinaggregate(latest="max(step)", groupby=[lane])
+        .transform_filter(alt.datum.step == alt.datum.latest)
+    )
+
+
+# The arrows of the gradient-noise view: (kind, colour, stroke width, opacity), drawn in this order.
+NOISE_KINDS = (
+    ("other batch", "#8c8c8c", 1.0, 0.55),
+    ("full data", "#111111", 2.5, 1.0),
+    ("this batch", "#d62728", 2.5, 1.0),
+)
+
+
+def _noise_layers(arrows: pd.DataFrame, path: pd.DataFrame, upto: alt.Parameter) -> list[alt.Chart]:
+    """Arrows from the slider's point of each plain-SGD path: the full-data gradient's step, this
+    batch's (the step taken), and a faint cloud of other batches' (heads turned in screen space)."""
+    points = alt.LookupData(
+        data=alt.InlineData(values=path.to_dict("records")), key="key", fields=["optimizer", "w", "b"]
+    )
+    base = (
+        _at_slider(
+            alt.Chart(arrows).transform_calculate(lane=f"floor(datum.key / {_KEY})", step=f"datum.key % {_KEY}"),
+            upto,
+            lane="lane",
+        )
+        .transform_lookup(lookup="key", from_=points)
+        .transform_calculate(w2="datum.w + datum.dw", b2="datum.b + datum.db")
+    )
+    # the angle of the head: from the arrow's direction on screen (y grows downwards there)
+    angle = alt.ExprRef(
+        "atan2(scale('x', datum.w2) - scale('x', datum.w), scale('y', datum.b) - scale('y', datum.b2)) * 180 / PI"
+    )
+    layers = []
+    for kind, color, width, opacity in NOISE_KINDS:
+        one = base.transform_filter(alt.datum.kind == kind[0]).transform_calculate(kind=f"'{kind}'")
+        tips = ["optimizer:N", "kind:N", "step:Q", alt.Tooltip("dw:Q", format=".3e"), alt.Tooltip("db:Q", format=".3e")]
+        layers.append(
+            one.mark_rule(color=color, strokeWidth=width, opacity=opacity, clip=True).encode(
+                x="w:Q", y="b:Q", x2="w2:Q", y2="b2:Q", tooltip=tips
+            )
+        )
+        layers.append(
+            one.mark_point(
+                shape="triangle-up", filled=True, color=color, opacity=opacity, size=28 * width, angle=angle
+            ).encode(x="w2:Q", y="b2:Q", tooltip=tips)
+        )
+    return layers
+
+
+def noise_variance_chart(spread: pd.DataFrame, steps: int, height: int = 260) -> alt.Chart:
+    """The mini-batch gradient's total variance against batch size at the slider's point (log–log),
+    exact from the data: tr Σ / m · (N − m)/(N − 1). A dot marks each optimizer's own batch size."""
+    n = int(spread["samples"].max()) if len(spread) else 2
+    ms = np.unique(np.round(np.logspace(0, np.log10(max(n - 1, 1)), 40)).astype(int)).tolist()
+    position, upto = _step_params(steps, "noise step ")  # the paths slider's positions (mirrored)
+    factor = f"datum.trace / datum.m * ({n} - datum.m) / {max(n - 1, 1)}"
+    base = (
+        _at_slider(alt.Chart(spread), upto)
+        .transform_calculate(m=f"{json.dumps(ms)}")
+        .transform_flatten(["m"])
+        .transform_calculate(variance=factor)
+    )
+    color = alt.Color(
+        "optimizer:N",
+        scale=alt.Scale(
+            domain=list(dict.fromkeys(spread["optimizer"])),
+            range=[color_of(o) for o in dict.fromkeys(spread["optimizer"])],
+        ),
+        legend=None,
+    )
+    axis_x = alt.X("m:Q", title="batch size m", scale=alt.Scale(type="log"))
+    axis_y = alt.Y("variance:Q", title="variance of the batch gradient", scale=alt.Scale(type="log"))
+    line = base.mark_line(strokeWidth=2).encode(x=axis_x, y=axis_y, color=color, detail="optimizer:N")
+    own = (
+        _at_slider(alt.Chart(spread), upto)
+        .transform_calculate(m="datum.batch_size")
+        .transform_calculate(variance=factor)
+        .mark_point(filled=True, size=90, stroke="black", strokeWidth=1)
+        .encode(
+            x=axis_x,
+            y=axis_y,
+            color=color,
+            tooltip=[
+                "optimizer:N",
+                alt.Tooltip("step:Q"),
+                alt.Tooltip("m:Q", title="its batch size"),
+                alt.Tooltip("variance:Q", format=".3e"),
+                alt.Tooltip("trace:Q", format=".3e", title="per-sample variance (m = 1, with replacement)"),
+            ],
+        )
+    )
+    label = alt.Chart(pd.DataFrame({"at": [0]})).mark_text(
+        align="right", baseline="top", fontSize=12, x="width", dx=-4, y=4, text={"expr": "'at step ' + upto"}
+    )
+    return alt.layer(line, own, label).properties(height=height).add_params(position, upto)
+
+
+def trajectory_chart(
+    res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380, noise_arrows: pd.DataFrame | None = None
+) -> alt.Chart:
+    """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale); with
+    ``noise_arrows`` (:func:`noise_frames`), the gradient-noise arrows at the slider's step.
 
     The window is a landscape's own; for the regression it spans the paths that did not diverge
     (a diverging path would stretch it to 1e30) and the best (w, b); paths are clipped to it."""
     paths = []
+    on_slider = slider_steps(int(res.config.steps)) if noise_arrows is not None else None
+    with_arrows = {ln.optimizer for ln in noise.eligible(res)} if noise_arrows is not None else set()
     for lane in res.lanes:
         if lane.repeat != 0 or len(lane.w) == 0:
             continue
         pick = downsample(np.hypot(lane.w - lane.w[-1], lane.b - lane.b[-1]), max_points)
+        if lane.optimizer in with_arrows:  # the path's head sits where the arrows start
+            pick = np.union1d(pick, on_slider[on_slider < len(lane.w)])
         paths.append(
             pd.DataFrame(
                 {
@@ -573,7 +722,13 @@ def trajectory_chart(res: RunResult, max_points: int = 400, grid: int = 40, heig
         .mark_text(align="left", baseline="top", fontSize=13, fontWeight="bold", text={"expr": "'step ' + upto"})
         .encode(x=alt.value(6), y=alt.value(6))
     )
-    chart = alt.layer(bg, lines, heads, best, step_label).add_params(position, upto)
+    layers = [bg, lines, heads, best, step_label]
+    if noise_arrows is not None and len(noise_arrows):
+        lane_no = {name: i for i, name in enumerate(dict.fromkeys(ln.optimizer for ln in res.lanes))}
+        keyed = path.assign(key=[lane_no[o] * _KEY + k for o, k in zip(path["optimizer"], path["step"], strict=True)])
+        keyed = keyed[keyed["key"].isin(set(noise_arrows["key"]))][["key", "optimizer", "w", "b"]]
+        layers[3:3] = _noise_layers(noise_arrows, keyed, upto)
+    chart = alt.layer(*layers).add_params(position, upto)
     return _finish(chart.properties(height=height))
 
 

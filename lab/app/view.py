@@ -117,7 +117,7 @@ NARROW_CSS = """<style>
 .st-key-opt-loss_chart .vega-bind input[type=range] + span,
 [class*="st-key-opt-paths_chart"] .vega-bind input[type=range] + span { display: none; }
 /* The rate chart's step rule follows the loss chart's slider (mirrored): it needs no slider of its own. */
-.st-key-opt-lr_chart .vega-bindings { display: none !important; }
+.st-key-opt-lr_chart .vega-bindings, .st-key-opt-noise_chart .vega-bindings { display: none !important; }
 </style>"""
 
 
@@ -142,22 +142,26 @@ def play_button(container_key: str) -> str:
 const doc = window.parent.document, button = document.getElementById("play");
 let timer = null;
 function stop() {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; Play"; }}
-// Keep the loss chart's and the rate chart's step markers where this slider is (all are the same
-// log-spaced slider); the loss chart's own slider moves the rate chart's marker too.
-if (!window.parent.__labStepMirror) {{
-  window.parent.__labStepMirror = true;
-  doc.addEventListener("input", (event) => {{
+// Keep the loss, rate and gradient-variance charts' step markers where this slider is (all are the
+// same log-spaced slider); the loss chart's own slider moves the others too. The newest button
+// owns the listener: a listener from a frame Streamlit has since replaced would never run again.
+{{
+  const mirror = (event) => {{
     const sources = "[class*=st-key-opt-paths_chart], .st-key-opt-loss_chart";
     const source = event.target.closest && event.target.closest(sources);
     if (!source || event.target.type !== "range") return;
     const mirrors = doc.querySelectorAll(
-      ".st-key-opt-loss_chart input[type=range], .st-key-opt-lr_chart input[type=range]");
-    for (const mirror of mirrors) {{
-      if (mirror === event.target || mirror.value === event.target.value) continue;
-      mirror.value = event.target.value;
-      mirror.dispatchEvent(new Event("input", {{bubbles: true}}));
+      ".st-key-opt-loss_chart input[type=range], .st-key-opt-lr_chart input[type=range], "
+      + ".st-key-opt-noise_chart input[type=range]");
+    for (const other of mirrors) {{
+      if (other === event.target || other.value === event.target.value) continue;
+      other.value = event.target.value;
+      other.dispatchEvent(new Event("input", {{bubbles: true}}));
     }}
-  }}, true);
+  }};
+  if (window.parent.__labStepMirror) doc.removeEventListener("input", window.parent.__labStepMirror, true);
+  window.parent.__labStepMirror = mirror;
+  doc.addEventListener("input", mirror, true);
 }}
 button.onclick = () => {{
   const slider = doc.querySelector(".{css_class} input[type=range]");

@@ -371,6 +371,13 @@ def test_a_learner_uploads_their_own_csv_and_trains_on_it(page, app_server, tmp_
     page.screenshot(path=str(ARTIFACTS / "own-data-trained.png"), full_page=False)
 
 
+def _move_paths_slider(page, value: str, *followers: str) -> None:
+    """Move the paths chart's slider; each follower chart's step marker must follow it."""
+    page.locator("[class*=st-key-opt-paths_chart] input[type=range]").first.fill(value)
+    for name in followers:
+        expect(page.locator(f".st-key-opt-{name} input[type=range]")).to_have_value(value)
+
+
 def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app_server):
     """Pick CosineAnnealingLR in the form (typed: the options are virtualised), train the default
     comparison: the table is the engine's, the rate chart is drawn under the loss chart, and its
@@ -395,8 +402,40 @@ def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app
     assert "sched=CosineAnnealingLR" in page.locator(".st-key-opt-share_link input").input_value()
     page.get_by_text("Show the paths through (w, b)").click()
     wait_idle(page)
-    page.locator("[class*=st-key-opt-paths_chart] input[type=range]").first.fill("120")
-    expect(page.locator(".st-key-opt-lr_chart input[type=range]")).to_have_value("120")
-    expect(page.locator(".st-key-opt-loss_chart input[type=range]")).to_have_value("120")
+    _move_paths_slider(page, "120", "lr_chart", "loss_chart")
     assert exceptions(page) == []
     page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "schedule-cosine.png"))
+
+
+def test_gradient_noise_arrows_follow_the_slider_and_the_variance_chart_too(page, app_server):
+    open_page(page, app_server, "optimizers?opt=SGD,Mini-batch%20SGD,GD&noise=0.3&run=1")
+    page.get_by_text("Show the paths through (w, b)").click()
+    wait_idle(page)
+    page.get_by_text("Gradient noise: the step each batch would take", exact=False).click()
+    wait_idle(page)
+    expect(page.get_by_text("against batch size, at the slider's point", exact=False)).to_have_count(1)
+    paths = page.locator("[class*=st-key-opt-paths_chart] [data-testid=stVegaLiteChart]").first
+    paths.locator("canvas, svg.marks").first.wait_for()
+    page.wait_for_timeout(500)  # the button's frame registers the slider mirror
+    _move_paths_slider(page, "200", "noise_chart", "loss_chart")
+    assert exceptions(page) == []
+    page.locator("[data-testid=stMain]").screenshot(path=str(ARTIFACTS / "gradient-noise.png"))
+
+
+def test_eight_repeats_of_sgd_and_mini_batch_sgd_draw_bands_and_spread(page, app_server):
+    from lab.app import tables
+    from lab.core import engine
+    from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+
+    open_page(page, app_server, "optimizers?opt=SGD,Mini-batch%20SGD&repeats=8&noise=0.3&run=1")
+    rows = {r["optimizer"]: r for r in results_table(page)}
+    cfg = RunConfig(
+        optimizers=(OptimizerConfig("SGD"), OptimizerConfig("Mini-batch SGD")), repeats=8, data=DataConfig(noise=0.3)
+    )
+    want = tables.results_table(engine.run(cfg)).set_index("optimizer")
+    for name in ("SGD", "Mini-batch SGD"):
+        assert rows[name]["status"] == want.loc[name, "status"]
+        assert "w sd" in rows[name]
+    assert chart_drawn(page, 0)
+    assert exceptions(page) == []
+    page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "repeats-8.png"))
