@@ -203,11 +203,12 @@ def test_one_schedule_per_optimizer():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["CosineAnnealingLR", "StepLR"])
-def test_long_float32_runs_with_a_schedule_behave_like_torch_optim(name):
-    """20 000 float32 steps: paths agree until the rounding regime, and the final distance from
-    the optimum is of the same size as torch's (a decayed rate leaves both close)."""
-    opts = (OptimizerConfig("Momentum"), OptimizerConfig("RMSProp"), OptimizerConfig("Adam"), OptimizerConfig("NAdam"))
+def test_long_float32_runs_with_a_schedule_behave_like_torch_optim():
+    """20 000 float32 steps under a cosine schedule, for the optimizers that amplify rounding: paths
+    agree until the rounding regime, and the final distance from the optimum is of the same size as
+    torch's (a decayed rate leaves both close)."""
+    name = "CosineAnnealingLR"
+    opts = (OptimizerConfig("RMSProp"), OptimizerConfig("Adam"), OptimizerConfig("NAdam"))
     cfg = RunConfig(optimizers=opts, steps=20_000, scheduler=name, data=DataConfig(noise=0.1), seed=9)
     res = engine.run(cfg)
     for i, opt in enumerate(opts):
