@@ -633,7 +633,7 @@ def noise_variance_chart(spread: pd.DataFrame, steps: int, height: int = 260) ->
                 alt.Tooltip("step:Q"),
                 alt.Tooltip("m:Q", title="its batch size"),
                 alt.Tooltip("variance:Q", format=".3e"),
-                alt.Tooltip("trace:Q", format=".3e", title="per-sample variance (m = 1, with replacement)"),
+                alt.Tooltip("trace:Q", format=".3e", title="per-sample variance (tr Σ)"),
             ],
         )
     )
