@@ -669,20 +669,36 @@ init_defaults()
 form.apply_tuned_lrs(st.session_state)
 introduction()
 results_slot = st.container()  # once a run exists its results come first, above the controls
+autorun = url_state.autorun and not st.session_state.get(K("autoran"))
+trained = drawn = False
+if st.session_state.get(K("btn.train")) or autorun:
+    # Train all (or a shared link) trains, and draws its results, before the form is drawn: the
+    # form's values are already in the session, the results come first on the page, and drawing the
+    # form's widgets first would only keep the learner waiting. (Settings the form cannot read are
+    # refused below, as always.)
+    early, _ = form.read(st.session_state)
+    if early is not None:
+        st.session_state[K("autoran")] = trained = True
+        with results_slot:
+            left, right = st.columns([1, 5])
+        train(early, left, right)
+        if shown := view.shown_entries(store, st.session_state.get(K("current"), [])):
+            with results_slot:
+                results(shown, early)
+            drawn = True
 on_surface = controls()
 state, error = form.read(st.session_state)
 pressed_train, pressed_tune, left, right = actions(state, error)
 if state is not None and pressed_tune:
     tune_learning_rates(state, left, right)
 sweep_section(state)
-autorun = url_state.autorun and not st.session_state.get(K("autoran"))
-if state is not None and (pressed_train or autorun):
+if state is not None and (pressed_train or autorun) and not trained:
     st.session_state[K("autoran")] = True
     train(state, left, right)
 shown = view.shown_entries(store, st.session_state.get(K("current"), []))
-if shown:
+if shown and not drawn:
     with results_slot:
         results(shown, state)
-else:
+elif not shown:
     before_training(on_surface)
 history()
