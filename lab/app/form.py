@@ -10,7 +10,7 @@ from typing import Any
 from lab.app import keys, limits, session
 from lab.app.query import PageState
 from lab.core import landscapes, optimizers, schedulers, tuning
-from lab.core.config import REGRESSION, OptimizerConfig, RunConfig, SchedulerConfig
+from lab.core.config import REGRESSION, OptimizerConfig, RunConfig, SchedulerConfig, parse_text
 
 K = keys.OPT  # the page's session-state namespace
 TUNED = K("tuned_lrs")  # learning rates found by a sweep, to apply before the widgets are drawn
@@ -56,12 +56,8 @@ def read_schedule(state: Mapping[str, Any], scope: str) -> SchedulerConfig | Non
     values = {}
     for p in spec.params:
         value = state.get(sched_key(scope, name, p.name))
-        if isinstance(value, str):  # a list, typed as text: "500, 750"
-            value = value.strip()
-            try:
-                value = tuple(int(float(v)) for v in value.replace(";", ",").split(",") if v.strip()) or None
-            except ValueError:
-                raise ValueError(f"{name}.{p.name} = {value!r} is not a list of whole numbers like 500, 750") from None
+        if isinstance(value, str):  # a list, typed as text: "500, 750" (empty: follows the run's steps)
+            value = parse_text(p, value.strip(), name) if value.strip() else None
         if value is not None:
             values[p.name] = value
     return SchedulerConfig(name, tuple(values.items()))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lab.core import optimizers
-from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig, value_text
 
 _DATA = {"samples": "samples", "noise": "noise", "true_w": "true_w", "true_b": "true_b"}
 _TOP = {
@@ -50,17 +50,11 @@ class PageState:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return ",".join(_fmt(x) for x in v)
     if v is None:
         return "none"
-    if isinstance(v, float):
-        return f"{v:.10g}"
     if isinstance(v, SchedulerConfig):
         return v.text
-    return str(v)
+    return value_text(v)
 
 
 def to_query(state: PageState, autorun: bool = True) -> dict[str, str]:

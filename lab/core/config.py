@@ -111,7 +111,7 @@ class SchedulerConfig:
         """``Name:key=value,…`` as links and the command line write it (:meth:`parse` reads it)."""
         if not self.overrides:
             return self.name
-        return self.name + ":" + ",".join(f"{k}={_text_value(v)}" for k, v in self.overrides)
+        return self.name + ":" + ",".join(f"{k}={value_text(v)}" for k, v in self.overrides)
 
     @classmethod
     def parse(cls, text: str) -> SchedulerConfig:
@@ -124,7 +124,7 @@ class SchedulerConfig:
             key = key.strip()
             if not eq or not key:
                 raise ValueError(f"scheduler parameter {item.strip()!r} is not key=value")
-            values[key] = _parse_text(spec.param(key), raw.strip(), spec.name)
+            values[key] = parse_text(spec.param(key), raw.strip(), spec.name)
         return cls(spec.name, tuple(values.items()))
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,17 +145,19 @@ class SchedulerConfig:
         return cls(d["name"], tuple((d.get("params") or {}).items()))
 
 
-def _text_value(v: Any) -> str:
+def value_text(v: Any) -> str:
+    """A value as links and the command line write it: true/false, lists joined by commas, floats
+    to 10 significant digits."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
-        return ",".join(_text_value(x) for x in v)
+        return ",".join(value_text(x) for x in v)
     return f"{v:.10g}" if isinstance(v, float) else str(v)
 
 
-def _parse_text(param: optimizers.HyperParam, raw: str, where: str) -> Any:
-    """A parameter's value as text (a link or the command line) in the type its kind wants; the
-    range is checked afterwards."""
+def parse_text(param: optimizers.HyperParam, raw: str, where: str) -> Any:
+    """A parameter's value as text (a link, the command line, a form's text box) in the type its
+    kind wants; the range is checked afterwards."""
     try:
         if param.kind == "bool":
             return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[raw.lower()]
