@@ -270,3 +270,19 @@ def test_explain_on_the_command_line_takes_a_schedule(capsys):
     args = ["explain", "--optimizer", "Adam", "--step", "300", "--scheduler", "StepLR:step_size=100", "--json"]
     assert cli.main(args) == 0
     assert json.loads(capsys.readouterr().out)["hyperparams"]["lr"] == pytest.approx(0.05 * 0.1**2)
+
+
+def test_one_pass_serves_every_lane_of_a_class_as_single_lanes_would():
+    """Lanes of one class under one schedule share one stand-in (a param group each): the rates
+    and what else the schedule changes equal one stand-in per lane; LBFGS (no groups) still works."""
+    kws = [OptimizerConfig.of("GD", lr=lr).kwargs for lr in (0.05, 0.5)] + [OptimizerConfig("Momentum").kwargs]
+    for text in ("CosineAnnealingWarmRestarts", "OneCycleLR:cycle_momentum=true", "CyclicLR:mode=triangular2"):
+        sched = SchedulerConfig.parse(text)
+        many = schedulers.schedules(sched.name, sched.kwargs(500), "SGD", kws, 500)
+        for kw, got in zip(kws, many, strict=True):
+            one = schedulers.schedule(sched.name, sched.kwargs(500), "SGD", kw, 500)
+            np.testing.assert_array_equal(got.lr, one.lr)
+            assert got.changes == one.changes == (("momentum",) if "cycle_momentum" in text else ())
+    lbfgs = [OptimizerConfig("LBFGS").kwargs, OptimizerConfig.of("LBFGS", lr=0.5).kwargs]
+    found = schedulers.schedules("StepLR", {"step_size": 10, "gamma": 0.5}, "LBFGS", lbfgs, 30)
+    assert [s.lr[10] for s in found] == [0.5, 0.25]

@@ -182,21 +182,35 @@ class _TorchLane:
         self.seconds += time.perf_counter() - t0
 
 
+def _known_schedules(cfg: RunConfig) -> dict[int, schedulers.Schedule]:
+    """Index of an optimizer of ``cfg`` -> its schedule's rates, for schedules that only set the rate
+    (known before the run): every optimizer of one class under one schedule in one pass."""
+    groups: dict[tuple, list[int]] = {}
+    for i, opt in enumerate(cfg.optimizers):
+        sched = cfg.scheduler_of(opt)
+        if sched is not None and not sched.spec.reacts_to_loss:
+            groups.setdefault((sched, opt.spec.torch_class), []).append(i)
+    known = {}
+    for (sched, torch_class), members in groups.items():
+        kwargs = [cfg.optimizers[i].kwargs for i in members]
+        found = schedulers.schedules(sched.name, sched.kwargs(cfg.steps), torch_class, kwargs, cfg.steps)
+        known.update(zip(members, found, strict=True))
+    return known
+
+
 def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
-    lanes = []
-    for opt in cfg.optimizers:
+    lanes, known = [], _known_schedules(cfg)
+    for i, opt in enumerate(cfg.optimizers):
         rule, sched, lr = rule_for(opt.spec.torch_class, opt.kwargs), cfg.scheduler_of(opt), None
         if sched is not None:
             # A schedule that only sets the rate is known before the run, from the real classes, and
             # the batched rule follows it. One that reacts to the loss, or also changes momentum or
             # betas, runs with the real classes inside the run.
             rule = None
-            if not sched.spec.reacts_to_loss:
-                torch_class = opt.spec.torch_class
-                known = schedulers.schedule(sched.name, sched.kwargs(cfg.steps), torch_class, opt.kwargs, cfg.steps)
-                lr = known.lr
-                if not known.changes:
-                    rule = rule_for(torch_class, opt.kwargs, lr)
+            if i in known:
+                lr = known[i].lr
+                if not known[i].changes:
+                    rule = rule_for(opt.spec.torch_class, opt.kwargs, lr)
         for r in range(cfg.repeats):
             size = cfg.batch_size_of(opt) if cfg.is_regression else cfg.data.samples
             start = (float(starts[r, 0]), float(starts[r, 1]))

@@ -120,7 +120,8 @@ def hyperparams_now(kwargs: dict[str, Any], optimizer) -> dict[str, Any]:
     param group holds them now: the values its next step uses."""
     if optimizer is None:
         return dict(kwargs)
-    return {**kwargs, **{k: v for k, v in schedulers.group_values(optimizer).items() if k in kwargs}}
+    now = schedulers.group_values(optimizer.param_groups[0])
+    return {**kwargs, **{k: v for k, v in now.items() if k in kwargs}}
 
 
 def scratch_state(optimizer, params=None) -> scratch.State:

@@ -318,9 +318,8 @@ def attach(optimizer: torch.optim.Optimizer, name: str, kwargs: Mapping[str, Any
     return Attached(spec.build(optimizer, dict(kwargs)), spec.reacts_to_loss)
 
 
-def group_values(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """The hyperparameters a schedule may change, as the optimizer's (first) group holds them now."""
-    group = optimizer.param_groups[0]
+def group_values(group: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameters a schedule may change, as a param group holds them now."""
     return {k: group[k] for k in ("lr", *CYCLED) if k in group}
 
 
@@ -333,43 +332,79 @@ class Schedule:
 
 
 def stand_in(
-    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Mapping[str, Any]
+    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Mapping[str, Any] | list[Mapping[str, Any]]
 ) -> tuple[torch.optim.Optimizer, Attached]:
-    """An optimizer of ``torch_class(**opt_kwargs)`` on a parameter without a gradient, with the
-    schedule attached: its param group holds the rate (and momentum, betas) of every step as a
-    real loop's would. (A schedule looks at nothing else; ReduceLROnPlateau at the losses it is given.)"""
-    opt = getattr(torch.optim, torch_class)([torch.zeros(1, requires_grad=True)], **opt_kwargs)
+    """An optimizer of ``torch_class(**opt_kwargs)`` on a parameter without a gradient (with a list of
+    keyword arguments, one param group each), with the schedule attached: each group holds the rate
+    (and momentum, betas) of every step as a real loop's would. A schedule looks at nothing else, and
+    treats each group on its own; ReduceLROnPlateau looks at the losses it is given."""
+    cls = getattr(torch.optim, torch_class)
+    if isinstance(opt_kwargs, list):
+        opt = cls([{"params": [torch.zeros(1, requires_grad=True)], **kw} for kw in opt_kwargs])
+    else:
+        opt = cls([torch.zeros(1, requires_grad=True)], **opt_kwargs)
     attached = attach(opt, name, kwargs)
     opt.step(_no_loss)  # torch checks once, at the schedule's first step, that the optimizer stepped
     return opt, attached
 
 
+def _decode(text: str) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
+
+
 @functools.lru_cache(maxsize=64)
-def _schedule(name: str, sched_kwargs: str, torch_class: str, opt_kwargs: str, steps: int) -> Schedule:
-    opt_kw = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(opt_kwargs).items()}
-    sched_kw = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(sched_kwargs).items()}
-    opt, attached = stand_in(name, sched_kw, torch_class, opt_kw)
-    start = group_values(opt)
-    lr = np.empty(steps)
-    changed: set[str] = {k for k in CYCLED if k in start and start[k] != opt_kw.get(k, start[k])}
+def _schedules(name: str, sched_kwargs: str, torch_class: str, opt_kwargs: tuple[str, ...], steps: int):
+    kws = [_decode(k) for k in opt_kwargs]
+    try:  # every lane of the class in one pass: one param group each
+        opt, attached = stand_in(name, _decode(sched_kwargs), torch_class, kws)
+    except ValueError:  # a class without param groups (LBFGS): one stand-in each
+        return tuple(s for k in opt_kwargs for s in _schedules(name, sched_kwargs, torch_class, (k,), steps))
+    groups = opt.param_groups
+    # What the schedule changes besides the rate: set at construction (differs from the lane's own
+    # value), or written later (each group watches its momentum and betas).
+    changed = [{k for k in CYCLED if k in g and g[k] != kw.get(k, g[k])} for g, kw in zip(groups, kws, strict=True)]
+    groups[:] = [_Watched(g, seen) for g, seen in zip(groups, changed, strict=True)]
+    lr = np.empty((len(groups), steps))
     for i in range(steps):
-        now = group_values(opt)
-        lr[i] = now["lr"]
-        changed.update(k for k in CYCLED if k in now and now[k] != start[k])
+        lr[:, i] = [g["lr"] for g in groups]
         attached.step(None)
     lr.flags.writeable = False
-    return Schedule(lr=lr, changes=tuple(sorted(changed)))
+    return tuple(Schedule(lr=lr[j], changes=tuple(sorted(changed[j]))) for j in range(len(groups)))
+
+
+class _Watched(dict):
+    """A param group that notes which of momentum and betas are written with a new value."""
+
+    def __init__(self, group: dict, seen: set[str]):
+        super().__init__(group)
+        self.seen = seen
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in CYCLED and value != self.get(key, value):
+            self.seen.add(key)
+        super().__setitem__(key, value)
+
+
+def schedules(
+    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: list[Mapping[str, Any]], steps: int
+) -> list[Schedule]:
+    """The learning rate of every step of each lane of ``torch_class`` (one per keyword-argument set
+    of ``opt_kwargs``) under the schedule ``name(**kwargs)``, from the real classes in one pass
+    (cached: a class asking for the same schedules computes them once). Not for schedules that react
+    to the loss."""
+    if get(name).reacts_to_loss:
+        raise ValueError(f"{name} reacts to the loss: its rates exist only inside a run")
+    keys = [_key(kw) for kw in opt_kwargs]
+    distinct = tuple(dict.fromkeys(keys))
+    found = dict(zip(distinct, _schedules(name, _key(kwargs), torch_class, distinct, steps), strict=True))
+    return [found[k] for k in keys]
 
 
 def schedule(
     name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Mapping[str, Any], steps: int
 ) -> Schedule:
-    """The learning rate of every step of a lane of ``torch_class(**opt_kwargs)`` under the schedule
-    ``name(**kwargs)``, from the real classes (cached: a class asking for the same schedule computes it
-    once). Not for schedules that react to the loss."""
-    if get(name).reacts_to_loss:
-        raise ValueError(f"{name} reacts to the loss: its rates exist only inside a run")
-    return _schedule(name, _key(kwargs), torch_class, _key(opt_kwargs), steps)
+    """:func:`schedules` for one lane."""
+    return schedules(name, kwargs, torch_class, [opt_kwargs], steps)[0]
 
 
 def _key(kwargs: Mapping[str, Any]) -> str:
