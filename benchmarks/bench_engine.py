@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lab.core import engine, schedulers, tuning
+from lab.core import engine, tuning
 from lab.core.config import RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
 
@@ -52,7 +52,7 @@ def naive(cfg: RunConfig, out: Path | None = None) -> float:
         criterion = nn.MSELoss()
         optimizer = opt.spec.cls(model.parameters(), **opt.kwargs)
         sched = cfg.scheduler_of(opt)
-        scheduler = None if sched is None else schedulers.attach(optimizer, sched.name, sched.kwargs(cfg.steps))
+        scheduler = None if sched is None else sched.attach(optimizer, cfg.steps)
         batches = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, 0).take(cfg.steps)
         rows = []
         for step, idx in enumerate(batches):

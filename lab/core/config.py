@@ -106,6 +106,10 @@ class SchedulerConfig:
         """Exactly the keyword arguments given to the schedule in a run of ``steps`` steps."""
         return self.spec.kwargs(dict(self.overrides), steps)
 
+    def attach(self, optimizer: Any, steps: int) -> schedulers.Attached:
+        """This schedule built on ``optimizer`` for a run of ``steps`` steps."""
+        return schedulers.attach(optimizer, self.name, self.kwargs(steps))
+
     @property
     def text(self) -> str:
         """``Name:key=value,…`` as links and the command line write it (:meth:`parse` reads it)."""

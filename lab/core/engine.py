@@ -147,7 +147,7 @@ class _TorchLane:
         self.optimizer = lane.opt.spec.cls(self.params, **lane.opt.kwargs)
         self.sched = None
         if lane.sched is not None:
-            self.sched = schedulers.attach(self.optimizer, lane.sched.name, lane.sched.kwargs(steps))
+            self.sched = lane.sched.attach(self.optimizer, steps)
         self.hist = torch.full((steps + 1, 2), float("nan"), dtype=torch.float64)
         self.hist[0] = torch.tensor(lane.start, dtype=torch.float64)
         self.lr = np.full(steps, np.nan) if self.sched is not None else None  # the rate each step used

@@ -65,7 +65,7 @@ class _Lane:
         """The lane's learning-rate schedule on ``optimizer`` (None: a constant rate)."""
         if self.sched is None:
             return None
-        return schedulers.attach(optimizer, self.sched.name, self.sched.kwargs(self.cfg.steps))
+        return self.sched.attach(optimizer, self.cfg.steps)
 
     def stand_in(self) -> tuple[Any, schedulers.Attached | None]:
         """An optimizer whose param group follows the lane's schedule, for a loop without torch's
