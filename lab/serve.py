@@ -17,7 +17,8 @@ HOME = Path(__file__).resolve().parent / "Home.py"
 
 
 def warm_up() -> None:
-    """Import what every page needs and run the engine once (its first call allocates and fills caches)."""
+    """Import what every page needs and run the engine once in each precision (its first call
+    allocates and fills caches, and loads or compiles the compiled step loop for that dtype)."""
     from lab.app import charts, runs, steps, tables, view  # noqa: F401  (imported for their side effects)
     from lab.core import engine, optimizers
     from lab.core.config import OptimizerConfig, RunConfig
@@ -25,7 +26,8 @@ def warm_up() -> None:
     optimizers.registry().names()
     optimizers.unavailable()
     runs.configure_process()
-    engine.run(RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig("Adam")), steps=10))
+    for dtype in ("float32", "float64"):
+        engine.run(RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig("Adam")), steps=10, dtype=dtype))
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 Every optimizer of a run, from every start ("lane"), trains on the same data from the same
 initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.core.rules` are
 stacked into one (2, lanes) tensor and advanced together, so one step of all of them costs a
-handful of tensor operations in total instead of a forward, backward and optimizer step each.
-The others run through their real torch.optim class, one lane at a time. Tests check both
-against plain torch.optim loops.
+handful of tensor operations in total instead of a forward, backward and optimizer step each;
+on the CPU the regression's steps run compiled (:mod:`lab.core.kernel`), whole chunks of steps
+in one call. The others run through their real torch.optim class, one lane at a time. Tests
+check every path against plain torch.optim loops.
 
 No global state: data, starts and batch orders come from generators seeded by the config, so
 equal configs give equal results, also from several threads at once.
@@ -22,14 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lab.core import devices, objectives, schedulers
+from lab.core import devices, kernel, objectives, schedulers
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
 from lab.core.rules import Rule, rule_for
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
+COMPILED_WORK = 1 << 23  # compiled chunks: about this many residuals (a few ms), at most MAX_CHUNK steps
+MAX_CHUNK = 16_384
 NUMPY_ON_CPU = True  # the batched loop on NumPy views on the CPU (tests switch it off to check the torch path)
+COMPILED_ON_CPU = True  # the regression's batched loop compiled on the CPU (tests switch it off for the loop)
 
 
 class RunCancelled(Exception):
@@ -54,7 +58,9 @@ class _Stacked:
     The state lives in torch tensors on the run's device. On the CPU the step loop works on NumPy
     views of them (same memory, same dtype): the arrays are tiny, so a step's cost is the number of
     operations, and a NumPy operation costs a fraction of a torch one. Elsewhere it works on the
-    tensors themselves. The loop is written once, with operators both understand.
+    tensors themselves. The loop is written once, with operators both understand. For the
+    regression on the CPU the same steps run compiled instead (:mod:`lab.core.kernel`), a chunk of
+    thousands of steps per call: the Python loop's cost per step was its ~20 operations' overhead.
     """
 
     def __init__(self, lanes: list[_Lane], obj, streams: dict, steps: int, dtype, device):
@@ -77,6 +83,25 @@ class _Stacked:
         self.hist = torch.full((steps + 1, 2, len(lanes)), float("nan"), dtype=dtype, device=device)
         self.hist[0] = self.p
         self.alive, self.seconds = True, 0.0
+        self.compiled = self.numpy and COMPILED_ON_CPU and isinstance(obj, objectives.Regression)
+        self.chunk = CHUNK
+        if self.compiled:
+            self._compiled_layout()
+
+    def _compiled_layout(self) -> None:
+        """What the compiled loop needs besides the state: the data, and for each lane whether it
+        uses all of it, else where its batch's indices sit among the step's indices."""
+        self.data = self.obj.padded_data()
+        self.key_full = [self.streams[k].full for k in self.keys]
+        widths = [self.streams[k].width for k in self.keys]
+        starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
+        self.batch = np.array(self.lane_batch, dtype=np.int64)
+        self.full = np.array(self.key_full)[self.batch]
+        self.lo = starts[self.batch].astype(np.int64)
+        self.hi = self.lo + np.array(widths, dtype=np.int64)[self.batch]
+        self.flags = (self.use_lam, self.use_m, self.use_v)
+        work = int((self.hi - self.lo).sum())  # residuals per step (a full batch's width is the data's size)
+        self.chunk = max(1, min(MAX_CHUNK, COMPILED_WORK // max(1, work)))
 
     def _array(self, t: torch.Tensor):
         return t.numpy() if self.numpy else t
@@ -92,6 +117,26 @@ class _Stacked:
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
         table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
+        batches = [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else []
+        if self.compiled:
+            self._compiled_steps(done, table, batches)
+        else:
+            self._loop(done, count, table, batches)
+        self.seconds += time.perf_counter() - t0
+
+    def _compiled_steps(self, done: int, table: np.ndarray, batches: list) -> None:
+        idx = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
+        idx = torch.cat(idx, 1).numpy() if idx else np.zeros((len(table), 0), dtype=np.int64)
+        scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|
+        p, m, v, hist = (t.numpy() for t in (self.p, self.m, self.v, self.hist))
+        kernel.regression_steps(
+            p, m, v, hist, done, *self.data, idx, self.full, self.lo, self.hi, self.batch, scale,
+            table.astype(p.dtype), self.lam, self.a, self.beta, self.gamma, self.flags,
+        )  # fmt: skip
+        self.alive = bool(np.isfinite(p).any())
+
+    def _loop(self, done: int, count: int, table: np.ndarray, batches: list) -> None:
+        """The batched steps one at a time, on NumPy views (CPU) or on the tensors (elsewhere)."""
         coef = self._array(torch.from_numpy(table).to(self.device, self.dtype))
         # A coefficient equal at every step of the chunk is one array; the others one row per step.
         columns = [
@@ -99,12 +144,7 @@ class _Stacked:
             for j in range(table.shape[1])
         ]
         skip_d = bool((table[:, 1] == 1.0).all())  # no decay of the weights in this chunk
-        grad = self.obj.gradients(
-            [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else [],
-            self.lane_batch,
-            count,
-            self.numpy,
-        )
+        grad = self.obj.gradients(batches, self.lane_batch, count, self.numpy)
         xp = self.xp
         p, m, v, hist = self._array(self.p), self._array(self.m), self._array(self.v), self._array(self.hist)
         lam, a, beta, gamma = self.lam, self.a, self.beta, self.gamma
@@ -134,7 +174,6 @@ class _Stacked:
                 p = xp.subtract(p if skip_d else p * d, num / den, out=hist[done + 1 + i])
         self.p = torch.from_numpy(p) if self.numpy else p
         self.alive = bool(xp.isfinite(p).any())  # syncs with the device once per chunk
-        self.seconds += time.perf_counter() - t0
 
 
 class _TorchLane:
@@ -151,7 +190,7 @@ class _TorchLane:
         self.hist = torch.full((steps + 1, 2), float("nan"), dtype=torch.float64)
         self.hist[0] = torch.tensor(lane.start, dtype=torch.float64)
         self.lr = np.full(steps, np.nan) if self.sched is not None else None  # the rate each step used
-        self.alive, self.seconds = True, 0.0
+        self.alive, self.seconds, self.chunk = True, 0.0, CHUNK
 
     def advance(self, done: int, count: int) -> None:
         if not self.alive:
@@ -250,11 +289,12 @@ def run(
             stacked = _Stacked(fast, obj, {k: stream(k) for k in keys}, cfg.steps, dtype, device)
         singles = [_TorchLane(ln, obj, stream(ln.batch_key), cfg.steps) for ln in slow]
         parts = ([stacked] if stacked else []) + singles
+        chunk = min(part.chunk for part in parts)
         done = 0
         while done < cfg.steps:
             if cancel is not None and cancel.is_set():
                 raise RunCancelled(f"cancelled after {done} of {cfg.steps} steps")
-            count = min(CHUNK, cfg.steps - done)
+            count = min(chunk, cfg.steps - done)
             for part in parts:
                 if part.alive:
                     part.advance(done, count)

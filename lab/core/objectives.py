@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -54,6 +55,11 @@ class Regression:
         zero = torch.zeros(1, dtype=dtype, device=device)
         self._xp = torch.cat([self.x[:, 0], zero])  # index N: the zero row that padded batches point at
         self._yp = torch.cat([self.y[:, 0], zero])
+
+    def padded_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """x and y as NumPy arrays of the run's dtype (CPU) with the zero row at index n that padded
+        batches point at: the compiled loop's data."""
+        return self._xp.numpy(), self._yp.numpy()
 
     def loss(self, p: torch.Tensor) -> torch.Tensor:
         """The full-data MSE at each (w, b) of a (..., 2) stack, as ``criterion(model(x), y).item()``
