@@ -129,7 +129,7 @@ def main() -> None:
                 ("7 presets x 3 000 steps", [fresh_run(browser, base, 3_000, next(seeds)) for _ in range(r)], 1.0)
             )
             rows.append(
-                ("7 presets x 30 000 steps", [fresh_run(browser, base, 30_000, next(seeds)) for _ in range(r)], None)
+                ("7 presets x 30 000 steps", [fresh_run(browser, base, 30_000, next(seeds)) for _ in range(r)], 1.0)
             )
             rows.append(
                 (

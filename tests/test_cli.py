@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -112,15 +113,24 @@ def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, args, needle):
     assert not (tmp_path / "o").exists()
 
 
-def test_long_runs_report_progress_on_stderr(tmp_path):
+def _compare_stderr(tmp_path, *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path), "--steps", "40000"],
+        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path), *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "training … 100%" in proc.stderr and "training … 10%" in proc.stderr
+    return proc.stderr
+
+
+def test_runs_that_last_report_progress_on_stderr_and_quick_ones_do_not(tmp_path):
+    # Adadelta runs through torch.optim itself (0.1-0.3 ms a step): 20 000 steps take seconds.
+    slow = _compare_stderr(tmp_path, "--optimizers", "Adadelta,Adam", "--steps", "20000")
+    shown = [int(p) for p in re.findall(r"training … (\d+)%", slow)]
+    assert len(shown) >= 5 and shown == sorted(shown) and shown[-1] == 100, slow
+    # The seven presets, batched and compiled: 2 000 steps are over long before a second.
+    assert "training" not in _compare_stderr(tmp_path, "--steps", "2000")
 
 
 def test_list_shows_presets_and_the_unapplicable(capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from lab.core import datasets, engine, explain, optimizers, reproduce, schedulers
@@ -12,7 +13,7 @@ from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, 
 from lab.core.data import dataset_config
 from lab.core.results import summary_rows, write_csvs
 
-_LONG_RUN = 200_000  # lane-steps above which progress is reported on stderr
+PROGRESS_AFTER = 1.0  # seconds a run must have taken before its progress is reported on stderr
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,13 +103,16 @@ def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], 
     )
 
 
-def _progress(total_work: int, quiet: bool):
-    if quiet or total_work < _LONG_RUN:
+def _progress(quiet: bool):
+    """Progress on stderr for a run that lasts: nothing for one done within PROGRESS_AFTER seconds."""
+    if quiet:
         return None
     tty = sys.stderr.isatty()
-    last = [-1]
+    last, start = [-1], time.perf_counter()
 
     def report(fraction: float) -> None:
+        if time.perf_counter() - start < PROGRESS_AFTER:
+            return
         pct = int(fraction * 100)
         if tty:
             sys.stderr.write(f"\rtraining … {pct:3d}%")
@@ -124,8 +128,7 @@ def _progress(total_work: int, quiet: bool):
 
 def _compare(args: argparse.Namespace) -> int:
     cfg = _config(args, _optimizer_list(args.optimizers), repeats=args.repeats, tol=args.tol)
-    work = cfg.steps * len(cfg.optimizers) * cfg.repeats
-    result = engine.run(cfg, progress=_progress(work, args.quiet))
+    result = engine.run(cfg, progress=_progress(args.quiet))
     paths = write_csvs(result, args.out)
     paths["reproduce"] = args.out / "reproduce.py"
     paths["reproduce"].write_text(reproduce.script(result))

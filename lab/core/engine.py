@@ -14,6 +14,7 @@ equal configs give equal results, also from several threads at once.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import threading
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lab.core import devices, kernel, objectives, schedulers
+from lab.core import devices, objectives, schedulers
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
@@ -33,7 +34,9 @@ CHUNK = 512  # steps between progress reports, cancel checks and batch-table ref
 COMPILED_WORK = 1 << 23  # compiled chunks: about this many residuals (a few ms), at most MAX_CHUNK steps
 MAX_CHUNK = 16_384
 NUMPY_ON_CPU = True  # the batched loop on NumPy views on the CPU (tests switch it off to check the torch path)
-COMPILED_ON_CPU = True  # the regression's batched loop compiled on the CPU (tests switch it off for the loop)
+# The regression's batched loop compiled on the CPU, where Numba is installed (requirements.txt pins
+# it; without it the NumPy loop gives the same numbers, slower). Tests switch it off to check the loop.
+COMPILED_ON_CPU = importlib.util.find_spec("numba") is not None
 
 
 class RunCancelled(Exception):
@@ -125,6 +128,8 @@ class _Stacked:
         self.seconds += time.perf_counter() - t0
 
     def _compiled_steps(self, done: int, table: np.ndarray, batches: list) -> None:
+        from lab.core import kernel  # Numba is imported (0.2 s) by the first run that needs it, not by every import
+
         idx = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
         idx = torch.cat(idx, 1).numpy() if idx else np.zeros((len(table), 0), dtype=np.int64)
         scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|

@@ -11,8 +11,8 @@ gradient is rounding noise, not zero, and RMSProp and Adam hover as they do in t
 freedom taken is the order of each batch sum (in sample order here; BLAS's order in the NumPy
 loop; torch's own is a third), which autograd does not fix either.
 
-The loop holds no Python objects, so it runs without the GIL: two visitors' trainings use two
-cores at once. Compiled once per dtype (about half a second) and kept in ``__pycache__`` (or
+The loop holds no Python objects, so it runs without the GIL: while it runs, other visitors'
+sessions go on on another core. Compiled once per dtype (about half a second) and kept in ``__pycache__`` (or
 Numba's cache directory; where neither can be written, each process compiles it again).
 """
 
