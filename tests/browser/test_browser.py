@@ -106,6 +106,18 @@ def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
     assert [r["optimizer"] for r in results_table(page)] == ["Adam"]
 
 
+def _choose(page, selectbox, option: str) -> None:
+    """Pick ``option`` in a select box by typing it and pressing Enter on the match the filter puts
+    first. (Its options are virtualised: one below the fold is not in the page; and clicking the
+    option itself raced a busy page re-rendering the list.)"""
+    selectbox.click()
+    page.keyboard.type(option)
+    expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    expect(selectbox.get_by_role("combobox")).to_have_value(option)
+
+
 def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server):
     _train_defaults(page, app_server)  # run #1
     combo = page.locator("[data-testid=stMultiSelect] [role=combobox]").first
@@ -328,11 +340,7 @@ def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_s
     page.get_by_text("Explain a step", exact=False).first.click()
     wait_idle(page)
     if name != "Adam":  # Adam is chosen first
-        # Type to filter the list (its options are virtualised: one below the fold is not in the page).
-        page.locator(".st-key-opt-explain_view [data-testid=stSelectbox]").first.click()
-        page.keyboard.type(name)
-        page.get_by_role("option", name=name, exact=True).click()
-        wait_idle(page)
+        _choose(page, page.locator(".st-key-opt-explain_view [data-testid=stSelectbox]").first, name)
     view = page.locator(".st-key-opt-explain_view")
     expect(view.locator(".katex").first).to_be_visible()
     expect(view.locator("[data-testid=stNumberInput] input").first).to_have_value("25")
@@ -386,10 +394,8 @@ def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app
     from lab.core.config import RunConfig
 
     open_page(page, app_server, "optimizers")
-    page.locator(".st-key-opt-controls [data-testid=stSelectbox]").filter(has_text="Learning-rate schedule").click()
-    page.keyboard.type("CosineAnnealingLR")
-    page.get_by_role("option", name="CosineAnnealingLR", exact=True).click()
-    wait_idle(page)
+    box = page.locator(".st-key-opt-controls [data-testid=stSelectbox]").filter(has_text="Learning-rate schedule")
+    _choose(page, box, "CosineAnnealingLR")
     expect(page.get_by_placeholder("auto: 1000")).to_have_count(1)  # T_max follows the run's steps
     click_and_wait(page, "Train all")
     rows = {r["optimizer"]: r for r in results_table(page)}
