@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from apptest_helpers import PAGES, MediaCapture, open_page, table
+from reference import chaotic_lanes
 
 from lab.app import experiments, runs
 from lab.app.query import PageState, to_query
@@ -557,6 +558,7 @@ def test_the_explained_step_follows_the_run_and_stays_in_range():
     assert shown.loc["parameters after (torch)", "w"] == f"{want.params_after['w']:.9g}"
 
 
+@pytest.mark.numeric
 def test_side_by_side_lists_every_implementation_and_its_agreement():
     at = _explain_on(open_page("optimizers"))
     at.toggle(key="opt.side").set_value(True).run()
@@ -566,4 +568,5 @@ def test_side_by_side_lists_every_implementation_and_its_agreement():
     assert len(codes) >= len(scratch.ALGORITHMS)
     agreement = next(d.value for d in at.dataframe if "largest |ours − torch|" in d.value.columns)
     assert list(agreement["optimizer"]) == optimizers.registry().presets()
+    assert chaotic_lanes(RunConfig()) == []  # the page's default run: so whole paths compare
     assert (agreement["largest |ours − torch|"] < 1e-5).all()  # float32: a few last-bit roundings

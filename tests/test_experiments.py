@@ -9,6 +9,8 @@ from lab.app import experiments
 from lab.core import engine, tuning
 from lab.core.results import RunResult
 
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
+
 
 def _excess(res: RunResult, name: str) -> float:
     lane = res.lane(name)

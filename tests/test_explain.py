@@ -10,12 +10,14 @@ import sys
 import numpy as np
 import pytest
 import torch
-from reference import torch_loop
+from reference import assert_follows_torch, horizon, torch_loop
 from torch import nn
 
 from lab.core import engine, explain, scratch
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
+
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
 
 # (registry name, hyperparameters): each implementation at its defaults and at other values.
 CASES = [
@@ -35,11 +37,9 @@ CASES = [
     ("NAdam", {}),
     ("NAdam", {"weight_decay": 0.01, "decoupled_weight_decay": True, "momentum_decay": 0.01}),
     ("RAdam", {}),
-    # (a slower rate: at a constant rate RAdam ends up hovering round the optimum, where any two
-    # implementations part at the last bit's rounding, as two runs of torch's own would)
     ("RAdam", {"lr": 0.02, "weight_decay": 0.01, "betas": (0.8, 0.99)}),
     ("Adamax", {}),
-    ("Adamax", {"lr": 0.01, "weight_decay": 0.01, "betas": (0.5, 0.9)}),  # (slower, as for RAdam)
+    ("Adamax", {"lr": 0.01, "weight_decay": 0.01, "betas": (0.5, 0.9)}),
     ("Adadelta", {}),
     ("Adadelta", {"rho": 0.5, "weight_decay": 0.01}),
     ("ASGD", {}),
@@ -61,13 +61,12 @@ def test_every_class_with_a_rule_written_down_is_covered_here():
 
 @pytest.mark.parametrize(("name", "hp"), CASES, ids=[f"{n}-{'default' if not h else 'custom'}" for n, h in CASES])
 def test_our_implementation_follows_torch_optim_at_every_step(name, hp):
-    """Trained on its own (its own state and gradients) against the plain torch.optim loop."""
+    """Trained on its own (its own state and gradients) against the plain torch.optim loop: the
+    same path until the lane turns chaotic (reference.horizon), the same hover after it."""
     cfg = _cfg(name, hp)
     ours = explain.scratch_run(cfg, name)
-    theirs = torch_loop(cfg, cfg.optimizers[0])
-    assert ours.shape == theirs.shape == (1001, 2)
-    assert np.abs(ours - theirs).max() < 1e-6
-    assert np.abs(theirs[-1] - theirs[0]).max() > 0.1  # it did train: the check is not of a standing lane
+    h = assert_follows_torch(ours, cfg, cfg.optimizers[0], 1e-6)
+    assert np.abs(ours[h - 1] - ours[0]).max() > 0.1  # it trained before the horizon: not a standing lane
 
 
 @pytest.mark.parametrize(("name", "hp"), CASES[::3], ids=[n for n, _ in CASES[::3]])
@@ -84,8 +83,9 @@ def test_our_implementations_and_the_engines_batched_rules_agree(name):
     cfg = _cfg(name, {}, steps=1000, data=DataConfig(noise=0.0))
     batched = engine.run(cfg).lanes[0]
     ours = explain.scratch_run(cfg, name)
-    assert np.abs(ours[:, 0] - batched.w).max() < 1e-6
-    assert np.abs(ours[:, 1] - batched.b).max() < 1e-6
+    h = horizon(cfg, cfg.optimizers[0], torch_loop(cfg, cfg.optimizers[0]))
+    assert h > 100, h
+    np.testing.assert_allclose(ours[:h], np.stack([batched.w, batched.b], 1)[:h], rtol=0, atol=1e-6)
 
 
 def _independent_step(cfg: RunConfig, opt: OptimizerConfig, k: int) -> dict:

@@ -15,6 +15,8 @@ from lab.app import charts, runs
 from lab.core import engine, noise
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
+
 NOISY = RunConfig(
     optimizers=(OptimizerConfig("SGD"), OptimizerConfig("Mini-batch SGD"), OptimizerConfig("GD")),
     data=DataConfig(noise=0.3),

@@ -14,6 +14,8 @@ from lab.app.query import PageState, from_query, to_query
 from lab.core import engine
 from lab.core.config import OptimizerConfig, RunConfig
 
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
+
 
 @pytest.fixture(scope="module")
 def result():

@@ -11,6 +11,8 @@ from lab.app import charts
 from lab.core import engine, tuning
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
+
 GRID = (1e-3, 1e-2, 0.1, 1.0, 3.0)
 
 
