@@ -13,7 +13,7 @@ import inspect
 
 import streamlit as st
 
-from lab.app import charts, experiments, form, limits, runs, session, steps, tables, view
+from lab.app import charts, experiments, form, limits, runs, session, steps, tables, verdict, view
 from lab.app.form import K, hp_key
 from lab.app.query import PageState, to_query
 from lab.app.runs import Entry
@@ -387,6 +387,7 @@ def results(shown: list[Entry], state: PageState | None) -> None:
         exp = experiments.get(url_state.experiment)
         st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
     st.caption(form.run_caption(main.config, main.result.device, main.result.seconds, main.source))
+    st.markdown(verdict.verdict(main.result), help=verdict.HELP)
     overlaid, key = view.overlay(shown), view.chart_key(shown)
     with st.container(key=K("charts")):
         m1, m2 = st.columns([3, 2])
@@ -405,12 +406,14 @@ def results(shown: list[Entry], state: PageState | None) -> None:
     for entry in shown:  # overlaid runs: each run's own table
         if len(shown) > 1:
             st.markdown(f"**Run #{entry.run_id}**")
-        st.table(tables.styled(tables.results_table(entry.result)))
+        st.table(tables.styled(tables.results_table(entry.result), entry.result))
+    together = tables.shared_ms(main.result)
     st.caption(
-        "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. "
-        f"Green marks the best in each column. Converged: the loss stays within {main.config.tol:g} of the "
-        "best possible loss (the best-fit line's, or the surface's minimum). Time: optimizers batched "
-        "together share their pass's time."
+        "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. Green marks "
+        "the best in each column where it beats the rest by more than the precision's rounding. Converged: the "
+        f"loss stays within {main.config.tol:g} of the best possible loss (the best-fit line's, or the surface's "
+        "minimum) over at least the last tenth of the run; hovering: it got there and left again."
+        + (f" All were trained side by side in one pass: {together:.1f} ms." if together is not None else "")
     )
     st.info(tables.RANKING_NOTE, icon=":material/balance:")
     if not surface and st.toggle(

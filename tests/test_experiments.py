@@ -57,8 +57,9 @@ def check_hover(res: RunResult) -> None:
     assert res.config.dtype == "float32"
     gd = res.lane("GD")
     assert gd.status == "converged" and gd.loss[10_000:].max() < 1e-12  # float32's floor, and stays
-    rms = res.lane("RMSProp")
-    assert rms.status == "stopped at max steps"
+    rms, adam = res.lane("RMSProp"), res.lane("Adam")
+    assert rms.status == adam.status == "hovering"  # they got within tolerance, and left again
+    assert adam.steps_to_tol is None or adam.steps_to_tol > 0.9 * res.config.steps  # (back in at the very end)
     assert 1_000 < int(np.argmax(np.abs(rms.w[1_000:] - res.optimum[0]) > 1e-3)) + 1_000 < 1_400  # from ~1 200
     assert 0.004 < _off(res, "RMSProp", slice(10_000, None)) < 0.006  # about half of lr 0.01
     assert _off(res, "Adam", slice(2_000, 8_000)) < 1e-5 < 1e-3 < _off(res, "Adam", slice(12_000, None))
@@ -74,13 +75,16 @@ def check_settle(res: RunResult) -> None:
     names = ("Adam", "RMSProp", "Mini-batch SGD")
     assert res.lane("Adam").batch_size == 10
     for name in names:
-        assert res.lane(name).status == "converged" and _excess(res, name) < 1e-7, name
+        assert _excess(res, name) < 1e-7, name
         assert res.lane(name).lr[-1] < 1e-5 * res.lane(name).lr[0]  # almost zero by the end
+    assert res.lane("Adam").status == res.lane("RMSProp").status == "converged"
+    sgd = res.lane("Mini-batch SGD")  # within tolerance for good only in the last twentieth: not settled yet
+    assert sgd.status == "hovering" and sgd.steps_to_tol > 0.9 * res.config.steps
     constant = engine.run(res.config.replace(scheduler=None))
     assert _excess(constant, "Mini-batch SGD") > 3e-4 and _excess(constant, "Adam") > 3e-5
     assert _excess(constant, "RMSProp") > 1e-5
     for name in names:
-        assert constant.lane(name).status == "stopped at max steps", name
+        assert constant.lane(name).status in ("hovering", "stopped at max steps"), name  # never settles
         assert _excess(constant, name) > 100 * _excess(res, name), name
         # RMSProp circles on the full data (no batch noise): the largest distance over the last 10 %
         assert _off(constant, name, slice(1_800, None)) > 10 * _off(res, name, slice(1_800, None)), name

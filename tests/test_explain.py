@@ -65,7 +65,7 @@ def test_our_implementation_follows_torch_optim_at_every_step(name, hp):
     same path until the lane turns chaotic (reference.horizon), the same hover after it."""
     cfg = _cfg(name, hp)
     ours = explain.scratch_run(cfg, name)
-    h = assert_follows_torch(ours, cfg, cfg.optimizers[0], 1e-6)
+    h = assert_follows_torch(ours, cfg, cfg.optimizers[0], 1e-9)
     assert np.abs(ours[h - 1] - ours[0]).max() > 0.1  # it trained before the horizon: not a standing lane
 
 

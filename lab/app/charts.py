@@ -201,7 +201,7 @@ def action_steps(runs: Runs) -> int | None:
         for lane in res.lanes:
             if lane.diverged_at is not None:
                 continue
-            if lane.steps_to_tol is None:
+            if not lane.settled:  # still falling, or hovering: every step matters
                 return None
             ends.append(lane.steps_to_tol)
     if not ends:

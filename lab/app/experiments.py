@@ -96,13 +96,14 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "A decaying rate lets Adam settle",
         "On noisy data, Adam on mini-batches of 10, RMSProp and mini-batch SGD never settle at a constant "
         "learning rate. Does a rate that decays to zero over the run (cosine annealing) let them?",
-        "With the cosine schedule all three settle: their loss ends within about 1e-7 of the best possible "
-        "(plot *loss − best possible loss*), and the rate chart below shows why — each step is scaled by a "
-        "rate that is almost zero by the end. Now set **Learning-rate schedule** to *None* and train again: at "
-        "a constant rate mini-batch SGD and Adam keep jumping with each new batch (their excess stays around "
-        "1e-3 and 1e-4) and RMSProp keeps circling the best line, even though its gradient is exact. The "
-        "price shows in the table: each gets within tolerance only in the last quarter of the run, once the rate is "
-        "small — settling comes from the decay, so a schedule must leave the optimizer time to arrive first.",
+        "With the cosine schedule all three end within about 1e-7 of the best possible loss (plot *loss − best "
+        "possible loss*), and the rate chart below shows why — each step is scaled by a rate that is almost zero "
+        "by the end. Now set **Learning-rate schedule** to *None* and train again: at a constant rate mini-batch "
+        "SGD and Adam keep jumping with each new batch (their excess stays around 1e-3 and 1e-4) and RMSProp "
+        "keeps circling the best line, even though its gradient is exact. The price shows in the table: each "
+        "gets within tolerance for good only in the last quarter of the run, once the rate is small, and "
+        "mini-batch SGD so late (the last twentieth) that it still counts as hovering — settling comes from the "
+        "decay, so a schedule must leave the optimizer time to arrive first.",
         {
             "opt": "Adam,RMSProp,Mini-batch SGD",
             "Adam.batch_size": "10",

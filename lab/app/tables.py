@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.core.results import RunResult
+from lab.app.charts import rounding_level
+from lab.core.results import LaneResult, RunResult
 
 
 def _fixed(v: float) -> str:
@@ -58,11 +59,27 @@ LOWER_IS_BETTER = ("final loss", *ERRORS, "steps to tol", "time (ms)")
 BEST_COLOR = "#c7f0d2"
 
 
+def status_word(lane: LaneResult) -> str:
+    """The status a learner reads: converged, hovering, diverged at step k, or not yet."""
+    return "not yet" if lane.status == "stopped at max steps" else lane.status
+
+
+def shared_ms(res: RunResult) -> float | None:
+    """The time in ms when every lane shares one (lanes batched together split their pass's time
+    equally, so a per-row time would say nothing): said once, not per row; None otherwise."""
+    times = {lane.seconds for lane in res.lanes}
+    return 1000 * times.pop() if len(times) == 1 and len(res.lanes) > 1 else None
+
+
 def results_table(res: RunResult) -> pd.DataFrame:
     """Final results, one row per optimizer: converged first by steps to tolerance, then the rest by
-    final loss, diverged last. With repeats, one row per optimizer over them (:func:`repeats_table`)."""
-    if res.config.repeats > 1:
-        return repeats_table(res)
+    final loss, diverged last. With repeats, one row per optimizer over them (:func:`repeats_table`).
+    A time every row shares is left out (:func:`shared_ms`)."""
+    table = repeats_table(res) if res.config.repeats > 1 else _single_table(res)
+    return table.drop(columns=["time (ms)"]) if shared_ms(res) is not None else table
+
+
+def _single_table(res: RunResult) -> pd.DataFrame:
     rows = []
     target = res.target
     w_err, b_err = target_names(res)
@@ -76,10 +93,10 @@ def results_table(res: RunResult) -> pd.DataFrame:
                 "final loss": lane.final_loss,
                 w_err: None if lane.final_w is None else abs(lane.final_w - target[0]),
                 b_err: None if lane.final_b is None else abs(lane.final_b - target[1]),
-                "steps to tol": lane.steps_to_tol,
+                "steps to tol": lane.steps_to_tol if lane.settled else None,  # a hovering lane's is no arrival
                 "time (ms)": 1000 * lane.seconds,
-                "status": lane.status if lane.status != "stopped at max steps" else "not converged",
-                "_rank": (0 if lane.steps_to_tol is not None else 1 if lane.diverged_at is None else 2),
+                "status": status_word(lane),
+                "_rank": (0 if lane.settled else 1 if lane.diverged_at is None else 2),
             }
         )
     df = pd.DataFrame(rows)
@@ -103,7 +120,7 @@ def repeats_table(res: RunResult) -> pd.DataFrame:
     rows = []
     for name, lanes in groups.items():
         ok = [ln for ln in lanes if ln.final_w is not None]
-        conv = [ln.steps_to_tol for ln in lanes if ln.steps_to_tol is not None]
+        conv = [ln.steps_to_tol for ln in lanes if ln.settled]
         w = np.array([ln.final_w for ln in ok], dtype=float)
         b = np.array([ln.final_b for ln in ok], dtype=float)
         loss = np.array([ln.final_loss for ln in ok], dtype=float)
@@ -145,6 +162,30 @@ def best_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in LOWER_IS_BETTER if c in table.columns and table[c].nunique(dropna=True) > 1]
 
 
+ULPS = 8  # values this many roundings apart (relative to their size) are the same number, rounded twice
+
+
+def margins(res: RunResult) -> dict[str, float]:
+    """Per column, the absolute difference below which two values are the run precision's rounding,
+    not a result: a loss under the rounding floor (:func:`lab.app.charts.rounding_level`), an error
+    of w or b within a few roundings of the parameter's size."""
+    eps = float(np.finfo(np.float32 if res.config.dtype == "float32" else np.float64).eps)
+    scale = max(1.0, *(abs(v) for v in res.target if np.isfinite(v)))
+    return {"final loss": ULPS * rounding_level(res), **dict.fromkeys(ERRORS, ULPS * eps * scale)}
+
+
+def best_row(values: pd.Series, margin: float = 0.0, relative: float = 0.0) -> int | None:
+    """The position of the lowest value when it is lower than every other by more than rounding
+    (``margin`` absolute plus ``relative`` of the values' size); None for a tie or a single value."""
+    v = values.to_numpy(dtype=float)
+    ok = np.flatnonzero(np.isfinite(v))
+    if len(ok) < 2:
+        return None
+    order = ok[np.argsort(v[ok], kind="stable")]
+    lo, runner_up = v[order[0]], v[order[1]]
+    return int(order[0]) if runner_up - lo > margin + relative * max(abs(lo), abs(runner_up)) else None
+
+
 RANKING_NOTE = (
     "A ranking holds for these learning rates only: each optimizer here runs at its own rate (the lr "
     "column), and a rate that suits one is too small or too large for another. **Tune learning rates** "
@@ -152,10 +193,20 @@ RANKING_NOTE = (
 )
 
 
-def styled(table: pd.DataFrame):
-    """``table`` as the page shows it: best of each column marked, numbers formatted, no index."""
+def styled(table: pd.DataFrame, res: RunResult | None = None):
+    """``table`` as the page shows it: the best of each column marked where it beats the rest beyond
+    the run's rounding (``res`` gives the precision; without it, any difference counts), numbers
+    formatted, no index."""
+    room = margins(res) if res is not None else {}
+    eps = float(np.finfo(np.float32 if res is not None and res.config.dtype == "float32" else np.float64).eps)
+
+    def mark(column: pd.Series) -> list[str]:
+        relative = ULPS * eps if column.name in room else 0.0
+        best = best_row(column, room.get(column.name, 0.0), relative)
+        return [f"background-color: {BEST_COLOR}" if i == best else "" for i in range(len(column))]
+
     return (
-        table.style.highlight_min(subset=best_columns(table), color=BEST_COLOR)
+        table.style.apply(mark, subset=best_columns(table))
         .format({c: f for c, f in FORMATS.items() if c in table.columns}, na_rep="—")
         .hide(axis="index")
     )

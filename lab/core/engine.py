@@ -342,14 +342,17 @@ def _lane_result(
     diverged_at = None if ok.all() else int(np.argmin(ok))
     end = len(loss) if diverged_at is None else diverged_at
     loss, p = loss[:end], p[:end]
-    steps_to_tol = None
+    steps_to_tol = first_within = None
     if diverged_at is None:
         excess = loss - (obj.min_loss if obj.min_loss is not None else 0.0)
-        above = np.flatnonzero(excess > cfg.tol)
-        if len(above) == 0:
+        above = excess > cfg.tol
+        if not above.all():
+            first_within = int(np.argmin(above))
+        last_above = np.flatnonzero(above)
+        if len(last_above) == 0:
             steps_to_tol = 0
-        elif above[-1] < len(loss) - 1:
-            steps_to_tol = int(above[-1]) + 1
+        elif last_above[-1] < len(loss) - 1:
+            steps_to_tol = int(last_above[-1]) + 1
     return LaneResult(
         optimizer=ln.opt.display,
         name=ln.opt.name,
@@ -363,6 +366,7 @@ def _lane_result(
         w=p[:, 0],
         b=p[:, 1],
         steps_to_tol=steps_to_tol,
+        first_within=first_within,
         seconds=seconds,
         diverged_at=diverged_at,
         lr=None if lr is None else lr[: max(end - 1, 0)],

@@ -76,6 +76,7 @@ class LaneResult:
     diverged_at: int | None  # first step whose loss or parameters were not finite
     lr: np.ndarray | None = None  # the learning rate of steps 1 … (a schedule's; None: constant, see hyperparams)
     scheduler: dict | None = None  # its schedule: {"class": name, "kwargs": every keyword argument}
+    first_within: int | None = None  # first step whose excess loss was within tol (it may have left again)
 
     @property
     def scheduler_json(self) -> str | None:
@@ -93,10 +94,23 @@ class LaneResult:
         return out
 
     @property
+    def settled(self) -> bool:
+        """Within tolerance over at least the last tenth of the run, or since it first got there
+        (a lane that arrives late and stays has not left)."""
+        if self.steps_to_tol is None:
+            return False
+        steps = len(self.loss) - 1
+        return self.steps_to_tol <= steps - steps // 10 or self.steps_to_tol == self.first_within
+
+    @property
     def status(self) -> str:
+        """converged (settled within tolerance), hovering (got there and left again: it jumps about
+        the optimum), diverged at step k, or stopped at max steps (not there yet)."""
         if self.diverged_at is not None:
             return f"diverged at step {self.diverged_at}"
-        return "converged" if self.steps_to_tol is not None else "stopped at max steps"
+        if self.settled:
+            return "converged"
+        return "hovering" if self.first_within is not None else "stopped at max steps"
 
     def _final(self, arr: np.ndarray) -> float | None:
         return None if self.diverged_at is not None else float(arr[-1])

@@ -75,10 +75,11 @@ def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[Optimize
 
 
 def score(lane: LaneResult, min_loss: float | None) -> tuple:
-    """Smaller is better: converged soonest, then lowest final loss; diverged last."""
+    """Smaller is better: converged soonest, then lowest final loss (a lane that hovers about the
+    optimum among them); diverged last."""
     if lane.diverged_at is not None:
         return (2, 0.0)
-    if lane.steps_to_tol is not None:
+    if lane.settled:
         return (0, lane.steps_to_tol, lane.final_loss)
     return (1, lane.final_loss - (min_loss or 0.0))
 

@@ -195,7 +195,7 @@ def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
 
 
 def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, app_server):
-    from lab.app import experiments
+    from lab.app import experiments, tables
     from lab.core import engine
 
     open_page(page, app_server, "")
@@ -204,7 +204,7 @@ def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, ap
     wait_idle(page)
     rows = {r["optimizer"]: r for r in results_table(page)}
     for lane in engine.run(experiments.get("noise").state().config).lanes:
-        assert rows[lane.optimizer]["status"] == lane.status.replace("stopped at max steps", "not converged")
+        assert rows[lane.optimizer]["status"] == tables.status_word(lane)
     expect(page.get_by_text("Noisy data: why SGD never settles — what to look for.")).to_have_count(1)
     assert exceptions(page) == []
 
