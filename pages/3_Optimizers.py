@@ -599,10 +599,10 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
             spec = charts.spec(("lr", not full, key), lambda: charts.lr_chart(overlaid, focus=not full))
             st.vega_lite_chart(spec=spec, width="stretch")
     st.caption(
-        "Log scale. Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll "
-        "zooms the steps, drag pans, double-click resets; "
-        "a red cross marks where a run diverged; each legend entry shows the optimizer's learning rate. "
-        + form.LOSS_FLOOR
+        charts.window_caption(overlaid, measure, focus=not full)
+        + " Hover for step, loss, w and b; click a legend entry to highlight it; Shift+scroll zooms, "
+        "double-click resets; a red cross marks a divergence; the grey band is the precision's rounding.",
+        help=form.LOSS_FLOOR,
     )
 
 

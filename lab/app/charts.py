@@ -64,6 +64,14 @@ def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.clip(keep, 0, n - 1))
 
 
+def segments(ok: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """For the kept ``steps`` of a curve whose drawable steps are ``ok`` (a mask over every step): a
+    number per kept step that changes wherever a step between two kept ones could not be drawn, so
+    the line breaks there instead of joining the two with a straight ramp."""
+    missing = np.concatenate([[0], np.cumsum(~ok)])  # missing[k]: undrawable steps before step k
+    return missing[steps]  # equal for two kept steps only when none in between is missing
+
+
 def _series(prefix: str, lane: LaneResult, repeats: int, banded: bool = False) -> str:
     """A curve's name: the optimizer (and run); each repeat its own, unless the repeats are drawn as
     one median with a band."""
@@ -76,10 +84,13 @@ def banded(runs: Runs) -> bool:
     return any(res.config.repeats > 1 for _, res in runs)
 
 
-def band_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
+def band_frame(
+    runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, last: int | None = None
+) -> pd.DataFrame:
     """Each optimizer across its repeats, downsampled on the median: curve_frame's columns (value,
     loss, w and b are medians over the repeats still finite at that step) plus ``lo`` and ``hi``
     (the band: smallest and largest value) and ``alive`` (repeats with a value there)."""
+    end = None if last is None else last + 1
     parts = []
     for prefix, res in runs:
         best = res.min_loss or 0.0
@@ -91,7 +102,7 @@ def band_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) 
             for i, lane in enumerate(lanes):
                 for a, m in stacked.items():
                     m[i, : len(lane.loss)] = getattr(lane, a)
-            value = stacked["loss"] - best if measure == "excess" else stacked["loss"]
+            value = stacked["loss"][:, :end] - best if measure == "excess" else stacked["loss"][:, :end]
             value = np.where(np.isfinite(value) & (value > 0), value, np.nan)
             alive = np.isfinite(value).sum(0)
             steps = np.flatnonzero(alive > 0)
@@ -121,26 +132,34 @@ def band_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) 
                         "lo": np.nanmin(v[:, pick], 0),
                         "hi": np.nanmax(v[:, pick], 0),
                         "alive": alive[idx],
+                        "segment": segments(alive > 0, idx),
                     }
                 )
             )
-    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b", "lo", "hi", "alive"]
+    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b", "lo", "hi", "alive", "segment"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Downsampled long frame: series, run (the overlay's prefix), optimizer, repeat, step, value, loss, w, b.
+def curve_frame(
+    runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, last: int | None = None
+) -> pd.DataFrame:
+    """Downsampled long frame: series, run (the overlay's prefix), optimizer, repeat, step, value, loss,
+    w, b, segment.
 
     ``measure`` is "loss" or "excess" (loss above the best possible loss). Rows whose value
-    cannot sit on a log scale (zero, negative, NaN, inf) are left out.
+    cannot sit on a log scale (zero, negative, NaN, inf) are left out, and the line breaks there
+    (``segment``). ``last``: only steps 0 … last are drawn, and the points are chosen among them
+    (downsampling the whole run and then cropping would leave a window of a few hundred steps with
+    a handful of points: an oscillation would vanish).
     """
+    end = None if last is None else last + 1
     parts = []
     curves = sum(len(res.lanes) for _, res in runs)
     max_points = max(50, min(max_points, MAX_TOTAL // max(curves, 1)))
     for prefix, res in runs:
         best = res.min_loss or 0.0
         for lane in res.lanes:
-            value = lane.loss - best if measure == "excess" else lane.loss
+            value = lane.loss[:end] - best if measure == "excess" else lane.loss[:end]
             ok = np.isfinite(value) & (value > 0)
             steps = np.flatnonzero(ok)
             if len(steps) == 0:
@@ -158,10 +177,11 @@ def curve_frame(runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS)
                         "loss": lane.loss[pick],
                         "w": lane.w[pick],
                         "b": lane.b[pick],
+                        "segment": segments(ok, pick),
                     }
                 )
             )
-    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b"]
+    cols = ["series", "run", "optimizer", "repeat", "step", "value", "loss", "w", "b", "segment"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
@@ -193,21 +213,48 @@ def rounding_level(res: RunResult) -> float:
     return eps * max(1.0, abs(res.min_loss or 0.0))
 
 
-def action_steps(runs: Runs) -> int | None:
-    """The steps in which the learning happens: until the last optimizer gets within tolerance
-    (with a margin); None when one never does (then every step matters)."""
+FALLING = 10.0  # a curve more than this factor above where it goes later is still falling
+
+
+def still_falling(loss: np.ndarray, floor: float) -> int:
+    """The last step at which ``loss`` is still more than FALLING times above the lowest it reaches
+    later and above ``floor`` (where the curve is rounding, not learning); 0 if none."""
+    later = np.minimum.accumulate(np.nan_to_num(loss, nan=np.inf)[::-1])[::-1]  # the lowest from each step on
+    falling = np.flatnonzero((loss > FALLING * later) & (loss > floor))
+    return int(falling[-1]) if len(falling) else 0
+
+
+def action_steps(runs: Runs, measure: str = "loss") -> int | None:
+    """The steps in which the learning happens: until the last optimizer has settled within
+    tolerance and none of them is still falling (``measure``'s curve more than FALLING times above
+    where it goes later, above the rounding band), with a margin; None when one never settles
+    (then every step matters)."""
     ends = []
     for _, res in runs:
+        floor = FALLING * rounding_level(res)
+        best = (res.min_loss or 0.0) if measure == "excess" else 0.0
         for lane in res.lanes:
             if lane.diverged_at is not None:
                 continue
             if not lane.settled:  # still falling, or hovering: every step matters
                 return None
-            ends.append(lane.steps_to_tol)
+            ends += [lane.steps_to_tol, still_falling(lane.loss - best, floor)]
     if not ends:
         return None
     steps = max(res.config.steps for _, res in runs)
     return min(steps, max(20, int(1.15 * max(ends)) + 10))
+
+
+def window_caption(runs: Runs, measure: str = "loss", focus: bool = True) -> str:
+    """What part of the run the loss chart shows, in words."""
+    steps = max((res.config.steps for _, res in runs), default=0)
+    last = action_steps(runs, measure) if focus else None
+    if last is None or last >= steps:
+        return f"All {steps:,} steps."
+    return (
+        f"Steps 0–{last:,} of {steps:,}: where the learning happens (every curve has settled). "
+        "**Full range** shows all."
+    )
 
 
 def loss_chart(
@@ -223,8 +270,11 @@ def loss_chart(
     with a grey band up to ten times that level (there the jitter is rounding, not learning).
     """
     bands = banded(runs)
-    df = band_frame(runs, measure, max_points) if bands else curve_frame(runs, measure, max_points)
+    last = action_steps(runs, measure) if focus else None
+    df = band_frame(runs, measure, max_points, last) if bands else curve_frame(runs, measure, max_points, last)
     div = divergence_frame(runs, measure)
+    if last is not None:
+        div = div[div["step"] <= last]
     title = "loss (full data, MSE)" if measure == "loss" else "loss − best possible loss"
     level = max(rounding_level(res) for _, res in runs) if runs else 0.0
     # A diverging run would stretch the axis to 1e70 and flatten every other curve: the axis stops
@@ -240,7 +290,6 @@ def loss_chart(
         div = div.assign(value=np.minimum(div["value"].to_numpy(float), top))
     else:
         y_scale = alt.Scale(type="log")
-    last = action_steps(runs) if focus else None
     x_scale = alt.Scale(domain=[0, last]) if last is not None else alt.Scale()
     lrs = {
         _series(prefix, ln, res.config.repeats, bands): ln.hyperparams.get("lr")
@@ -267,6 +316,7 @@ def loss_chart(
         x=alt.X("step:Q", title="step", scale=x_scale),
         y=alt.Y("value:Q", title=title, scale=y_scale),
         color=color,
+        detail="segment:N",  # a step that cannot be drawn (a loss at or below the best) breaks the line
     )
     # Overlaid runs: an optimizer keeps its colour in each, and each run has its own dash.
     dash = {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}

@@ -109,8 +109,9 @@ def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
 def _choose(page, selectbox, option: str) -> None:
     """Pick ``option`` in a select box by typing it and pressing Enter on the match the filter puts
     first. (Its options are virtualised: one below the fold is not in the page; and clicking the
-    option itself raced a busy page re-rendering the list.)"""
-    selectbox.click()
+    option itself raced a busy page re-rendering the list; clicking the widget's middle could land on
+    its help icon.)"""
+    selectbox.get_by_role("combobox").click()
     page.keyboard.type(option)
     expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
     page.keyboard.press("Enter")
