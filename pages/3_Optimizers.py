@@ -1,9 +1,11 @@
 """Optimizers: every chosen optimizer trained side by side on the same data from the same start.
 
-The page, top to bottom: introduction and guided experiments → results, once a run exists
-(charts, table, exports, share link) → controls (the form) → Train all / Tune learning rates → the
-sweep → run history.
-What it decides (cache keys, share links, the table) lives in lab/app; this file draws.
+The page: introduction and guided experiments, then one workspace — on the left Train all / Tune
+learning rates (with progress and Stop), the form (learning rates in one table, every other
+hyperparameter a tab per optimizer) and the sweep; on the right the results once a run exists
+(verdict, loss chart, share link, then lazy tabs: table, fit, paths, explain a step, downloads and
+history). Below 1 100 px the two stack, the results first.
+What it decides (cache keys, share links, the table, the verdict) lives in lab/app; this file draws.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lab.core.config import OBJECTIVES, REGRESSION
 from lab.core.data import make_data
 
 THIS_PAGE = "../pages/3_Optimizers.py"  # relative to the entrypoint, lab/Home.py
+LOSS_HEIGHT = 440  # px, the legend below included: about 270 for the curves
 
 
 reg = optimizers.registry()
@@ -116,11 +119,11 @@ def tell_dropped(dropped: list[runs.Entry]) -> None:
 def introduction() -> None:
     st.html(view.NARROW_CSS)
     st.title("Optimizers, side by side")
-    st.markdown(
-        "Every optimizer below trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface), "
-        "**from the same starting (w, b)** and with the same batch order, so the only difference is the update "
-        "rule. GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
-        "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam)."
+    st.caption(
+        "Every optimizer trains the same `nn.Linear(1, 1)` on the same data (or walks the same surface) **from the "
+        "same starting (w, b)** with the same batches: only the update rule differs.",
+        help="GD uses all samples per step, SGD one, mini-batch SGD a few; the rest add memory (Momentum) or "
+        "per-parameter step sizes (AdaGrad, RMSProp) or both (Adam).",
     )
     if st.session_state.get(K("btn.train")) or st.session_state.get(K("btn.tune")):
         st.session_state[session.URL_NOTICES] = []  # the link's notices were about the link's run
@@ -147,23 +150,34 @@ def controls() -> bool:
     """The form: problem, optimizers, steps, batch size, learning rates, hyperparameters.
     Returns whether a surface (not the regression) is chosen."""
     with st.container(border=True, key=K("controls")):
-        p1, p2 = st.columns([2, 3])
-        p1.selectbox(
+        said, reset = st.columns([3, 2], vertical_alignment="center")
+        if (what := form.what_it_set(url_state)) is not None and st.session_state.get(K("from_link"), True):
+            said.caption(what)
+        reset.button(
+            "Reset to defaults",
+            key=K("btn.reset"),
+            on_click=reset_form,
+            type="tertiary",
+            icon=":material/restart_alt:",
+            help="Every setting back to the tutorial's: its seven optimizers at their default rates, 1 000 steps, "
+            "no schedule, generated data.",
+        )
+        st.selectbox(
             "Problem",
             list(OBJECTIVES),
             key=K("problem"),
             format_func=form.problem_title,
-            help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates.",
+            help="The tutorial's regression, or a classic two-parameter surface where (w, b) are just coordinates. "
+            + form.problem_caption(st.session_state.get(K("problem"), REGRESSION)),
         )
         on_surface = st.session_state[K("problem")] != REGRESSION
-        p2.caption(form.problem_caption(st.session_state[K("problem")]))
-        c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-        c1.multiselect(
+        st.multiselect(
             "Optimizers",
             reg.names(),
             key=K("selected"),
             help="The tutorial's seven are chosen by default; add any other torch.optim optimizer.",
         )
+        c2, c3, c4 = st.columns(3)
         c2.number_input(
             "Steps",
             1,
@@ -193,9 +207,9 @@ def controls() -> bool:
             help="Train each optimizer this many times, each from a new start with a new batch order; the loss "
             f"chart shows the median and the min–max band (at most {limits.LIMITS.repeats} here).",
         )
-        s1, s2, s3 = st.columns([1, 1, 1])
+        s1, s2 = st.columns(2)
         s1.toggle("Same learning rate for all", key=K("same_lr_on"))
-        s3.selectbox(
+        st.selectbox(
             "Precision",
             list(form.DTYPE_TITLES),
             key=K("dtype"),
@@ -217,19 +231,53 @@ def controls() -> bool:
     return on_surface
 
 
+def reset_form() -> None:
+    """The Reset button's callback: runs before the widgets are drawn, so they take the defaults."""
+    form.reset(st.session_state)
+    st.session_state[K("from_link")] = False  # the link's settings are gone: stop saying them
+    st.query_params.clear()
+
+
+def lr_table(names: list[str], same_lr_on: bool) -> None:
+    """Every chosen optimizer's learning rate in one editable table, the rest of its settings in words."""
+    version = st.session_state.setdefault(K("hp_table_version"), 0)
+
+    def edited(key: str) -> None:
+        st.session_state[form.HP_NOTICES] = form.apply_hp_edits(st.session_state, names, st.session_state[key])
+        st.session_state[K("hp_table_version")] += 1  # a fresh editor, drawn from the fields just written
+
+    key = f"{form.HP_TABLE}.{version}"
+    st.data_editor(
+        form.hp_rows(st.session_state, names),
+        key=key,
+        on_change=edited,
+        args=(key,),
+        hide_index=True,
+        width="stretch",
+        disabled=["optimizer", form.MORE_COLUMN] + ([form.LR_COLUMN] if same_lr_on else []),
+        column_config={
+            "optimizer": st.column_config.TextColumn(width="small"),
+            form.LR_COLUMN: st.column_config.NumberColumn(
+                format="%g", min_value=0.0, help="Click to edit. Each optimizer's own rate (0 < lr ≤ 10)."
+            ),
+        },
+    )
+    for notice in st.session_state.pop(form.HP_NOTICES, []):
+        st.warning(notice, icon=":material/block:")
+
+
 def schedule_row() -> None:
     """One learning-rate schedule for all optimizers, or a switch to give each its own."""
-    r1, r2 = st.columns([2, 1])
-    each = r2.toggle(
+    each = st.toggle(
         "A schedule per optimizer",
         key=form.EACH,
-        help="Off: one schedule for every optimizer. On: each optimizer's box below has its own.",
+        help="Off: one schedule for every optimizer. On: each optimizer's tab under *Every hyperparameter* has "
+        "its own.",
     )
     if each:
-        r1.caption("Learning-rate schedules: set in each optimizer's box below.")
+        st.caption("Learning-rate schedules: set in each optimizer's tab of *Every hyperparameter* below.")
         return
-    with r1:
-        schedule_widgets(form.ALL)
+    schedule_widgets(form.ALL)
 
 
 def schedule_widgets(scope: str) -> None:
@@ -270,27 +318,35 @@ def schedule_widgets(scope: str) -> None:
 
 
 def hyperparameters(same_lr_on: bool) -> None:
+    """The learning rates in one table; every other hyperparameter (and a schedule per optimizer) in
+    one folded box, a tab per optimizer; and the classes torch has that cannot train this model."""
     chosen = [reg.get(n) for n in st.session_state[K("selected")]]
     if chosen:
-        st.caption("Hyperparameters (pre-filled with each optimizer's defaults; ranges as torch allows):")
-        cols = st.columns(min(4, len(chosen)))
-        for i, spec in enumerate(chosen):
-            batch = {"full": "all samples", "single": "one sample", "mini": "mini-batch"}[spec.batch]
-            with cols[i % len(cols)].expander(f"{spec.name}", expanded=False):
+        lr_table([spec.name for spec in chosen], same_lr_on)
+    each = bool(st.session_state.get(form.EACH))
+    title = "Every hyperparameter" + (" and each optimizer's schedule" if each else "") + ", per optimizer"
+    with st.expander(title, expanded=each):
+        st.caption("Pre-filled with each optimizer's defaults; ranges as torch allows.")
+        labels = [spec.name for spec in chosen] + ["Not available here"]
+        for spec, tab in zip([*chosen, None], st.tabs(labels), strict=True):
+            with tab:
+                if spec is None:
+                    for name, why in optimizers.unavailable().items():
+                        st.markdown(f"- **{name}** — {why}")
+                    continue
+                batch = {"full": "all samples", "single": "one sample", "mini": "mini-batch"}[spec.batch]
                 st.caption(f"`torch.optim.{spec.torch_class}` · batch: {batch}. {spec.description}")
                 for p in spec.params:
                     hyperparam_widget(spec, p, disabled=same_lr_on and p.name == "lr")
-                if st.session_state.get(form.EACH):
+                if each:
                     schedule_widgets(spec.name)
-    with st.expander("Optimizers torch has that cannot train this model"):
-        for name, why in optimizers.unavailable().items():
-            st.markdown(f"- **{name}** — {why}")
 
 
 def actions(state: PageState | None, error: str | None):
     """Train all and Tune learning rates; returns (train pressed, tune pressed, left, right)."""
     with st.container(key=K("actions")):
-        left, middle, right = st.columns([1, 1, 4])
+        left, middle = st.columns(2)
+        right = st.container()
     train = left.button("Train all", type="primary", key=K("btn.train"), disabled=state is None, width="stretch")
     tune = middle.button(
         "Tune learning rates",
@@ -362,15 +418,12 @@ def before_training(on_surface: bool) -> None:
     if on_surface:
         land = landscapes.get(st.session_state[K("problem")])
         st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
-        p1, _ = st.columns([3, 2])
-        with p1:
-            spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
-            st.vega_lite_chart(spec=spec, width="stretch")
+        spec = charts.spec(("surface", land.name), lambda: charts.landscape_chart(land.name))
+        st.vega_lite_chart(spec=spec, width="stretch")
         return
     data_cfg = session.data_config(st.session_state)
     x, y = make_data(data_cfg, int(st.session_state[session.SEED]))
-    p1, _ = st.columns([2, 3])
-    with p1:
+    with st.container():
         st.markdown(f"**The data** — {session.data_label(st.session_state)}")
         target = "best fit" if data_cfg.dataset is not None else "true"
         chart = charts.data_chart(x.numpy(), y.numpy(), data_cfg.true_w, data_cfg.true_b, target=target)
@@ -383,78 +436,93 @@ def results(shown: list[Entry], state: PageState | None) -> None:
     if st.session_state.pop(K("scroll"), False):
         st.iframe(view.SCROLL_TO_RESULTS, height=1)
     surface = not main.config.is_regression
-    if url_state.experiment and view.same_run(main.config, url_state.config):
-        exp = experiments.get(url_state.experiment)
-        st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
     st.caption(form.run_caption(main.config, main.result.device, main.result.seconds, main.source))
     st.markdown(verdict.verdict(main.result), help=verdict.HELP)
     overlaid, key = view.overlay(shown), view.chart_key(shown)
     with st.container(key=K("charts")):
-        m1, m2 = st.columns([3, 2])
-    with m1:
         loss_chart(overlaid, key, surface)
-    with m2:
-        for entry, one_key in zip(shown, key, strict=True):  # overlaid runs: each run's own data and lines
-            label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
-            if surface:
-                st.markdown(f"**Paths** over the surface (darker: higher; ◆ the minimum){label}")
-                paths_chart(entry, one_key)
-            else:
-                st.markdown(f"**Fit**: the data and each optimizer's final line{label}")
-                spec = charts.spec(("fit", one_key), lambda e=entry: charts.fit_chart(e.result))
-                st.vega_lite_chart(spec=spec, width="stretch")
+    # The box's state is the widget's: set it to the run on screen each time (a value= argument
+    # would only be read the first time the box is drawn).
+    st.session_state[K("share_link")] = view.share_link(st.context.url or "", main.config, url_state)
+    st.text_input(
+        "Share this comparison (opens and trains the same run):", key=K("share_link"), label_visibility="collapsed"
+    )
+    if url_state.experiment and view.same_run(main.config, url_state.config):  # under the chart it explains
+        exp = experiments.get(url_state.experiment)
+        st.info(f"**{exp.title} — what to look for.** {exp.look_for}", icon=":material/science:")
+    # Depth in lazy tabs: only the open one is computed and drawn.
+    labels = view.tab_labels(surface)
+    if st.session_state.get(K("tab")) not in labels:  # a tab the other kind of problem has
+        st.session_state[K("tab")] = labels[0]
+    for label, tab in zip(labels, st.tabs(labels, key=K("tab"), on_change="rerun"), strict=True):
+        if tab.open:
+            with tab:
+                TABS[label](shown, key, surface)
+
+
+def table_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
+    main = shown[0]
     for entry in shown:  # overlaid runs: each run's own table
         if len(shown) > 1:
             st.markdown(f"**Run #{entry.run_id}**")
         st.table(tables.styled(tables.results_table(entry.result), entry.result))
     together = tables.shared_ms(main.result)
     st.caption(
-        "Sorted: converged first (fewest steps to tolerance), then by final loss; diverged last. Green marks "
-        "the best in each column where it beats the rest by more than the precision's rounding. Converged: the "
-        f"loss stays within {main.config.tol:g} of the best possible loss (the best-fit line's, or the surface's "
-        "minimum) over at least the last tenth of the run; hovering: it got there and left again."
-        + (f" All were trained side by side in one pass: {together:.1f} ms." if together is not None else "")
+        "Converged first (fewest steps to tolerance), then by final loss; diverged last. Green: the best of a "
+        "column, where it beats the rest by more than the precision's rounding."
+        + (f" Trained side by side in one pass: {together:.1f} ms." if together is not None else ""),
+        help=f"Converged: the loss stays within {main.config.tol:g} of the best possible loss (the best-fit "
+        "line's, or the surface's minimum) over at least the last tenth of the run. Hovering: it got there and "
+        "left again. Not yet: it has not got there.\n\n" + tables.RANKING_NOTE,
     )
-    st.info(tables.RANKING_NOTE, icon=":material/balance:")
-    if not surface and st.toggle(
-        "Show the paths through (w, b)",
-        key=K("paths"),
-        help="Each optimizer's (w, b) step by step over the loss surface.",
-    ):
-        arrows = bool(noise.eligible(main.result)) and st.toggle(
-            "Gradient noise: the step each batch would take, at the slider's step",
-            key=K("noise"),
-            help="For plain SGD and mini-batch SGD: arrows from the point on the path for the full-data gradient's "
-            "step and this batch's, a cloud of other batches', and the batch gradient's variance against batch size.",
-        )
-        if arrows:
-            gradient_noise(main, key[0])
-        else:
-            paths_chart(main, key[0])
-        st.caption(
-            "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
-            "The diamond is the best fit (w, b). Click a legend entry to highlight one path."
-        )
-    explain_section(main)
-    exports(main)
-    # The box's state is the widget's: set it to the run on screen each time (a value= argument
-    # would only be read the first time the box is drawn).
-    st.session_state[K("share_link")] = view.share_link(st.context.url or "", main.config, url_state)
-    st.text_input("Share this comparison (opens and trains the same run):", key=K("share_link"))
 
 
-def explain_section(main: Entry) -> None:
+def fit_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
+    for entry, one_key in zip(shown, key, strict=True):  # overlaid runs: each run's own data and lines
+        label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
+        st.markdown(f"**Fit**: the data and each optimizer's final line{label}")
+        spec = charts.spec(("fit", one_key), lambda e=entry: charts.fit_chart(e.result))
+        st.vega_lite_chart(spec=spec, width="stretch")
+
+
+def paths_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
+    main = shown[0]
+    if surface:
+        for entry, one_key in zip(shown, key, strict=True):
+            label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
+            st.markdown(f"**Paths** over the surface (darker: higher; ◆ the minimum){label}")
+            paths_chart(entry, one_key)
+        return
+    arrows = bool(noise.eligible(main.result)) and st.toggle(
+        "Gradient noise: the step each batch would take, at the slider's step",
+        key=K("noise"),
+        help="For plain SGD and mini-batch SGD: arrows from the point on the path for the full-data gradient's "
+        "step and this batch's, a cloud of other batches', and the batch gradient's variance against batch size.",
+    )
+    if arrows:
+        gradient_noise(main, key[0])
+    else:
+        paths_chart(main, key[0])
+    st.caption(
+        "Each line is one optimizer's (w, b) step by step, over the loss surface (darker: higher). "
+        "The diamond is the best fit (w, b). Click a legend entry to highlight one path."
+    )
+
+
+def explain_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
     """One step of one optimizer: the rule with this lane's hyperparameters, torch's numbers before
     and after, our implementation's step beside it, and how the step sizes evolve over the run."""
-    if not st.toggle(
-        "Explain a step: the update rule with torch.optim's own numbers",
-        key=K("explain"),
-        help="Replays one optimizer of this run with its real torch.optim class (same data, start and batches) "
-        "and shows one step in full.",
-    ):
-        return
+    st.caption(
+        "Replays one optimizer of this run with its real torch.optim class (same data, start and batches) "
+        "and shows one step in full."
+    )
     with st.container(key=K("explain_view")):  # a stable hook for browser tests
-        explain_view(main.config)
+        explain_view(shown[0].config)
+
+
+def downloads_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
+    exports(shown[0])
+    history()
 
 
 def explain_view(cfg) -> None:
@@ -574,15 +642,17 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
         measure = "excess"
         st.markdown("**Loss above the minimum**, step by step")
     else:
-        measure = st.radio(
+        plot, toggle = st.columns([3, 2], vertical_alignment="center")
+        measure = plot.radio(
             "Plot",
             ["loss", "excess"],
             key=K("measure"),
             horizontal=True,
             format_func=lambda m: "loss" if m == "loss" else "loss − best possible loss",
             help="With noisy data the loss cannot reach 0; the excess shows how close each gets.",
+            label_visibility="collapsed",
         )
-    full = st.toggle(
+    full = (toggle if not surface else st).toggle(
         "Full range",
         key=K("full_range"),
         help="Every step, and the loss down to its smallest value. Off: the steps where the learning happens, "
@@ -590,7 +660,8 @@ def loss_chart(overlaid, key: tuple, surface: bool) -> None:
     )
     with st.container(key=K("loss_chart")):  # a stable hook for browser tests and benchmarks
         spec = charts.spec(
-            ("loss", measure, not full, key), lambda: charts.loss_chart(overlaid, measure, focus=not full)
+            ("loss", measure, not full, key),
+            lambda: charts.loss_chart(overlaid, measure, focus=not full, height=LOSS_HEIGHT),
         )
         st.vega_lite_chart(spec=spec, width="stretch")
     if charts.scheduled(overlaid):
@@ -667,34 +738,50 @@ def history() -> None:
         )
 
 
+TABS = {
+    view.TABLE: table_tab,
+    view.FIT: fit_tab,
+    view.PATHS: paths_tab,
+    view.EXPLAIN: explain_tab,
+    view.DOWNLOADS: downloads_tab,
+}
+
+
 # ---------------------------------------------------------------------------------------- the page
 init_defaults()
 form.apply_tuned_lrs(st.session_state)
 introduction()
-results_slot = st.container()  # once a run exists its results come first, above the controls
+# One workspace: the controls and Train in a column beside the results.
+with st.container(key=K("workspace")):
+    work_left, work_right = st.columns([2, 3], gap="medium")
+results_slot = work_right.container()
 autorun = url_state.autorun and not st.session_state.get(K("autoran"))
 trained = drawn = False
+with work_left:
+    actions_slot = st.container()  # Train all and its progress, above the form it trains
 if st.session_state.get(K("btn.train")) or autorun:
     # Train all (or a shared link) trains, and draws its results, before the form is drawn: the
-    # form's values are already in the session, the results come first on the page, and drawing the
-    # form's widgets first would only keep the learner waiting. (Settings the form cannot read are
-    # refused below, as always.)
+    # form's values are already in the session, and drawing the form's widgets first would only
+    # keep the learner waiting. (Settings the form cannot read are refused below, as always.)
     early, _ = form.read(st.session_state)
     if early is not None:
         st.session_state[K("autoran")] = trained = True
-        with results_slot:
-            left, right = st.columns([1, 5])
-        train(early, left, right)
+        with actions_slot:
+            early_left, early_right = st.columns(2)
+        train(early, early_left, early_right)
         if shown := view.shown_entries(store, st.session_state.get(K("current"), [])):
             with results_slot:
                 results(shown, early)
             drawn = True
-on_surface = controls()
+with work_left:
+    on_surface = controls()
 state, error = form.read(st.session_state)
-pressed_train, pressed_tune, left, right = actions(state, error)
+with actions_slot:
+    pressed_train, pressed_tune, left, right = actions(state, error)
 if state is not None and pressed_tune:
     tune_learning_rates(state, left, right)
-sweep_section(state)
+with work_left:
+    sweep_section(state)
 if state is not None and (pressed_train or autorun) and not trained:
     st.session_state[K("autoran")] = True
     train(state, left, right)
@@ -703,5 +790,6 @@ if shown and not drawn:
     with results_slot:
         results(shown, state)
 elif not shown:
-    before_training(on_surface)
-history()
+    with results_slot:
+        before_training(on_surface)
+        history()

@@ -51,3 +51,18 @@ class MediaCapture:
     def of(self, button) -> bytes:
         data = self.makers[button.proto.deferred_file_id]()
         return data.encode() if isinstance(data, str) else data
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open one of the Optimizers page's result tabs (lazy: only the open one is drawn), as a click
+    on it does: through the tabs' session state, then a rerun."""
+    at.session_state["opt.tab"] = label
+    return at.run()
+
+
+def result_tabs(at: AppTest) -> list[str]:
+    """The labels of the Optimizers page's result tabs, in order (the form has tabs of its own)."""
+    from lab.app import view
+
+    every = set(view.tab_labels(True)) | set(view.tab_labels(False))
+    return [t.label for t in at.tabs if t.label in every]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import pandas as pd
 import pytest
-from apptest_helpers import PAGES, MediaCapture, open_page, table
+from apptest_helpers import PAGES, MediaCapture, open_page, open_tab, result_tabs, table
 from reference import chaotic_lanes
 
 from lab.app import experiments, runs, tables
@@ -68,7 +68,9 @@ def test_train_all_table_equals_the_engine():
         row = shown.loc[lane.optimizer]
         assert row["w"] == lane.final_w and row["b"] == lane.final_b and row["final loss"] == lane.final_loss
         assert row["steps to tol"] == lane.steps_to_tol and row["status"] == "converged"
-    assert len(at.get("vega_lite_chart")) >= 2  # loss curves and fit (and paths)
+    assert len(at.get("vega_lite_chart")) == 1  # the loss curves; the table is the open tab
+    assert result_tabs(at) == ["Table", "Fit", "Paths", "Explain a step", "Downloads & history"]
+    assert len(open_tab(at, "Fit").get("vega_lite_chart")) == 2 and not at.exception  # and the fit
 
 
 def test_tune_sets_each_best_learning_rate_and_train_all_uses_them(monkeypatch):
@@ -87,7 +89,7 @@ def test_tune_sets_each_best_learning_rate_and_train_all_uses_them(monkeypatch):
     shown = _by_optimizer(table(at))
     for lane in engine.run(tuning.with_best_lrs(RunConfig(), expected)).lanes:
         assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss, lane.optimizer
-    assert any("A ranking holds for these learning rates only" in i.value for i in at.info)
+    assert any("A ranking holds for these learning rates only" in (c.help or "") for c in at.caption)
     sweep_box = next(e for e in at.expander if e.label.startswith("Learning-rate sweep"))
     assert sweep_box.label == "Learning-rate sweep" and sweep_box.proto.expanded  # it describes the form
     at.number_input(key="opt.steps").set_value(500).run()
@@ -105,18 +107,18 @@ def test_a_surface_trains_shows_paths_and_travels_in_the_link(problem):
     assert not at.exception and len(at.get("vega_lite_chart")) == 1  # the surface, before training
     assert at.number_input(key="opt.batch").disabled  # no data: no batches
     at = _train(at)
-    shown = _by_optimizer(table(at))
+    assert len(at.get("vega_lite_chart")) == 2  # loss and paths: on a surface the Paths tab opens first
+    assert result_tabs(at) == ["Paths", "Table", "Explain a step", "Downloads & history"]
+    shown = _by_optimizer(table(open_tab(at, "Table")))
     for lane in engine.run(RunConfig(objective=problem)).lanes:
         assert shown.loc[lane.optimizer, "status"] == tables.status_word(lane)
         if lane.final_loss is not None:
             assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss
-    assert len(at.get("vega_lite_chart")) == 2  # loss and paths
-    assert "opt.paths" not in [t.key for t in at.toggle]  # the paths are shown without a switch
     link = at.text_input(key="opt.share_link").value
     assert f"problem={problem}" in link
     fresh = open_page("optimizers", query=dict(parse_qsl(urlsplit(link).query)))
     assert not fresh.exception and fresh.selectbox(key="opt.problem").value == problem
-    pd.testing.assert_frame_equal(table(fresh), table(at))
+    pd.testing.assert_frame_equal(table(open_tab(fresh, "Table")), table(at))
 
 
 def test_tuning_only_lbfgs_is_a_clear_error_not_an_exception():
@@ -132,7 +134,7 @@ def test_an_experiment_link_loads_trains_and_says_what_to_look_for():
     saddle = experiments.get("saddle")
     assert not at.exception and at.session_state["opt.problem"] == "saddle"
     assert any(saddle.look_for[:40] in i.value for i in at.info)
-    shown = _by_optimizer(table(at))
+    shown = _by_optimizer(table(open_tab(at, "Table")))
     assert list(shown.index) != [] and set(shown.index) == {"GD", "Momentum", "RMSProp", "Adam"}
     for lane in engine.run(saddle.state().config).lanes:
         assert shown.loc[lane.optimizer, "final loss"] == lane.final_loss
@@ -191,16 +193,19 @@ def _order(at) -> list[str]:
             out.append(f"{child.type}:{label if isinstance(label, str) else getattr(child, 'key', '')}")
             walk(child)
 
-    walk(at.main)
+    walk(at.main if hasattr(at, "main") else at)
     return out
 
 
-def test_results_come_first_once_a_run_exists():
+def test_the_results_sit_beside_the_controls_and_train_all():
     at = open_page("optimizers", query={"exp": "saddle"})
-    order = _order(at)
-    results = next(i for i, e in enumerate(order) if e.startswith("subheader:Results"))
-    problem = next(i for i, e in enumerate(order) if e.endswith(":opt.problem"))
-    assert results < problem  # the link's run is at the top, not 1 200 px down
+    # the workspace: a column with the controls and Train all, and the results in another beside it
+    left = next(c for c in at.main.columns if any(e.endswith(":opt.problem") for e in _order(c)))
+    right = next(c for c in at.main.columns if any(e.startswith("subheader:Results") for e in _order(c)))
+    order = _order(left)
+    assert not any(e.endswith(":opt.problem") for e in _order(right))
+    train = next(i for i, e in enumerate(order) if e.endswith(":opt.btn.train"))
+    assert train < next(i for i, e in enumerate(order) if e.endswith(":opt.problem"))  # Train above its form
     assert not at.expander[0].proto.expanded  # the guided experiments fold away
 
 
@@ -240,11 +245,11 @@ def test_changed_settings_train_again(engine_calls):
 def test_downloaded_csv_parses_and_matches_the_table(monkeypatch):
     media = MediaCapture(monkeypatch)
     at = _train(open_page("optimizers"))
-    buttons = {b.proto.label: b for b in at.get("download_button")}
+    shown = _by_optimizer(table(at))
+    buttons = {b.proto.label: b for b in open_tab(at, "Downloads & history").get("download_button")}
     summary = pd.read_csv(io.BytesIO(media.of(buttons["Summary CSV"])))
     assert list(summary.columns) == ["run_id", *SUMMARY_COLUMNS]
     assert config_from_summary(summary, run_id=1) == RunConfig()  # the CSV alone reproduces the run
-    shown = _by_optimizer(table(at))
     for _, row in summary.iterrows():
         assert row["w"] == shown.loc[row["optimizer"], "w"] and row["b"] == shown.loc[row["optimizer"], "b"]
         assert row["final_loss"] == pytest.approx(shown.loc[row["optimizer"], "final loss"], rel=1e-15)
@@ -348,10 +353,10 @@ def test_every_registry_optimizer_at_once_with_paths_shown():
     at.multiselect(key="opt.selected").set_value(optimizers.registry().names()).run()
     at.number_input(key="opt.steps").set_value(3000).run()
     _train(at)
-    at.toggle(key="opt.paths").set_value(True).run()
-    assert not at.exception
     assert len(table(at)) == len(optimizers.registry().names())
-    assert len(at.get("vega_lite_chart")) == 3
+    open_tab(at, "Paths")
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 2  # the loss curves and the paths
 
 
 def test_autograd_page_shows_torch_numbers():
@@ -474,17 +479,20 @@ def test_history_shows_overlays_and_deletes_runs():
     for steps in (100, 200, 300):
         at.number_input(key="opt.steps").set_value(steps).run()
         _train(at)
+    open_tab(at, "Downloads & history")
     at.multiselect(key="opt.picked").set_value([1, 3]).run()
     at.button(key="opt.btn.overlay").click().run()
     assert not at.exception
     assert any("Results — run #1 vs run #3" in h.value for h in at.subheader)
     loss_spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"#1 GD"' in loss_spec and '"#3 Adam"' in loss_spec
-    assert len(at.table) == 2 and len(at.get("vega_lite_chart")) == 3  # each run's table and fit
+    assert len(open_tab(at, "Fit").get("vega_lite_chart")) == 3  # the loss chart, and each run's fit
+    assert len(open_tab(at, "Table").table) == 2  # each run's table
     store = at.session_state["opt.store"]
     for i, run_id in enumerate((1, 3)):
         expected = engine.run(store.by_id(run_id).config).lane("GD").final_w
         assert table(at, i).set_index("optimizer").loc["GD", "w"] == expected
+    open_tab(at, "Downloads & history")
     at.multiselect(key="opt.picked").set_value([2]).run()
     at.button(key="opt.btn.show").click().run()
     assert any("Results — run #2" in h.value for h in at.subheader)
@@ -515,7 +523,7 @@ def test_inputs_survive_a_visit_to_another_page():
 
 def _explain_on(at):
     at.button(key="opt.btn.train").click().run()
-    at.toggle(key="opt.explain").set_value(True).run()
+    open_tab(at, "Explain a step")
     assert not at.exception
     return at
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from apptest_helpers import open_page
+from apptest_helpers import open_page, open_tab
 
 from lab.app import charts, runs
 from lab.core import engine, noise
@@ -90,7 +90,7 @@ def test_the_page_draws_the_arrows_and_the_variance_chart():
     query = {"opt": "SGD,Mini-batch SGD,GD", "noise": "0.3", "steps": "400", "run": "1"}
     at = open_page("optimizers", query)
     assert not at.exception
-    at.toggle(key="opt.paths").set_value(True).run()
+    open_tab(at, "Paths")
     at.toggle(key="opt.noise").set_value(True).run()
     assert not at.exception
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
@@ -101,6 +101,6 @@ def test_the_page_draws_the_arrows_and_the_variance_chart():
     )  # the variance chart
     # A run without plain SGD on batches offers no such switch.
     other = open_page("optimizers", {"opt": "GD,Adam", "steps": "50", "run": "1"})
-    other.toggle(key="opt.paths").set_value(True).run()
+    open_tab(other, "Paths")
     assert not other.exception and not [t for t in other.toggle if t.key == "opt.noise"]
     runs.SHARED.clear()

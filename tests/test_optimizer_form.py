@@ -100,3 +100,42 @@ def test_precision_travels_through_the_form_and_the_url():
     q = to_query(PageState(cfg))
     assert q["dtype"] == "float64" and "dtype" not in to_query(PageState(RunConfig()))
     assert from_query(q).config == cfg
+
+
+def _written(page: PageState) -> dict:
+    state = _sidebar(page.config)
+    form.write(state, page)
+    return state
+
+
+def test_the_learning_rate_table_shows_and_takes_each_rate():
+    cfg = RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig.of("Adam", lr=0.1, betas=(0.8, 0.99))))
+    state = _written(PageState(cfg))
+    names = ["GD", "Adam"]
+    rows = form.hp_rows(state, names)
+    assert [(r["optimizer"], r[form.LR_COLUMN]) for r in rows] == [("GD", 0.5), ("Adam", 0.1)]
+    assert rows[1][form.MORE_COLUMN] == "all samples, betas (0.8, 0.99), eps 1e-08"  # what is set, not zeros
+    refused = form.apply_hp_edits(state, names, {"edited_rows": {0: {form.LR_COLUMN: 0.2}, "1": {"other": 3}}})
+    assert refused == [] and form.read(state)[0].config.optimizers[0].kwargs["lr"] == 0.2
+    for bad, why in [(-1.0, "Adam.lr = -1 is outside the allowed range (0, 10]"), (None, "Adam.lr is empty")]:
+        refused = form.apply_hp_edits(state, names, {"edited_rows": {1: {form.LR_COLUMN: bad}}})
+        assert len(refused) == 1 and why in refused[0]
+    assert form.read(state)[0].config.optimizers[1].kwargs["lr"] == 0.1  # nothing refused was written
+    state[form.K("same_lr_on")], state[form.K("same_lr")] = True, 0.03
+    assert {r[form.LR_COLUMN] for r in form.hp_rows(state, names)} == {0.03}  # the one rate for all
+
+
+def test_reset_brings_back_the_tutorials_defaults_after_an_experiment():
+    from lab.app import experiments
+
+    saddle = experiments.get("saddle").state()
+    state = _written(saddle)
+    state[form.sched_key(form.ALL)] = "StepLR"
+    state[session.TRUE_W] = 20.0
+    form.reset(state)
+    page, error = form.read(state)
+    assert error is None and page == PageState() and page.config == RunConfig()
+    assert form.what_it_set(saddle) == (
+        "Set by the link: optimizers GD, Momentum, RMSProp, Adam; problem saddle; one learning rate for all 0.01."
+    )
+    assert form.what_it_set(PageState()) is None

@@ -56,7 +56,9 @@ def test_landscape_script_walks_the_same_surface(tmp_path):
     cfg = RunConfig(optimizers=opts, steps=500, objective="rosenbrock")
     text = reproduce.script(engine.run(cfg))
     assert "def surface(w" in text and "nn.Linear" not in text.split('"""', 2)[2]
-    assert chaotic_lanes(cfg) == []  # so whole paths compare
+    # so whole paths compare (LBFGS's line search makes discrete choices a nudge can flip, but it steps
+    # through torch.optim in the lab too: the same CPU rounds both alike)
+    assert chaotic_lanes(cfg.replace(optimizers=opts[:2])) == []
     assert _run_script(text, tmp_path)["largest"] < 1e-5
 
 

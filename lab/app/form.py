@@ -8,7 +8,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from lab.app import keys, limits, session
-from lab.app.query import PageState
+from lab.app.query import PageState, to_query
 from lab.core import landscapes, optimizers, schedulers, tuning
 from lab.core.config import REGRESSION, OptimizerConfig, RunConfig, SchedulerConfig, parse_text
 
@@ -224,3 +224,87 @@ def sweep_caption(found: tuning.Sweep, current: bool) -> str:
         + "".join(f" Not swept: {name} — {why}." for name, why in found.skipped.items())
         + ("" if current else " The settings have changed since this sweep.")
     )
+
+
+# ------------------------------------------------------------ the learning rates as one table
+HP_TABLE = K("hp_table")  # the data editor's key, with a version appended (a fresh editor after each edit)
+HP_NOTICES = K("hp_notices")  # cells the table refused, with the reason, shown under it
+LR_COLUMN, MORE_COLUMN = "learning rate", "other hyperparameters (in its box below)"
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(f"{v:g}" for v in value) + ")"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def hp_rows(state: Mapping[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """One row per chosen optimizer: its learning rate as the form holds it (the shared one when
+    "same learning rate for all" is on) and, in words, what it steps on and its other hyperparameters
+    that are set (not 0 or off)."""
+    reg = optimizers.registry()
+    same = float(state[K("same_lr")]) if state.get(K("same_lr_on")) else None
+    rows = []
+    for name in names:
+        spec = reg.get(name)
+        opt = read_optimizer(state, spec, None)
+        batch = {"full": "all samples", "single": "one sample", "mini": "mini-batches"}[spec.batch]
+        set_ = [f"{k} {_value_text(v)}" for k, v in opt.kwargs.items() if k != "lr" and v not in (0, False, None)]
+        rows.append(
+            {
+                "optimizer": name,
+                LR_COLUMN: same if same is not None else opt.kwargs.get("lr"),
+                MORE_COLUMN: ", ".join([batch, *set_[:3]]),
+            }
+        )
+    return rows
+
+
+def apply_hp_edits(state: MutableMapping[str, Any], names: list[str], edits: Mapping[str, Any]) -> list[str]:
+    """Write the learning rates edited in the table (a data editor's value: ``{"edited_rows":
+    {row: {column: value}}}``) into the optimizers' fields; a value torch would refuse is not
+    written, and its notice (naming the optimizer, the field and the allowed range) is returned."""
+    reg = optimizers.registry()
+    refused = []
+    for row, cells in edits.get("edited_rows", {}).items():
+        if LR_COLUMN not in cells or not 0 <= int(row) < len(names):
+            continue
+        spec = reg.get(names[int(row)])
+        value = cells[LR_COLUMN]
+        try:
+            if value is None:
+                raise ValueError(f"{spec.name}.lr is empty: give a number")
+            state[hp_key(spec.name, "lr")] = spec.param("lr").check(float(value), spec.name)
+        except (TypeError, ValueError) as exc:
+            refused.append(f"Not changed: {exc}.")
+    return refused
+
+
+def reset(state: MutableMapping[str, Any]) -> None:
+    """The tutorial's defaults in every field of the form and in the sidebar's generated data (what
+    a first visit shows); an uploaded data set stays in use."""
+    for key in [k for k in state if isinstance(k, str) and k.startswith((K("hp", ""), K("sched", "")))]:
+        del state[key]
+    default = PageState()
+    write(state, default)
+    data = default.config.data
+    for key, value in zip(
+        (session.SEED, session.SAMPLES, session.NOISE, session.TRUE_W, session.TRUE_B),
+        (default.config.seed, data.samples, data.noise, data.true_w, data.true_b),
+        strict=True,
+    ):
+        state[key] = value
+
+
+_SAID = {"opt": "optimizers", "same_lr": "one learning rate for all", "sched": "schedule", "exp": "experiment"}
+
+
+def what_it_set(page: PageState) -> str | None:
+    """One line: what a link or a guided experiment changed from the tutorial's defaults (None: nothing)."""
+    given, default = to_query(page), to_query(PageState())
+    changed = [
+        f"{_SAID.get(k, k)} {v.replace(',', ', ')}"
+        for k, v in given.items()
+        if default.get(k) != v and k not in ("run", "exp")
+    ]
+    return "Set by the link: " + "; ".join(changed) + "." if changed else None

@@ -156,7 +156,9 @@ def shared_fields(state: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-NOT_INPUTS = (".btn.", ".dl.", ".share_link")  # buttons, downloads, and the share box (set from the run shown)
+# buttons, downloads, the share box (set from the run shown), and the learning-rate table (a data editor,
+# whose value cannot be written: its edits are in the rates fields already)
+NOT_INPUTS = (".btn.", ".dl.", ".share_link", ".hp_table.")
 
 
 def keep_inputs(

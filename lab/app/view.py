@@ -13,6 +13,15 @@ from lab.app.runs import Entry, RunStore
 from lab.core.config import RunConfig
 from lab.core.results import RunResult
 
+# The results' depth, one lazy tab each (only the open one is computed): on a surface the paths are
+# the picture (there is no data to fit), so they open first.
+TABLE, FIT, PATHS, EXPLAIN, DOWNLOADS = "Table", "Fit", "Paths", "Explain a step", "Downloads & history"
+
+
+def tab_labels(surface: bool) -> list[str]:
+    """The results' tabs, the one that opens first leading."""
+    return [PATHS, TABLE, EXPLAIN, DOWNLOADS] if surface else [TABLE, FIT, PATHS, EXPLAIN, DOWNLOADS]
+
 
 def same_run(a: RunConfig, b: RunConfig) -> bool:
     """Whether two configs ask the same question: equal apart from the device they run on."""
@@ -94,6 +103,14 @@ def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[
 # rather than cut their labels, and let long labels wrap.
 NARROW_CSS = """<style>
 @media (max-width: 1100px) {
+  /* The workspace's two columns stack, the results (the chart) first and the controls under them. */
+  .st-key-opt-workspace > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] {
+    flex-direction: column-reverse;
+  }
+  .st-key-opt-workspace > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+    > [data-testid="stColumn"] {
+    flex: 1 1 100% !important; width: 100% !important; min-width: 100%;
+  }
   .st-key-opt-charts [data-testid="stHorizontalBlock"],
   .st-key-opt-experiments [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
   .st-key-opt-charts [data-testid="stColumn"],

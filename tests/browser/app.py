@@ -58,3 +58,10 @@ def chart_drawn(page, index: int = 0, timeout: float = 15_000) -> bool:
     except Exception:  # playwright's TimeoutError: not drawn
         return False
     return True
+
+
+def open_tab(page, label: str) -> None:
+    """Click one of the Optimizers page's result tabs and wait for its content (lazy: drawn on opening)."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    page.wait_for_timeout(100)
+    wait_idle(page)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app import chart_drawn, click_and_wait, exceptions, open_page, results_table, wait_idle
+from app import chart_drawn, click_and_wait, exceptions, open_page, open_tab, results_table, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -35,12 +35,16 @@ def test_train_all_draws_chart_fit_and_table(page, app_server):
     assert [r["optimizer"] for r in rows] and len(rows) == 7
     assert {r["optimizer"] for r in rows} == {"GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"}
     assert all(r["status"] == "converged" for r in rows)
-    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2)  # loss curves and fit
-    assert chart_drawn(page, 0) and chart_drawn(page, 1)
+    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(1)  # the loss curves, the table's tab open
+    assert chart_drawn(page, 0)
+    open_tab(page, "Fit")
+    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2)  # and the fit, drawn when opened
+    assert chart_drawn(page, 1) and exceptions(page) == []
 
 
 def test_csv_downloads_through_the_browser_and_matches_the_table(page, app_server, tmp_path):
     rows = {r["optimizer"]: r for r in _train_defaults(page, app_server)}
+    open_tab(page, "Downloads & history")
     with page.expect_download() as info:
         page.get_by_role("button", name="Summary CSV", exact=True).click()
     path = tmp_path / "summary.csv"
@@ -138,8 +142,9 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     wait_idle(page)
     assert exceptions(page) == []
     expect(page.locator("[data-testid=stProgress]")).to_have_count(0)
-    expect(page.get_by_text("Run history (1 kept)")).to_have_count(1)
     expect(page.get_by_text("Results — run #1")).to_have_count(1)
+    open_tab(page, "Downloads & history")
+    expect(page.get_by_text("Run history (1 kept)")).to_have_count(1)
 
 
 def test_section_pages_show_their_key_values(page, app_server):
@@ -167,10 +172,13 @@ def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server
     best = tuning.sweep(RunConfig()).best
     expect(page.get_by_text(f"Adam {best['Adam']:g}")).to_have_count(1)  # "… **Adam** 0.3. Press …"
     assert chart_drawn(page, 0)  # the sweep chart, above the data
-    adam = page.locator("[data-testid=stExpander]").filter(has_text="Momentum plus RMSProp-style scaling")
-    adam.locator("summary").click()  # open Adam's hyperparameters
-    lr = adam.get_by_label("lr", exact=True)
-    expect(lr).to_have_value(f"{best['Adam']:g}")
+    table = page.locator(".st-key-opt-controls [data-testid=stDataFrame]").first
+    expect(table).to_be_visible()  # every rate in view, in one table
+    box = page.locator("[data-testid=stExpander]").filter(has_text="Every hyperparameter")
+    box.locator("summary").click()  # every hyperparameter, a tab per optimizer
+    box.get_by_role("tab", name="Adam", exact=True).click()
+    adam = box.get_by_role("tabpanel").filter(has_text="Momentum plus RMSProp-style scaling")
+    expect(adam.get_by_label("lr", exact=True)).to_have_value(f"{best['Adam']:g}")
     assert exceptions(page) == []
 
 
@@ -179,19 +187,20 @@ def test_a_surface_from_a_link_draws_loss_and_paths(page, app_server):
     from lab.core.config import OptimizerConfig, RunConfig
 
     open_page(page, app_server, "optimizers?problem=rosenbrock&opt=Momentum,Adam&Momentum.lr=0.001&run=1")
-    rows = {r["optimizer"]: r for r in results_table(page)}
-    cfg = RunConfig(
-        objective="rosenbrock", optimizers=(OptimizerConfig.of("Momentum", lr=0.001), OptimizerConfig("Adam"))
-    )
-    for lane in engine.run(cfg).lanes:
-        assert rows[lane.optimizer]["w"] == f"{lane.final_w:.6f}", lane.optimizer
-    assert chart_drawn(page, 0) and chart_drawn(page, 1)  # loss curves, and the paths over the surface
+    assert chart_drawn(page, 0) and chart_drawn(page, 1)  # loss curves, and the paths (a surface's first tab)
     expect(page.get_by_text("Paths over the surface")).to_have_count(1)
     slider = page.locator("[class*=st-key-opt-paths_chart] [data-testid=stVegaLiteChart] input[type=range]")
     expect(slider).to_have_count(1)  # the paths' replay: drawn by the browser, no rerun
     slider.fill("50")
     marker = page.locator(".st-key-opt-loss_chart input[type=range]")
     expect(marker).to_have_value("50")  # the loss chart marks the same step
+    open_tab(page, "Table")
+    rows = {r["optimizer"]: r for r in results_table(page)}
+    cfg = RunConfig(
+        objective="rosenbrock", optimizers=(OptimizerConfig.of("Momentum", lr=0.001), OptimizerConfig("Adam"))
+    )
+    for lane in engine.run(cfg).lanes:
+        assert rows[lane.optimizer]["w"] == f"{lane.final_w:.6f}", lane.optimizer
     assert exceptions(page) == []
 
 
@@ -275,14 +284,14 @@ def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(bro
         page = ctx.new_page()
         open_page(page, app_server, "optimizers?exp=noise")
         assert exceptions(page) == []
-        assert chart_drawn(page, 0) and chart_drawn(page, 1)
+        assert chart_drawn(page, 0)
         heading = page.get_by_text("Results — run #1").first.bounding_box()
         assert heading is not None and heading["y"] < size[1]  # on the first screen
         main = page.locator("[data-testid=stMainBlockContainer] > [data-testid=stVerticalBlock]").first.bounding_box()
-        for i in (0, 1):  # the loss chart and the fit chart: stacked full width below 1 100 px, else side by side
-            box = page.locator("[data-testid=stVegaLiteChart]").nth(i).bounding_box()
-            least = 0.8 * main["width"] if size[0] < 1100 else 300
-            assert box["width"] > least, (i, box, main)
+        # the loss chart: the results stack above the controls, full width, below 1 100 px; else beside them
+        box = page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()
+        least = 0.8 * main["width"] if size[0] < 1100 else 300
+        assert box["width"] > least, (box, main)
         tune = page.get_by_role("button", name="Tune learning rates", exact=True).bounding_box()
         assert page.get_by_role("button", name="Tune learning rates", exact=True).evaluate(
             "b => b.scrollWidth <= b.clientWidth + 1"
@@ -338,8 +347,7 @@ def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_s
     """After Train all with defaults: choose an optimizer and step 25, read the formula (KaTeX
     drawn), torch's state, the effective step sizes and our implementation's difference (0)."""
     _train_defaults(page, app_server)
-    page.get_by_text("Explain a step", exact=False).first.click()
-    wait_idle(page)
+    open_tab(page, "Explain a step")
     if name != "Adam":  # Adam is chosen first
         _choose(page, page.locator(".st-key-opt-explain_view [data-testid=stSelectbox]").first, name)
     view = page.locator(".st-key-opt-explain_view")
@@ -356,7 +364,7 @@ def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_s
     assert ours == pytest.approx(torchs, abs=1e-6)  # float32: at most a last-bit rounding apart
     expect(view.get_by_text("largest |ours − torch| after the step", exact=False)).to_be_visible()
     expect(view.locator("code").filter(has_text="def ").first).to_be_visible()
-    assert chart_drawn(page, 2)  # the step-size chart, after the loss and fit charts
+    assert chart_drawn(page, 1)  # the step-size chart, after the loss chart
     assert exceptions(page) == []
     view.screenshot(path=str(ARTIFACTS / f"explain-{name}-step25.png"))
 
@@ -407,8 +415,7 @@ def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app
     expect(chart).to_have_count(1)
     assert chart_drawn(page, 1)  # the loss chart, then the rate chart
     assert "sched=CosineAnnealingLR" in page.locator(".st-key-opt-share_link input").input_value()
-    page.get_by_text("Show the paths through (w, b)").click()
-    wait_idle(page)
+    open_tab(page, "Paths")
     _move_paths_slider(page, "120", "lr_chart", "loss_chart")
     assert exceptions(page) == []
     page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "schedule-cosine.png"))
@@ -416,8 +423,7 @@ def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app
 
 def test_gradient_noise_arrows_follow_the_slider_and_the_variance_chart_too(page, app_server):
     open_page(page, app_server, "optimizers?opt=SGD,Mini-batch%20SGD,GD&noise=0.3&run=1")
-    page.get_by_text("Show the paths through (w, b)").click()
-    wait_idle(page)
+    open_tab(page, "Paths")
     page.get_by_text("Gradient noise: the step each batch would take", exact=False).click()
     wait_idle(page)
     expect(page.get_by_text("against batch size, at the slider's point", exact=False)).to_have_count(1)

@@ -17,7 +17,7 @@ import urllib.request
 import appserver as server
 import pandas as pd
 import pytest
-from app import exceptions, open_page, results_table, wait_idle
+from app import exceptions, open_page, open_tab, results_table, wait_idle
 from conftest import ARTIFACTS, ROOT
 from playwright.sync_api import expect
 
@@ -96,6 +96,7 @@ def test_sessions_stay_on_their_replica_through_train_download_and_reconnect(bro
             want = engine.run(RunConfig(seed=seed, steps=300))
             for lane in want.lanes:
                 assert shown[lane.optimizer]["w"] == f"{lane.final_w:.6f}", (seed, lane.optimizer)
+            open_tab(pg, "Downloads & history")
             with pg.expect_download() as info:  # the file lives in the replica's memory
                 pg.get_by_role("button", name="Summary CSV", exact=True).click()
             summary = pd.read_csv(info.value.path())
