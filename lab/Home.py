@@ -54,6 +54,10 @@ SECTIONS = [
 ]
 
 
+# A guided experiment's link is a whole question: let it wrap instead of cutting it mid-word.
+WRAP_LINKS = "<style>[data-testid='stPageLink'] span p { white-space: normal !important; }</style>"
+
+
 def home() -> None:
     st.title("Optimizer Lab")
     st.markdown(
@@ -66,6 +70,7 @@ def home() -> None:
         with st.container(border=True):
             st.page_link(page, label=f"**{title}**", icon=icon)
             st.markdown(blurb)
+    st.html(WRAP_LINKS)
     st.subheader("Start with a guided experiment")
     st.markdown("Each opens the Optimizers page, trains a comparison, and says what to look for.")
     for exp in experiments.EXPERIMENTS:

@@ -465,7 +465,8 @@ def table_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
     for entry in shown:  # overlaid runs: each run's own table
         if len(shown) > 1:
             st.markdown(f"**Run #{entry.run_id}**")
-        st.table(tables.styled(tables.results_table(entry.result), entry.result))
+        with st.container(key=K("results_table", entry.run_id)):
+            st.table(tables.styled(tables.results_table(entry.result), entry.result))
     together = tables.shared_ms(main.result)
     st.caption(
         "Converged first (fewest steps to tolerance), then by final loss; diverged last. Green: the best of a "
@@ -688,7 +689,9 @@ def exports(main: Entry) -> None:
         ("All runs: curves CSV", "all_runs_curves.csv", lambda: runs.csv_bytes(runs.export_curves(every))),
         ("PyTorch script", f"run{main.run_id}_reproduce.py", lambda: reproduce.script(main.result).encode()),
     ]
-    for col, (label, file_name, make) in zip(st.columns(len(downloads)), downloads, strict=True):
+    cols = st.columns(2)  # two a row: each label whole
+    for i, (label, file_name, make) in enumerate(downloads):
+        col = cols[i % 2]
         col.download_button(
             label,
             make,
@@ -767,7 +770,7 @@ if st.session_state.get(K("btn.train")) or autorun:
     if early is not None:
         st.session_state[K("autoran")] = trained = True
         with actions_slot:
-            early_left, early_right = st.columns(2)
+            early_left, early_right = st.container(), st.container()  # Stop, then progress and notices
         train(early, early_left, early_right)
         if shown := view.shown_entries(store, st.session_state.get(K("current"), [])):
             with results_slot:

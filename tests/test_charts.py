@@ -306,7 +306,8 @@ def test_the_focused_loss_chart_downsamples_inside_its_window_and_keeps_every_os
     lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
     assert lines["encoding"]["x"]["scale"]["domain"] == [0, last]
     assert charts.window_caption(runs) == (
-        f"Steps 0–{last:,} of 2,000: where the learning happens (every curve has settled). **Full range** shows all."
+        f"Steps 0–{last:,} of 2,000: where the learning happens (no curve falls further after it). "
+        "**Full range** shows all."
     )
     assert charts.window_caption(runs, focus=False) == "All 2,000 steps."
 

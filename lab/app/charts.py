@@ -252,7 +252,7 @@ def window_caption(runs: Runs, measure: str = "loss", focus: bool = True) -> str
     if last is None or last >= steps:
         return f"All {steps:,} steps."
     return (
-        f"Steps 0–{last:,} of {steps:,}: where the learning happens (every curve has settled). "
+        f"Steps 0–{last:,} of {steps:,}: where the learning happens (no curve falls further after it). "
         "**Full range** shows all."
     )
 

@@ -62,7 +62,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "away (b above 1; hover the paths). Momentum adds its small steps up and leaves in under 100. "
         "RMSProp divides each step by the gradient's recent size, so even a tiny gradient gives a full step: "
         "it is away in under 20. But in the valley those full-size steps keep it rattling around the "
-        "minimum, and it settles last; Adam, which also averages the direction, settles well before it.",
+        "minimum: it gets there first and leaves again (the table says hovering; it is back only at the very "
+        "end); Adam, which also averages the direction, settles well before it.",
         {"problem": "saddle", "opt": "GD,Momentum,RMSProp,Adam", "same_lr": "0.01", "steps": "1000"},
     ),
     Experiment(

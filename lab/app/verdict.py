@@ -51,7 +51,7 @@ def verdict(res: RunResult) -> str:
         one = len(hovering) == 1
         parts.append(
             f"{_names(hovering)} {'gets' if one else 'get'} there but {'does' if one else 'do'} not stay: "
-            f"{'its' if one else 'their'} loss jumps about the optimum."
+            f"{'its' if one else 'their'} loss leaves the tolerance again (circling or jumping about the optimum)."
         )
     if not_yet:
         parts.append(f"{_names(not_yet)} {'is' if len(not_yet) == 1 else 'are'} not there yet after {steps:,} steps.")

@@ -122,6 +122,9 @@ NARROW_CSS = """<style>
   .st-key-opt-actions [data-testid="stColumn"] { flex: 1 1 11rem !important; min-width: 11rem; }
   .st-key-opt-controls [data-testid="stColumn"] { flex: 1 1 14rem !important; min-width: 14rem; }
 }
+/* A number in the results table never breaks across lines ("1.191e-|13"): the table scrolls instead. */
+[class*="st-key-opt-results_table"] { overflow-x: auto; }
+[class*="st-key-opt-results_table"] td { white-space: nowrap; }
 /* Every chosen optimizer stays visible: the picker's tags wrap onto more lines instead of scrolling. */
 [data-testid="stMultiSelectTagsContainer"] {
   flex-wrap: wrap !important; overflow: visible !important; height: auto !important;
