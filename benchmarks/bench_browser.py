@@ -74,10 +74,11 @@ def _timed_click(page, mode: str = "chart") -> float:
 
 TAB_ARM = """(label) => {
   const b = window.__tab = {t0: null, t1: null};
-  document.addEventListener('click', (e) => {
-    const tab = e.target.closest('[role=tab]');
+  const start = (e) => {  // the press itself (the tabs act on pointer down, not on click)
+    const tab = e.target.closest && e.target.closest('[role=tab]');
     if (b.t0 === null && tab && tab.innerText.trim() === label) b.t0 = performance.now();
-  }, true);
+  };
+  for (const kind of ['pointerdown', 'mousedown', 'click']) document.addEventListener(kind, start, true);
   const poll = () => {
     const drawn = document.querySelectorAll('[data-testid=stVegaLiteChart] :is(canvas, svg.marks)').length;
     if (b.t0 !== null && drawn >= 2) { b.t1 = performance.now(); return; }
