@@ -452,3 +452,20 @@ def test_eight_repeats_of_sgd_and_mini_batch_sgd_draw_bands_and_spread(page, app
     assert chart_drawn(page, 0)
     assert exceptions(page) == []
     page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "repeats-8.png"))
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1024, 576)])
+def test_home_cuts_no_text(browser, app_server, size):
+    """Every section card and guided-experiment link on Home is whole: a link's label wraps instead
+    of being cut mid-word (it was, at both sizes)."""
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    try:
+        page = ctx.new_page()
+        open_page(page, app_server, "")
+        labels = page.locator("[data-testid=stPageLink] p")
+        expect(labels).to_have_count(10)  # four sections, six experiments
+        cut = labels.evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)")
+        assert cut == [], cut
+        assert exceptions(page) == []
+    finally:
+        ctx.close()
