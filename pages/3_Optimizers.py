@@ -334,8 +334,9 @@ def hyperparameters(same_lr_on: bool) -> None:
                     for name, why in optimizers.unavailable().items():
                         st.markdown(f"- **{name}** — {why}")
                     continue
-                batch = {"full": "all samples", "single": "one sample", "mini": "mini-batch"}[spec.batch]
-                st.caption(f"`torch.optim.{spec.torch_class}` · batch: {batch}. {spec.description}")
+                st.caption(
+                    f"`torch.optim.{spec.torch_class}` · batch: {form.BATCH_WORDS[spec.batch]}. {spec.description}"
+                )
                 for p in spec.params:
                     hyperparam_widget(spec, p, disabled=same_lr_on and p.name == "lr")
                 if each:
@@ -478,9 +479,14 @@ def table_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
     )
 
 
+def per_run(shown: list[Entry], key: tuple):
+    """(entry, its chart key, " — run #n" when several are overlaid): each run's own chart."""
+    for entry, one_key in zip(shown, key, strict=True):
+        yield entry, one_key, f" — run #{entry.run_id}" if len(shown) > 1 else ""
+
+
 def fit_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
-    for entry, one_key in zip(shown, key, strict=True):  # overlaid runs: each run's own data and lines
-        label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
+    for entry, one_key, label in per_run(shown, key):  # overlaid runs: each run's own data and lines
         st.markdown(f"**Fit**: the data and each optimizer's final line{label}")
         spec = charts.spec(("fit", one_key), lambda e=entry: charts.fit_chart(e.result))
         st.vega_lite_chart(spec=spec, width="stretch")
@@ -489,8 +495,7 @@ def fit_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
 def paths_tab(shown: list[Entry], key: tuple, surface: bool) -> None:
     main = shown[0]
     if surface:
-        for entry, one_key in zip(shown, key, strict=True):
-            label = f" — run #{entry.run_id}" if len(shown) > 1 else ""
+        for entry, one_key, label in per_run(shown, key):
             st.markdown(f"**Paths** over the surface (darker: higher; ◆ the minimum){label}")
             paths_chart(entry, one_key)
         return

@@ -204,10 +204,15 @@ def divergence_frame(runs: Runs, measure: str = "loss") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["series", "step", "value", "diverged_at"])
 
 
+def precision(res: RunResult) -> float:
+    """The machine epsilon of the run's dtype."""
+    return float(np.finfo(np.float32 if res.config.dtype == "float32" else np.float64).eps)
+
+
 def rounding_level(res: RunResult) -> float:
     """About where the loss (or its excess over the best) is the dtype's rounding rather than
     learning: the run's precision times the loss's scale, squared for the residuals' part."""
-    eps = float(np.finfo(np.float32 if res.config.dtype == "float32" else np.float64).eps)
+    eps = precision(res)
     if res.y is not None:
         return eps * eps * float(np.mean(res.y**2)) + eps * (res.min_loss or 0.0)
     return eps * max(1.0, abs(res.min_loss or 0.0))

@@ -238,6 +238,9 @@ def _value_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+BATCH_WORDS = {"full": "all samples", "single": "one sample", "mini": "mini-batches"}  # what a step sees
+
+
 def hp_rows(state: Mapping[str, Any], names: list[str]) -> list[dict[str, Any]]:
     """One row per chosen optimizer: its learning rate as the form holds it (the shared one when
     "same learning rate for all" is on) and, in words, what it steps on and its other hyperparameters
@@ -248,7 +251,7 @@ def hp_rows(state: Mapping[str, Any], names: list[str]) -> list[dict[str, Any]]:
     for name in names:
         spec = reg.get(name)
         opt = read_optimizer(state, spec, None)
-        batch = {"full": "all samples", "single": "one sample", "mini": "mini-batches"}[spec.batch]
+        batch = BATCH_WORDS[spec.batch]
         set_ = [f"{k} {_value_text(v)}" for k, v in opt.kwargs.items() if k != "lr" and v not in (0, False, None)]
         rows.append(
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.app.charts import rounding_level
+from lab.app.charts import precision, rounding_level
 from lab.core.results import LaneResult, RunResult
 
 
@@ -165,13 +165,17 @@ def best_columns(table: pd.DataFrame) -> list[str]:
 ULPS = 8  # values this many roundings apart (relative to their size) are the same number, rounded twice
 
 
-def margins(res: RunResult) -> dict[str, float]:
-    """Per column, the absolute difference below which two values are the run precision's rounding,
-    not a result: a loss under the rounding floor (:func:`lab.app.charts.rounding_level`), an error
-    of w or b within a few roundings of the parameter's size."""
-    eps = float(np.finfo(np.float32 if res.config.dtype == "float32" else np.float64).eps)
+def margins(res: RunResult) -> dict[str, tuple[float, float]]:
+    """Per column, (absolute, relative): two values closer than absolute + relative × their size are
+    the run precision's rounding, not a result. A loss under the rounding floor
+    (:func:`lab.app.charts.rounding_level`), an error of w or b within a few roundings of the
+    parameter's size; both within a few roundings of their own size."""
+    eps = precision(res)
     scale = max(1.0, *(abs(v) for v in res.target if np.isfinite(v)))
-    return {"final loss": ULPS * rounding_level(res), **dict.fromkeys(ERRORS, ULPS * eps * scale)}
+    return {
+        "final loss": (ULPS * rounding_level(res), ULPS * eps),
+        **dict.fromkeys(ERRORS, (ULPS * eps * scale, ULPS * eps)),
+    }
 
 
 def best_row(values: pd.Series, margin: float = 0.0, relative: float = 0.0) -> int | None:
@@ -198,11 +202,9 @@ def styled(table: pd.DataFrame, res: RunResult | None = None):
     the run's rounding (``res`` gives the precision; without it, any difference counts), numbers
     formatted, no index."""
     room = margins(res) if res is not None else {}
-    eps = float(np.finfo(np.float32 if res is not None and res.config.dtype == "float32" else np.float64).eps)
 
     def mark(column: pd.Series) -> list[str]:
-        relative = ULPS * eps if column.name in room else 0.0
-        best = best_row(column, room.get(column.name, 0.0), relative)
+        best = best_row(column, *room.get(column.name, (0.0, 0.0)))
         return [f"background-color: {BEST_COLOR}" if i == best else "" for i in range(len(column))]
 
     return (
