@@ -21,7 +21,7 @@ for _key, _value in {"times": 2, "lr": 0.01, "steps": 3_000, "forget": False}.it
 def show_code(*functions) -> None:
     with st.expander("The code that ran", expanded=False):
         for fn in functions:
-            st.code(inspect.getsource(fn), language="python")
+            st.code(inspect.getsource(fn), language="python", wrap_lines=True)
 
 
 st.title("Autograd")
@@ -42,9 +42,7 @@ for i, col in enumerate(cols):
     x_values.append(float(col.number_input(f"x[{i // 2}][{i % 2}]", -100.0, 100.0, key=key, format="%g")))
 res = ag.chain(x_values)
 st.dataframe(
-    pd.DataFrame([{"tensor": name, **ag.describe(t)} for name, t in res.items() if name != "x.grad"]).astype(
-        {"value": str}
-    ),
+    pd.DataFrame([{"tensor": name, **ag.describe(t)} for name, t in res.items() if name != "x.grad"]),
     hide_index=True,
     width="stretch",
 )
@@ -85,7 +83,7 @@ st.markdown(
     f"`a` is made from plain tensors, so `a.requires_grad` is **{sw['a.requires_grad before']}**; "
     "`a.requires_grad_(True)` switches it on in place. Then:"
 )
-st.dataframe(pd.DataFrame(rows).astype({"value": str}), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.markdown(
     "`b` and `c` hold the same number, but only `b` remembers how it was made. Wrap evaluation in "
     "`torch.no_grad()` (or `.detach()` a result) when you will not call backward: nothing is "

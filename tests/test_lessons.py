@@ -26,6 +26,17 @@ def test_ones_give_four_and_a_half_and_backward_twice_doubles():
     assert ag.accumulate([1, 1, 1, 1], 3) == [[4.5] * 4, [9.0] * 4, [13.5] * 4]
 
 
+def test_tables_print_float32_values_without_the_storage_digits():
+    """tolist() gives 0.1 stored in float32 as 0.10000000149011612: the page shows 6 significant digits."""
+    res = ag.chain([0.1, 0.2, -0.7, 1.3])
+    assert res["x"].tolist()[0][0] == pytest.approx(0.10000000149011612, abs=0)  # the noise is there
+    assert ag.describe(res["x"])["value"] == "[[0.1, 0.2], [-0.7, 1.3]]"
+    assert ag.describe(res["y"])["value"] == "[[2.1, 2.2], [1.3, 3.3]]"
+    assert ag.describe(res["out"])["value"] == "16.3725"  # mean(3·y²) = 65.49 / 4
+    assert ag.shown(9.425986289978027) == "9.42599" and ag.shown(2.9999999999999996) == "3"
+    assert ag.shown([[1.0, -2.5e-9], [True, 7]]) == "[[1, -2.5e-09], [True, 7]]"
+
+
 def test_switching_tracking():
     sw = ag.switching(0)
     assert sw["a.requires_grad before"] is False and sw["a"].requires_grad
@@ -118,6 +129,11 @@ def test_tutorial_training_reproduces_the_tutorial():
     r = api.tutorial_training(steps=3000, progress=seen.append)
     assert seen == [1 / 3, 2 / 3, 1.0]
     assert r["losses"][-1] < r["losses"][0] and len(r["losses"]) == 3000
+
+
+def test_took_reports_the_measured_time_per_run_and_per_step():
+    assert api.took(30_000, 16.24) == "30,000 steps took 16.2 s here: 0.541 ms a step."
+    assert api.took(1, 0.0004) == "1 step took 0.0004 s here: 0.4 ms a step."
 
 
 @pytest.mark.parametrize("device", devices.device_names())

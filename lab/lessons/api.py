@@ -176,3 +176,10 @@ def tutorial_training(
         "y": y.flatten().tolist(),
         "predict": predict.flatten().tolist(),
     }
+
+
+def took(steps: int, seconds: float) -> str:
+    """How long a training run took here, in words: the page measures it rather than promise a time,
+    because a step costs microseconds of arithmetic and tens of microseconds of Python and dispatch,
+    which differ many times over between machines and with their load."""
+    return f"{steps:,} step{'s' * (steps != 1)} took {seconds:.3g} s here: {1e3 * seconds / steps:.3g} ms a step."

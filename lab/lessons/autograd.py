@@ -27,10 +27,23 @@ def expected_grad(x_values: list[float]) -> list[float]:
     return [1.5 * (v + 2) for v in x_values]
 
 
+def shown(value, digits: int = 6) -> str:
+    """A number, or nested lists of them, as the page prints it: ``digits`` significant digits.
+
+    A float32 holds about 7 significant digits; ``tolist()`` turns it into a Python float, whose
+    repr spells out the binary value in full (0.1 becomes 0.10000000149011612), so the digits past
+    the 7th are the storage's, not the computation's."""
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v, digits) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
 def describe(t: torch.Tensor) -> dict:
-    """What autograd knows about a tensor."""
+    """What autograd knows about a tensor (its value as the page prints it)."""
     return {
-        "value": t.detach().tolist(),
+        "value": shown(t.detach().tolist()),
         "requires_grad": t.requires_grad,
         "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
         "is_leaf": t.is_leaf,
