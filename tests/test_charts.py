@@ -332,3 +332,139 @@ def test_a_curve_breaks_where_its_steps_cannot_be_drawn():
     lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
     assert lines["encoding"]["detail"]["field"] == "segment"
     assert charts.segments(np.array([True, False, True, True]), np.array([0, 2, 3])).tolist() == [0, 1, 1]
+
+
+def _plot_height(spec: dict, entries: int, columns: int = 3) -> int:
+    """The plot's own height in Streamlit, which sizes a chart with autosize "fit": the spec's height
+    less the x axis and the legend below (:func:`charts.chart_height`)."""
+    return spec["height"] - charts.chart_height(0, entries, columns)
+
+
+def test_the_sweep_chart_gives_its_20_decades_a_plot_tall_enough_for_its_title():
+    """Seven optimizers: the legend below took 3 rows, and 320 px left the plot 134 px for 20
+    decades, too short for its 26-character y title, which was cut. Ticks at powers of ten."""
+    from lab.core import tuning
+
+    table = tuning.sweep(RunConfig(steps=200), (1e-3, 0.01, 0.1, 1.0)).table
+    spec = charts.sweep_chart(table).to_dict()
+    plot = _plot_height(spec, entries=7)
+    y = spec["layer"][-1]["encoding"]["y"]
+    assert plot >= 260 and len(y["title"]) * 7 < plot  # about 7 px a character at the axis title's size
+    decades = np.log10(y["scale"]["domain"][1] / y["scale"]["domain"][0])
+    assert 12 < decades < 30 and plot / decades >= 10  # at least 10 px a decade
+    assert y["axis"]["values"] and all(math.log10(v).is_integer() for v in y["axis"]["values"])
+    x = spec["layer"][-1]["encoding"]["x"]
+    assert x["axis"]["values"] == [0.001, 0.01, 0.1, 1.0]
+
+
+def test_log_ticks_are_powers_of_ten_or_else_one_two_five():
+    assert charts._log_ticks(3e-5, 0.02) == [1e-4, 1e-3, 1e-2]
+    assert charts._log_ticks(0.03, 0.1) == [0.05, 0.1]
+    assert charts._log_ticks(0.06, 0.09) == [0.06, 0.07, 0.08, 0.09]
+    assert charts._log_ticks(0.0, 1.0) == []
+
+
+def test_lanes_with_the_same_rates_are_one_line_in_the_rate_chart_naming_them_all():
+    """Four optimizers at one learning rate under one StepLR: one line, labelled "GD, SGD, Momentum,
+    Adam", in a colour that is none of theirs; AdaGrad at another rate keeps its own line and colour."""
+    from lab.core.config import SchedulerConfig
+
+    names = ("GD", "SGD", "Momentum", "Adam")
+    opts = (*(OptimizerConfig.of(n, lr=0.01) for n in names), OptimizerConfig.of("AdaGrad", lr=0.5))
+    res = engine.run(RunConfig(optimizers=opts, steps=400, scheduler=SchedulerConfig.of("StepLR", gamma=0.1)))
+    assert len({tuple(ln.rates()[1:]) for ln in res.lanes}) == 2  # (step 0 has no rate: NaN)
+    df = charts.lr_lines([("", res)])
+    assert list(dict.fromkeys(df["series"])) == ["GD, SGD, Momentum, Adam", "AdaGrad"]
+    assert df.groupby("series", sort=False)["lanes"].first().tolist() == [4, 1]
+    spec = charts.lr_chart([("", res)]).to_dict()
+    rows = next(r for r in spec["datasets"].values() if r and "lr" in r[0])
+    assert {r["series"] for r in rows} == {"GD, SGD, Momentum, Adam", "AdaGrad"}
+    lines = spec["layer"][0]["encoding"]
+    scale = lines["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "GD, SGD, Momentum, Adam": charts.SHARED_COLOR,
+        "AdaGrad": charts.color_of("AdaGrad"),
+    }
+    texts = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
+    assert texts and all(layer["encoding"]["text"]["field"] == "series" for layer in texts)
+    assert all({"filter": "datum.lanes > 1"} in layer["transform"] for layer in texts)  # only shared lines
+    # StepLR at gamma 0.1: 0.01 down to 1e-5; AdaGrad 0.5 down to 5e-4. Ticks at the powers of ten,
+    # written 0.01, 0.001 and 1e-4 (not 0.0001).
+    assert lines["y"]["axis"]["values"] == [1e-4, 1e-3, 1e-2, 1e-1]
+    assert "'.0e'" in lines["y"]["axis"]["labelExpr"] and "'~g'" in lines["y"]["axis"]["labelExpr"]
+
+
+def test_the_paths_chart_is_at_most_about_two_to_one():
+    """380 px for the whole chart left the plot 197 px under a legend of 3 rows: 4.5:1 at 900 px."""
+    res = engine.run(RunConfig(steps=50, repeats=2))
+    spec = charts.trajectory_chart(res).to_dict()
+    domain = next(
+        layer["encoding"]["color"]["scale"]["domain"]
+        for layer in spec["layer"]
+        if "domain" in layer.get("encoding", {}).get("color", {}).get("scale", {})
+    )
+    assert domain == [o.display for o in RunConfig().optimizers]  # one entry per optimizer, not per repeat
+    plot = _plot_height(spec, entries=len(domain))
+    assert plot >= 380 and (900 - 60) / plot <= 2.25  # 60 px: the b axis
+
+
+def test_optimizers_that_end_on_the_same_line_share_one_in_the_fit_chart():
+    """Converged optimizers end on the best fit: drawn as one line whose legend names them all. One
+    stopped early (GD at a tiny learning rate) keeps its own line and colour."""
+    opts = (
+        OptimizerConfig("GD"),
+        OptimizerConfig("Momentum"),
+        OptimizerConfig("Adam"),
+        OptimizerConfig.of("GD", label="slow GD", lr=1e-3),
+    )
+    res = engine.run(RunConfig(optimizers=opts, steps=1_000))
+    ends = {ln.optimizer: (ln.final_w, ln.final_b) for ln in res.lanes}
+    assert all(ends[n] == pytest.approx(ends["GD"], abs=1e-4) for n in ("Momentum", "Adam"))
+    assert ends["slow GD"][0] < ends["GD"][0] - 0.1
+    spec = charts.fit_chart(res).to_dict()
+    color = spec["layer"][1]["encoding"]["color"]
+    true = f"true: y = {res.config.data.true_w:.4g}x + {res.config.data.true_b:.4g}"
+    assert dict(zip(color["scale"]["domain"], color["scale"]["range"], strict=True)) == {
+        true: charts.TRUE_COLOR,
+        "GD, Momentum, Adam — the same line": charts.SHARED_COLOR,
+        "slow GD": charts.color_of("slow GD"),
+    }
+    assert color["legend"]["columns"] == 1 and color["legend"]["labelLimit"] >= 400  # the long label whole
+    lines = next(r for r in spec["datasets"].values() if r and "label" in r[0])
+    assert {r["line"] for r in lines if r["label"] == "GD, Momentum, Adam — the same line"} == {
+        "GD",
+        "Momentum",
+        "Adam",
+    }
+    assert _plot_height(spec, entries=3, columns=1) >= 250
+
+
+def test_fits_are_the_same_line_within_a_share_of_the_data_span():
+    fits = [("a", 3.0, 0.8, ""), ("b", 3.0, 0.8 + 0.004, ""), ("c", 3.0 + 0.02, 0.8, ""), ("d", 3.0, 0.8 - 0.004, "")]
+    # on x in [0, 1] and a y span of 3: within 0.015 of a's ends at both ends is a's line
+    assert charts.same_lines(fits, 0.0, 1.0, 3.0) == [[0, 1, 3], [2]]
+    assert charts.same_lines(fits, 0.0, 1.0, 3.0, tol=0.01) == [[0, 1, 2, 3]]
+    assert charts.same_lines(fits, 0.0, 1.0, 3.0, tol=0.0) == [[0], [1], [2], [3]]
+
+
+def test_the_paths_slider_says_what_it_does_and_the_chart_prints_the_step():
+    """Vega shows a range input's own value, the slider's position 0 … 400 (log-spaced), which means
+    nothing: the page hides it (view.NARROW_CSS). The slider's name says where the step is shown."""
+    from lab.app import view
+
+    res = engine.run(RunConfig(steps=30_000, optimizers=(OptimizerConfig("Adam"),)))
+    spec = charts.trajectory_chart(res).to_dict()
+    bind = next(p for p in spec["params"] if p["name"] == "position")["bind"]
+    assert bind["name"] == charts.PATHS_SLIDER and "replay" in bind["name"] and "printed top left" in bind["name"]
+    texts = [layer["mark"]["text"]["expr"] for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
+    assert texts == ["'step ' + format(upto, ',') + ' of 30,000'"]
+    assert '[class*="st-key-opt-paths_chart"] .vega-bind input[type=range] + span { display: none; }' in view.NARROW_CSS
+
+
+def test_the_loss_charts_slider_says_where_its_step_is_printed():
+    res = engine.run(RunConfig(steps=2_000, optimizers=(OptimizerConfig("Adam"),)))
+    spec = charts.loss_chart([("", res)]).to_dict()
+    bind = next(p for p in spec["params"] if p["name"] == "position")["bind"]
+    assert bind["name"] == charts.LOSS_SLIDER and "printed at the dashed line" in bind["name"]
+    texts = [layer["mark"]["text"]["expr"] for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
+    assert "'step ' + upto" in texts  # the step, printed beside the dashed line

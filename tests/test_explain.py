@@ -157,6 +157,22 @@ def test_the_step_size_claims_the_page_makes():
     assert np.all(sgd.effective == 0.5)
 
 
+@pytest.mark.parametrize(
+    ("name", "hp", "says", "never"),
+    [
+        ("GD", {}, [], ["momentum", "velocity", "nesterov"]),  # plain SGD: not a word about momentum
+        ("Mini-batch SGD", {}, [], ["momentum", "velocity", "nesterov"]),
+        ("Mini-batch SGD", {"momentum": 0.5}, ["momentum", "velocity"], ["nesterov"]),
+        ("Momentum", {}, ["momentum", "velocity"], ["nesterov"]),
+        ("Nesterov", {}, ["momentum", "nesterov"], []),
+    ],
+)
+def test_sgds_intuition_speaks_of_momentum_only_when_it_has_some(name, hp, says, never):
+    text = explain.explain_step(_cfg(name, hp, steps=5), name, 3).intuition.lower()
+    assert text.startswith("step against the gradient")
+    assert all(w in text for w in says) and not any(w in text for w in never), text
+
+
 def test_a_class_without_a_formula_still_shows_torchs_state():
     cfg = _cfg("LBFGS", {}, steps=5)
     s = explain.explain_step(cfg, "LBFGS", 2)

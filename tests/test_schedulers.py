@@ -59,6 +59,23 @@ def test_the_registry_offers_every_form_friendly_class_and_says_why_not_the_othe
             assert p.describe_range() and (p.name in spec.derived or p.name in spec.defaults), (spec.name, p.name)
 
 
+def test_schedules_are_described_in_the_labs_steps_not_torchs_epochs():
+    """The lab steps a schedule after every optimizer step: what torch's docstrings call an epoch
+    is one step here, and the form says so (StepLR: every step_size steps)."""
+    for spec in schedulers.registry().specs:
+        texts = [spec.description, *(p.help or "" for p in spec.params)]
+        for text in texts:
+            assert "epoch" not in text.lower() or "torch calls them epochs" in text, (spec.name, text)
+    assert schedulers.get("StepLR").description == "Multiplies the rate by gamma every step_size steps."
+    assert "milestone steps" in schedulers.get("MultiStepLR").description
+
+    class EpochLR(lr_scheduler.LRScheduler):  # a class the lab has no words for: torch's, and what they mean
+        """Halves the learning rate every epoch."""
+
+    described = schedulers._description(EpochLR)
+    assert described.startswith("Halves the learning rate every epoch.") and "torch calls them epochs" in described
+
+
 def test_a_class_a_newer_torch_adds_is_discovered_and_probed(monkeypatch):
     class HalvingLR(lr_scheduler.LRScheduler):
         """Halves the rate every `every` steps."""

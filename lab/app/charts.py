@@ -385,7 +385,7 @@ def loss_chart(
     # double-click to reset.
     # The step the paths chart's slider is at, as a dashed rule (its slider here is the same
     # log-spaced one; the page keeps the two in step).
-    position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), "mark step ")
+    position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), LOSS_SLIDER)
     marker = _step_rule(x_scale)
     marker_label = (
         alt.Chart(pd.DataFrame({"at": [0]}))
@@ -436,27 +436,54 @@ def lr_frame(runs: Runs, max_points: int = MAX_POINTS) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
+def lr_lines(runs: Runs, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """:func:`lr_frame` with one line per set of lanes whose drawn rates are the same (the same run,
+    steps and rates: e.g. four optimizers at one learning rate under one StepLR): its ``series``
+    names them all ("GD, SGD, Adam"), ``lanes`` counts them."""
+    df = lr_frame(runs, max_points)
+    groups: dict[tuple, list[str]] = {}
+    for series, part in df.groupby("series", sort=False):
+        key = (part["run"].iloc[0], tuple(part["step"]), tuple(part["lr"]), part["schedule"].iloc[0])
+        groups.setdefault(key, []).append(series)
+    parts = []
+    for (run, *_), members in groups.items():
+        part = df[df["series"] == members[0]]
+        names = [df.loc[df["series"] == m, "optimizer"].iloc[0] for m in members]
+        label = ((f"{run} " if run else "") + ", ".join(names)) if len(members) > 1 else members[0]
+        parts.append(part.assign(series=label, optimizer=", ".join(names), lanes=len(members)))
+    cols = [*df.columns, "lanes"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
 def lr_chart(runs: Runs, max_points: int = MAX_POINTS, height: int = 170, focus: bool = True) -> alt.Chart:
     """The learning rate each optimizer used at each step (log scale), drawn under the loss chart on
     the same step axis (the same range as the loss chart's ``focus``), with the same dashed rule at
-    the step the paths chart's slider is at."""
-    df = lr_frame(runs, max_points)
+    the step the paths chart's slider is at. Lanes with the same rates are one line (:func:`lr_lines`),
+    in a colour of its own and labelled with their names; a lane's own line has its optimizer's colour
+    (the loss chart's legend names it)."""
+    df = lr_lines(runs, max_points)
     last = action_steps(runs) if focus else None
     x_scale = alt.Scale(domain=[0, last]) if last is not None else alt.Scale()
     legend_pick = alt.selection_point(fields=["series"], bind="legend")
     # Down to a ten-thousandth of the largest rate: a cosine's last few steps dive towards 0 and would
     # squeeze every schedule's shape into the top of the chart (the line leaves the chart there).
     top = float(df["lr"].max()) if len(df) else 1.0
-    y_scale = alt.Scale(type="log", domain=[max(float(df["lr"].min()), top * 1e-4) if len(df) else 1e-4, top])
+    bottom = max(float(df["lr"].min()), top * 1e-4) if len(df) else 1e-4
+    y_scale = alt.Scale(type="log", domain=[bottom, top])
+    ticks = _log_ticks(bottom, top)
+    axis = alt.Axis(labelExpr=LOG_LABELS, **({"values": ticks} if ticks else {}))
+    series = list(dict.fromkeys(df["series"]))
+    first = df.drop_duplicates("series")
+    colors = [color_of(o) if n == 1 else SHARED_COLOR for o, n in zip(first["optimizer"], first["lanes"], strict=True)]
     base = alt.Chart(df).encode(
         x=alt.X("step:Q", title="step", scale=x_scale),
-        y=alt.Y("lr:Q", title="learning rate", scale=y_scale),
+        y=alt.Y("lr:Q", title="learning rate", scale=y_scale, axis=axis),
         color=alt.Color(
             "series:N",
             title="optimizer",
-            sort=list(dict.fromkeys(df["series"])),
-            scale=_lane_scale(runs, banded(runs)),
-            legend=None,  # the loss chart's legend above names the colours
+            sort=series,
+            scale=alt.Scale(domain=series, range=colors),
+            legend=None,  # the loss chart's legend above names the colours; a shared line has a label
         ),
     )
     dash = {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}
@@ -474,14 +501,29 @@ def lr_chart(runs: Runs, max_points: int = MAX_POINTS, height: int = 170, focus:
         )
         .add_params(legend_pick)
     )
+    # A shared line's names at its start, under it when it starts in the upper half of the axis.
+    middle = float(np.sqrt(bottom * top))
+    starts = (
+        base.transform_filter("datum.lanes > 1")
+        .transform_window(first="row_number()", groupby=["series"], sort=[alt.SortField("step")])
+        .transform_filter("datum.first == 1")
+    )
+    labels = [
+        starts.transform_filter(f"datum.lr {'>' if below else '<='} {middle}")
+        .mark_text(align="left", baseline="top" if below else "bottom", dx=4, dy=3 if below else -3, fontSize=12)
+        .encode(text="series:N")
+        for below in (True, False)
+    ]
     position, upto = _step_params(max((res.config.steps for _, res in runs), default=0), "rate step ")
     marker = _step_rule(x_scale)
     zoom = alt.selection_interval(bind="scales", encodings=["x"], zoom="wheel![event.shiftKey]")
-    return alt.layer(lines, marker).properties(height=height).add_params(zoom, position, upto)
+    return alt.layer(lines, *labels, marker).properties(height=height).add_params(zoom, position, upto)
 
 
-def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> alt.Chart:
-    """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed."""
+def fit_chart(res: RunResult, max_scatter: int = 2_000, plot_height: int = 260) -> alt.Chart:
+    """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed;
+    optimizers that ended on the same line share one (:func:`data_chart`). ``plot_height``: the plot's,
+    the legend below gets room of its own."""
     fits = [
         (ln.optimizer, ln.final_w, ln.final_b, color_of(ln.optimizer))
         for ln in res.lanes
@@ -489,7 +531,35 @@ def fit_chart(res: RunResult, max_scatter: int = 2_000, height: int = 320) -> al
     ]
     data = res.config.data
     target = "best fit" if data.dataset is not None else "true"
+    groups = same_lines(fits, float(res.x.min()), float(res.x.max()), _span_of(res.y))
+    columns = 1 if any(len(g) > 1 for g in groups) else 2
+    height = chart_height(plot_height, 1 + len(groups), columns)
     return data_chart(res.x, res.y, data.true_w, data.true_b, fits, max_scatter, height, target)
+
+
+SAME_LINE = 0.005  # two fitted lines this close (a share of the data's y span, at both ends) are one
+
+
+def _span_of(y: np.ndarray) -> float:
+    return float(np.ptp(y)) if len(y) and np.isfinite(y).all() and np.ptp(y) > 0 else 1.0
+
+
+def same_lines(fits, lo: float, hi: float, span: float, tol: float = SAME_LINE) -> list[list[int]]:
+    """The fits (name, w, b, colour) grouped by the line they draw from x = ``lo`` to ``hi``: each
+    group's lines are within ``tol`` × ``span`` of its first at both ends (on a chart ``span`` high
+    they are the same line to the eye). Indices into ``fits``, in their order."""
+    ends = [(w * lo + b, w * hi + b) for _, w, b, _ in fits]
+    groups: list[list[int]] = []
+    for i, (a, z) in enumerate(ends):
+        home = next(
+            (g for g in groups if abs(a - ends[g[0]][0]) <= tol * span and abs(z - ends[g[0]][1]) <= tol * span),
+            None,
+        )
+        if home is None:
+            groups.append([i])
+        else:
+            home.append(i)
+    return groups
 
 
 def data_chart(
@@ -504,24 +574,29 @@ def data_chart(
 ) -> alt.Chart:
     """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed (``target`` names
     it: "true", or "best fit" for a learner's own data), and lines y = w·x + b for each
-    (name, w, b, colour) in ``fits``."""
+    (name, w, b, colour) in ``fits``. Fits that draw the same line (:func:`same_lines`) are one
+    legend entry naming them all ("GD, SGD, Adam — the same line"), in a colour of its own."""
     n = len(x)
     pick = np.linspace(0, n - 1, min(n, max_scatter)).astype(int)
     pts = pd.DataFrame({"x": x[pick], "y": y[pick]})
     lo, hi = float(x.min()), float(x.max())
-    rows = [
-        {
-            "line": f"{target}: y = {true_w:.4g}x {'−' if true_b < 0 else '+'} {abs(true_b):.4g}",
-            "x": v,
-            "y": true_w * v + true_b,
-            "kind": "true",
-        }
-        for v in (lo, hi)
-    ]
-    for name, w, b, _ in fits:
-        rows += [{"line": name, "x": v, "y": w * v + b, "kind": "fit"} for v in (lo, hi)]
-    lines = pd.DataFrame(rows)
-    legend_pick = alt.selection_point(fields=["line"], bind="legend")
+    true_label = f"{target}: y = {true_w:.4g}x {'−' if true_b < 0 else '+'} {abs(true_b):.4g}"
+    true = {"line": true_label, "label": true_label, "w": true_w, "b": true_b, "kind": "true"}
+    rows = []
+    labels, colors = [true_label], [TRUE_COLOR]
+    for group in same_lines(fits, lo, hi, _span_of(y)):
+        names = [fits[i][0] for i in group]
+        labels.append(f"{', '.join(names)} — the same line" if len(group) > 1 else names[0])
+        colors.append(SHARED_COLOR if len(group) > 1 else fits[group[0]][3])
+        for i in group:
+            name, w, b, _ = fits[i]
+            rows += [
+                {"line": name, "label": labels[-1], "w": w, "b": b, "x": v, "y": w * v + b, "kind": "fit"}
+                for v in (lo, hi)
+            ]
+    # the true line last: drawn on top, its dashes show it where a fitted line lies on it
+    lines = pd.DataFrame(rows + [{**true, "x": v, "y": true_w * v + true_b} for v in (lo, hi)])
+    legend_pick = alt.selection_point(fields=["label"], bind="legend")
     scatter = (
         alt.Chart(pts)
         .mark_circle(size=40, color=DATA_COLOR, opacity=0.45)
@@ -531,6 +606,7 @@ def data_chart(
             tooltip=[alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")],
         )
     )
+    shared = len(labels) < len(fits) + 1
     fitted = (
         alt.Chart(lines)
         .mark_line(strokeWidth=2)
@@ -538,18 +614,18 @@ def data_chart(
             x="x:Q",
             y="y:Q",
             color=alt.Color(
-                "line:N",
+                "label:N",
                 title="line",
-                sort=list(dict.fromkeys(lines["line"])),
+                sort=labels,
                 # the true line in near-black, each fitted one in its own colour (the loss chart's)
-                scale=alt.Scale(
-                    domain=list(dict.fromkeys(lines["line"])),
-                    range=[TRUE_COLOR, *[color for *_, color in fits]],
-                ),
+                scale=alt.Scale(domain=labels, range=colors),
+                # a shared line's label is long: one column, and room for it
+                legend=alt.Legend(columns=1, labelLimit=600) if shared else alt.Undefined,
             ),
             strokeDash=alt.condition("datum.kind == 'true'", alt.value([6, 4]), alt.value([1, 0])),
             opacity=alt.condition(legend_pick, alt.value(1.0), alt.value(0.15)),
-            detail="line:N",
+            detail="line:N",  # each optimizer's own line: on a shared one they lie on top of each other
+            tooltip=[alt.Tooltip("line:N"), alt.Tooltip("w:Q", format=".6g"), alt.Tooltip("b:Q", format=".6g")],
         )
         .add_params(legend_pick)
     )
@@ -699,10 +775,15 @@ def noise_variance_chart(spread: pd.DataFrame, steps: int, height: int = 260) ->
 
 
 def trajectory_chart(
-    res: RunResult, max_points: int = 400, grid: int = 40, height: int = 380, noise_arrows: pd.DataFrame | None = None
+    res: RunResult,
+    max_points: int = 400,
+    grid: int = 40,
+    plot_height: int = 400,
+    noise_arrows: pd.DataFrame | None = None,
 ) -> alt.Chart:
     """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale); with
     ``noise_arrows`` (:func:`noise_frames`), the gradient-noise arrows at the slider's step.
+    ``plot_height``: the plot's (at most about 2:1 on a page 900 px wide); the legend gets room of its own.
 
     The window is a landscape's own; for the regression it spans the paths that did not diverge
     (a diverging path would stretch it to 1e30) and the best (w, b); paths are clipped to it."""
@@ -742,8 +823,11 @@ def trajectory_chart(
     # large dot (the last kept point at or before it). It runs in the browser: no rerun, no server work.
     # The slider is log-spaced (position p of SLIDER_POSITIONS is step (steps + 1)^(p/N) − 1): the early
     # steps, where most of the story happens, get as much of it as the late ones.
-    position, upto = _step_params(int(res.config.steps), "step (log scale) ")
-    order, lane_scale = list(dict.fromkeys(path["optimizer"])), _lane_scale([("", res)])
+    # Vega shows a range input's own value, here the slider's position (0 … SLIDER_POSITIONS), not a
+    # step: the page hides it, and the name says where the step is.
+    position, upto = _step_params(int(res.config.steps), PATHS_SLIDER)
+    # one entry per optimizer (the paths are the first repeat's, named by optimizer alone)
+    order, lane_scale = list(dict.fromkeys(path["optimizer"])), _lane_scale([("", res)], bands=True)
     color = alt.Color("optimizer:N", sort=order, scale=lane_scale)
     tooltip = [
         "optimizer:N",
@@ -774,7 +858,13 @@ def trajectory_chart(
     best = _marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
     step_label = (
         alt.Chart(pd.DataFrame({"at": [0]}))
-        .mark_text(align="left", baseline="top", fontSize=13, fontWeight="bold", text={"expr": "'step ' + upto"})
+        .mark_text(
+            align="left",
+            baseline="top",
+            fontSize=13,
+            fontWeight="bold",
+            text={"expr": f"'step ' + format(upto, ',') + ' of {int(res.config.steps):,}'"},
+        )
         .encode(x=alt.value(6), y=alt.value(6))
     )
     layers = [bg, lines, heads, best, step_label]
@@ -784,7 +874,11 @@ def trajectory_chart(
         keyed = keyed[keyed["key"].isin(set(noise_arrows["key"]))][["key", "optimizer", "w", "b"]]
         layers[3:3] = _noise_layers(noise_arrows, keyed, upto)
     chart = alt.layer(*layers).add_params(position, upto)
-    return _finish(chart.properties(height=height))
+    return _finish(chart.properties(height=chart_height(plot_height, len(lane_scale.domain))))
+
+
+PATHS_SLIDER = "replay up to step (printed top left; log-spaced) "  # the paths chart's slider, by name
+LOSS_SLIDER = "mark a step (printed at the dashed line; log-spaced) "  # the loss chart's slider
 
 
 def _step_rule(x_scale: alt.Scale) -> alt.Chart:
@@ -910,6 +1004,51 @@ def _finish(chart: alt.TopLevelMixin, columns: int = 3) -> alt.TopLevelMixin:
     )
 
 
+# Streamlit draws a chart with autosize "fit": the height a spec asks for is the whole chart's, the
+# x axis and the legend below the plot included (measured in Chromium: a legend of 3 rows took 88 px,
+# of 4 rows 106 px, the x axis and padding about 78 px more).
+X_AXIS_ROOM = 78  # px: the x axis's labels and title, and the padding
+LEGEND_ROOM = 54  # px: a legend below the plot, its offset and title
+LEGEND_ROW = 18  # px: each row of it
+
+
+def chart_height(plot: int, entries: int = 0, columns: int = 3) -> int:
+    """The height to ask for so that the plot itself is about ``plot`` px tall, under it the x axis
+    and a legend of ``entries`` in ``columns`` (0: none)."""
+    rows = -(-entries // columns) if entries else 0
+    return plot + X_AXIS_ROOM + (LEGEND_ROOM + LEGEND_ROW * rows if rows else 0)
+
+
+SHARED_COLOR = "#7b4173"  # a line several optimizers share (they coincide): no one optimizer's colour
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis from ``lo`` to ``hi``: the powers of ten in it, or where fewer
+    than two fit, 1, 2 and 5 times them (then every digit), exact in decimal."""
+    if not (0 < lo <= hi and np.isfinite(hi)):
+        return []
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    values: list[float] = []
+    for digits in ((1,), (1, 2, 5), range(1, 10)):
+        values = [v for k in decades for m in digits if lo * (1 - 1e-9) <= (v := float(f"{m}e{k}")) <= hi * (1 + 1e-9)]
+        if len(values) >= 2:
+            break
+    return values
+
+
+def _thin(values: list[float], most: int) -> list[float]:
+    """Every k-th of ``values`` (the first kept), k the smallest that leaves at most ``most``."""
+    return values[:: -(-len(values) // most)] if values else values
+
+
+# A rate or a loss on a log axis: 0.1, 0.05, 0.001, 100 as written, smaller and larger ones as 1e-4 and 1e6
+# (not 0.0001 and 1,000,000).
+LOG_LABELS = (
+    "datum.value >= 0.001 && datum.value < 1e4 ? format(datum.value, '~g') "
+    ": replace(format(datum.value, '.0e'), '+', '')"
+)
+
+
 def _lane_scale(runs: Runs, bands: bool = False) -> alt.Scale:
     """Every lane's series in its optimizer's colour, whatever is left out of a chart."""
     series = {_series(prefix, ln, res.config.repeats, bands): ln.optimizer for prefix, res in runs for ln in res.lanes}
@@ -956,12 +1095,13 @@ def curve_chart(values: np.ndarray, y_title: str = "loss", height: int = 260, ma
     )
 
 
-def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) -> alt.Chart:
+def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, plot_height: int = 280) -> alt.Chart:
     """Final loss above the best possible against learning rate, log-log, one line per optimizer
     (a learning-rate sweep: ``lab.core.tuning.Sweep.table``). Each optimizer's chosen learning rate
     (the fewest steps to tolerance, else the lowest loss: not always the lowest point) is a large
     diamond; a learning rate that diverged is a red cross above the plot, one row per optimizer so
-    that crosses never hide each other. Values below ``floor`` (float rounding) sit at the floor."""
+    that crosses never hide each other. Values below ``floor`` (float rounding) sit at the floor.
+    ``plot_height``: the plot's (its loss axis spans some 20 decades); the legend gets room of its own."""
     df = table.copy()
     df["lr"] = df["lr"].astype(float)
     ok = df["excess_loss"].notna() & np.isfinite(df["excess_loss"].astype(float))
@@ -979,8 +1119,19 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
         df["best"], np.where(df["steps to tol"].notna(), "fewest steps to tolerance", "lowest final loss"), ""
     )
     color = alt.Color("optimizer:N", sort=names, scale=alt.Scale(domain=names, range=[color_of(n) for n in names]))
-    y = alt.Y("value:Q", title="final loss − best possible", scale=alt.Scale(type="log", domain=[bottom, ceiling]))
-    x = alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"))
+    y = alt.Y(
+        "value:Q",
+        title="final loss − best possible",
+        scale=alt.Scale(type="log", domain=[bottom, ceiling]),
+        axis=alt.Axis(labelExpr=LOG_LABELS, values=_thin(_log_ticks(bottom, ceiling), 9) or alt.Undefined),
+    )
+    rates = _log_ticks(float(df["lr"].min()), float(df["lr"].max())) if len(df) else []
+    x = alt.X(
+        "lr:Q",
+        title="learning rate",
+        scale=alt.Scale(type="log"),
+        axis=alt.Axis(labelExpr=LOG_LABELS, values=rates or alt.Undefined),
+    )
     tooltip = [
         "optimizer:N",
         alt.Tooltip("lr:Q", format="g"),
@@ -1003,7 +1154,7 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, height: int = 320) ->
     if diverged.any():  # the band the crosses sit in, labelled
         band = pd.DataFrame({"from": [top * 1.7], "to": [ceiling * 1.7], "label": ["diverged"]})
         layers.insert(0, alt.Chart(band).mark_rect(color="#fbe3e3").encode(y="from:Q", y2="to:Q"))
-    return _finish(alt.layer(*layers).properties(height=height))
+    return _finish(alt.layer(*layers).properties(height=chart_height(plot_height, len(names))))
 
 
 def timing_chart(table: pd.DataFrame, height: int = 340) -> alt.Chart:

@@ -248,7 +248,7 @@ def explain_step(cfg: RunConfig, name: str, k: int, repeat: int = 0) -> StepExpl
         scratch_params_after=ours_after,
         max_abs_diff=None if mine is None else float((mine - after).abs().max()),
         formula=algo.formula(hp) if algo else None,
-        intuition=algo.intuition if algo else None,
+        intuition=algo.intuition_for(hp) if algo else None,
         effective_means=algo.effective_means if algo else None,
     )
 

@@ -104,6 +104,36 @@ _KNOWN: dict[str, dict[str, Any]] = {
     "min_lr": dict(kind="float", low=0.0, high=10.0, help="the rate never drops below this"),
     "eps": dict(kind="float", low=0.0, high=1.0, help="drops smaller than this are skipped"),
 }
+# What each schedule does, in the lab's terms: torch's docstrings count in "epochs", but the lab steps a
+# schedule after every optimizer step, so each of torch's epochs is one step here.
+_DESCRIPTIONS = {
+    "CosineAnnealingLR": "Lowers the rate from its start to eta_min along half a cosine over T_max steps.",
+    "StepLR": "Multiplies the rate by gamma every step_size steps.",
+    "MultiStepLR": "Multiplies the rate by gamma at each of the milestone steps.",
+    "ExponentialLR": "Multiplies the rate by gamma at every step.",
+    "LinearLR": "Changes the rate in a straight line from start_factor to end_factor times its own over "
+    "total_iters steps, then keeps it.",
+    "ConstantLR": "Multiplies the rate by factor for the first total_iters steps, then gives it back in full.",
+    "PolynomialLR": "Lowers the rate to zero over total_iters steps along (1 − step/total_iters)^power.",
+    "CosineAnnealingWarmRestarts": "Lowers the rate to eta_min along half a cosine over T_0 steps, then starts "
+    "again from the top; each period is T_mult times the last.",
+    "OneCycleLR": "The 1cycle policy: the rate rises from max_lr / div_factor to max_lr over the first pct_start "
+    "of total_steps steps, then falls far below where it started.",
+    "CyclicLR": "Cycles the rate between base_lr and max_lr: step_size_up steps up, as many down.",
+    "ReduceLROnPlateau": "Multiplies the rate by factor once the loss has not improved for patience steps.",
+}
+_EPOCHS = " (torch calls them epochs; the lab steps the schedule after every optimizer step, so each is one step)"
+
+
+def _description(cls: type) -> str:
+    """What the schedule ``cls`` does, counted in the lab's steps; for a class the lab has no words for
+    (a newer torch's), its docstring's first line and what its epochs are here."""
+    if cls.__name__ in _DESCRIPTIONS:
+        return _DESCRIPTIONS[cls.__name__]
+    doc = (inspect.getdoc(cls) or "").split("\n")[0]
+    return doc + _EPOCHS if "epoch" in doc.lower() else doc
+
+
 _MECHANICS = {"self", "optimizer", "last_epoch", "verbose"}
 _NOT_OFFERED = {
     "LambdaLR": "needs lr_lambda, a Python function of the step, which a form or a link cannot carry",
@@ -217,13 +247,12 @@ def _spec_of(cls: type) -> SchedulerSpec | str:
         else:
             defaults[p.name] = default
         params.append(HyperParam(name=p.name, default=None if derive else default, **info))
-    doc = (inspect.getdoc(cls) or "").split("\n")[0]
     return SchedulerSpec(
         name=cls.__name__,
         params=tuple(params),
         defaults=defaults,
         derived=derived,
-        description=doc,
+        description=_description(cls),
         build=lambda opt, kw: cls(opt, **kw),
         reacts_to_loss=issubclass(cls, lr_scheduler.ReduceLROnPlateau),
     )

@@ -410,6 +410,23 @@ def _rprop_derived(hp, before, s, t):
     return {EFFECTIVE: s["step_size"]}
 
 
+def _sgd_intuition(hp: Mapping[str, Any]) -> str:
+    """SGD's intuition for the variant ``hp`` sets: plain, with momentum, or with Nesterov momentum."""
+    plain = "Step against the gradient, a fixed fraction (the learning rate) of it"
+    if not hp.get("momentum"):
+        return (
+            plain + ": a steep slope gives a long step, a gentle one a short step, and every parameter moves by "
+            "the same fraction of its own gradient."
+        )
+    text = (
+        plain + ", but along a velocity: each step keeps a share (the momentum) of the last one and adds the new "
+        "gradient, so a steady slope speeds it up and a zig-zag cancels out."
+    )
+    if hp.get("nesterov"):
+        text += " Nesterov adds the velocity to the gradient once more, as if looking ahead."
+    return text
+
+
 @dataclass(frozen=True, kw_only=True)
 class Algorithm:
     """One update rule written down: the implementation, its formula and what it means."""
@@ -417,9 +434,15 @@ class Algorithm:
     torch_class: str
     step: Callable[[torch.Tensor, torch.Tensor, State, Mapping[str, Any]], torch.Tensor]
     formula: Callable[[Mapping[str, Any]], str]  # LaTeX with the hyperparameters filled in
-    intuition: str
+    # what the rule does, in words; a function of the hyperparameters where they change the rule (SGD
+    # with or without momentum): :meth:`intuition_for`
+    intuition: str | Callable[[Mapping[str, Any]], str]
     derived: Callable[[Mapping[str, Any], State, State, int], dict[str, Any]]
     effective_means: str  # what EFFECTIVE is, in words
+
+    def intuition_for(self, hp: Mapping[str, Any]) -> str:
+        """The intuition for this rule with the hyperparameters ``hp``."""
+        return self.intuition(hp) if callable(self.intuition) else self.intuition
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -429,9 +452,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             torch_class="SGD",
             step=sgd,
             formula=_sgd_tex,
-            intuition="Step against the gradient, a fixed fraction (the learning rate) of it. With momentum the "
-            "step follows a velocity that sums past gradients, so a steady slope speeds it up and a zig-zag "
-            "cancels out; Nesterov adds the velocity to the gradient once more, as if looking ahead.",
+            intuition=_sgd_intuition,
             derived=_lr_only,
             effective_means="the learning rate: the same for every parameter at every step",
         ),
