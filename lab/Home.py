@@ -116,7 +116,7 @@ def own_data() -> None:
     st.file_uploader(
         "Your own data (CSV with columns x and y)",
         type=["csv", "txt"],
-        key=session.UPLOAD,
+        key=session.upload_key(state),  # a new, empty box after a refused file
         help=f"At most {LIMITS.upload_kb:,} KB and {rows:,} rows here ({limits.variable('upload_kb')}, "
         f"{limits.variable('upload_rows')}). Links do not carry files: a shared link asks for the file again.",
     )
@@ -165,9 +165,10 @@ def sidebar() -> None:
         )
         # A new file is read before anything says which data is in use (the widget's value is in
         # the state from the start of the run).
-        if (up := st.session_state.get(session.UPLOAD)) is not None:
+        if (up := st.session_state.get(session.upload_key(st.session_state))) is not None:
             session.take_upload(st.session_state, up.file_id, up.name, up.getvalue(), *upload_bounds())
-        else:  # the file was removed from the box: what was said about it goes too (the data in use stays)
+        else:  # the file was removed from the box (or refused, the box emptied): its message goes on the
+            # next rerun (the data in use stays)
             session.forget_upload(st.session_state)
         own = st.session_state.get(session.DATASET) is not None
         st.caption(f"**Data in use** — {session.data_label(st.session_state)}")

@@ -23,7 +23,7 @@ import torch
 from lab.app.limits import LIMITS
 from lab.app.lru import LRU
 from lab.core import engine, results, tuning
-from lab.core.config import RunConfig
+from lab.core.config import RunConfig, value_text
 from lab.core.results import RunResult, curves_frame, summary_frame
 
 DEFAULT_MAX_RUNS = min(10, LIMITS.runs_kept)
@@ -47,21 +47,105 @@ class Entry:
     source: str  # "trained", "shared cache"
 
     def describe(self) -> dict:
+        """The history's row: every setting that can tell two runs apart, in a few words each."""
         cfg = self.config
         return {
             "run": self.run_id,
             "time": self.created.strftime("%H:%M:%S"),
             "optimizers": ", ".join(o.display for o in cfg.optimizers),
+            "learning rates": rates_text(cfg),
+            "schedule": cfg.schedule_text,
+            "precision": cfg.dtype,
             "problem": cfg.objective,
+            "data": data_text(cfg),
             "steps": cfg.steps,
+            "repeats": cfg.repeats,
             "seed": cfg.seed,
             "samples": cfg.data.samples,
             "noise": cfg.data.noise,
             "batch": cfg.batch_size,
-            "schedule": cfg.schedule_text,
             "device": self.result.device,
             "seconds": round(self.result.seconds, 3),
         }
+
+    def label(self) -> str:
+        """One line for the history's picker: what tells this run from the others (the learning
+        rates and the precision always; repeats, a schedule, a surface or own data where set)."""
+        cfg = self.config
+        n = len(cfg.optimizers)
+        parts = [
+            f"#{self.run_id}",
+            f"{self.created:%H:%M:%S}",
+            f"{n} optimizer{'s' if n > 1 else ''}: {rates_text(cfg)}",
+            cfg.dtype,
+            f"{cfg.steps:,} steps",
+            f"seed {cfg.seed}",
+        ]
+        if cfg.repeats > 1:
+            parts.append(f"{cfg.repeats} repeats")
+        if cfg.schedule_text != "constant":
+            parts.append(f"schedule {cfg.schedule_text}")
+        if not cfg.is_regression:
+            parts.append(cfg.objective)
+        elif cfg.data.dataset is not None:
+            parts.append(data_text(cfg))
+        return " · ".join(parts)
+
+
+HISTORY_COLUMNS = (
+    "run",
+    "time",
+    "optimizers",
+    "learning rates",
+    "schedule",
+    "precision",
+    "problem",
+    "data",
+    "steps",
+    "repeats",
+    "seed",
+    "samples",
+    "noise",
+    "batch",
+    "device",
+    "seconds",
+)
+
+
+def rates_text(cfg: RunConfig) -> str:
+    """The learning rates in a few words: "same lr 0.01" when every optimizer has that one rate
+    ("lr 0.01" for a single optimizer), else each optimizer's ("Adam 0.01, SGD 0.1")."""
+    rates = [(o.display, o.kwargs.get("lr")) for o in cfg.optimizers]
+    values = {lr for _, lr in rates}
+    if len(values) == 1:
+        (lr,) = values
+        return "—" if lr is None else f"{'same lr' if len(rates) > 1 else 'lr'} {value_text(lr)}"
+    return ", ".join(f"{name} {'—' if lr is None else value_text(lr)}" for name, lr in rates)
+
+
+def data_text(cfg: RunConfig) -> str:
+    """The data a run fitted: an uploaded file by name, else the generated line; none on a surface."""
+    if not cfg.is_regression:
+        return "—"
+    d = cfg.data
+    if d.dataset is not None:
+        return f"your file {d.dataset_name or d.dataset}"
+    return f"generated y = {value_text(d.true_w)}x + {value_text(d.true_b)}"
+
+
+def share_warning(cfg: RunConfig) -> str | None:
+    """What to tell the one who shares a link to ``cfg``: that a run on an uploaded file cannot be
+    reopened from the link alone (links carry the file's name and hash, never its rows). None when
+    the link carries everything."""
+    d = cfg.data
+    if not cfg.is_regression or d.dataset is None:
+        return None
+    name = d.dataset_name or "your uploaded file"
+    return (
+        f"This run trained on your uploaded file {name} ({d.samples:,} rows), and links do not carry files: "
+        f"whoever opens this link gets the generated data until they upload {name} themselves. "
+        "Send the file along with the link."
+    )
 
 
 @dataclass
@@ -113,24 +197,9 @@ class RunStore:
         return len(keys)
 
     def history(self) -> pd.DataFrame:
+        """One row per kept run, newest first (:data:`HISTORY_COLUMNS`)."""
         rows = [e.describe() for e in reversed(self.entries.values())]
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "run",
-                "time",
-                "optimizers",
-                "problem",
-                "steps",
-                "seed",
-                "samples",
-                "noise",
-                "batch",
-                "schedule",
-                "device",
-                "seconds",
-            ],
-        )
+        return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
 SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session

@@ -20,6 +20,7 @@ URL_STATE, URL_NOTICES = SHARED("url_state"), SHARED("url_notices")
 EXP_SEEN = SHARED("exp_seen")  # the ?exp= value already loaded
 DATASET = SHARED("dataset")  # a learner's own data (a lab.core.datasets.Dataset), or absent
 UPLOAD, UPLOAD_SEEN, UPLOAD_ERROR = SHARED("upload"), SHARED("upload_seen"), SHARED("upload_error")
+UPLOAD_VERSION = SHARED("upload_version")  # bumped when a file is refused: the upload box starts empty
 UPLOAD_PENDING = SHARED("upload_pending")  # (name, bytes) of a file whose x and y columns are to be chosen
 RELOAD_KEYS = (OPT("ready"), OPT("autoran"))  # cleared so the Optimizers page takes a new URL state
 
@@ -92,12 +93,25 @@ def use_generated(state: MutableMapping[str, Any]) -> None:
     state.pop(UPLOAD_PENDING, None)
 
 
+def upload_key(state: Mapping[str, Any]) -> str:
+    """The upload box's widget key. A refused file gets a new key (:func:`refuse_upload`): a box
+    under a new key starts empty, so it never shows a file that is not the data in use."""
+    return f"{UPLOAD}.{state.get(UPLOAD_VERSION, 0)}"
+
+
+def refuse_upload(state: MutableMapping[str, Any], reason: str) -> None:
+    """Say why the file was refused (the data in use stays) and empty the upload box."""
+    state[UPLOAD_ERROR] = reason
+    state[UPLOAD_VERSION] = state.get(UPLOAD_VERSION, 0) + 1
+
+
 def take_upload(
     state: MutableMapping[str, Any], file_id: str, name: str, raw: bytes, max_bytes: int, max_rows: int
 ) -> None:
     """A newly uploaded file: in use if it has x and y columns and passes every check; waiting for
-    its columns to be chosen if it has two numeric columns but no x and y; else the reason it was
-    refused (in ``state[UPLOAD_ERROR]``) and the data in use unchanged. Each file is read once."""
+    its columns to be chosen if it has two numeric columns but no x and y; else refused
+    (:func:`refuse_upload`: the reason in ``state[UPLOAD_ERROR]``, the box emptied) and the data in
+    use unchanged. Each file is read once."""
     if state.get(UPLOAD_SEEN) == file_id:
         return
     state[UPLOAD_SEEN] = file_id
@@ -109,17 +123,19 @@ def take_upload(
             state[UPLOAD_PENDING] = (name, raw)
             state.pop(UPLOAD_ERROR, None)
         else:
-            state[UPLOAD_ERROR] = str(exc)
+            refuse_upload(state, str(exc))
     except datasets.OverLimit as exc:  # this server's bound: say which, and how to go bigger
-        state[UPLOAD_ERROR] = (
+        refuse_upload(
+            state,
             f"{exc} on this server ({limits.variable('upload_kb')}, {limits.variable('upload_rows')}); "
-            f"on your own machine: python -m lab compare --data {name}"
+            f"on your own machine: python -m lab compare --data {name}",
         )
     except ValueError as exc:
-        state[UPLOAD_ERROR] = str(exc)
+        refuse_upload(state, str(exc))
 
 
 def forget_upload(state: MutableMapping[str, Any]) -> None:
+    """The upload box is empty: what was said about its last file goes too (the data in use stays)."""
     for key in (UPLOAD_SEEN, UPLOAD_ERROR, UPLOAD_PENDING):
         state.pop(key, None)
 
