@@ -64,5 +64,5 @@ def result_tabs(at: AppTest) -> list[str]:
     """The labels of the Optimizers page's result tabs, in order (the form has tabs of its own)."""
     from lab.app import view
 
-    every = set(view.tab_labels(True)) | set(view.tab_labels(False))
+    every = set(view.tab_labels(True, True, True)) | set(view.tab_labels(False, True, True))
     return [t.label for t in at.tabs if t.label in every]

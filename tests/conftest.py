@@ -21,3 +21,13 @@ def engine_calls(monkeypatch):
 
     monkeypatch.setattr(engine, "run", counting)
     return calls
+
+
+@pytest.fixture
+def fresh_shared_cache():
+    """The process-wide run cache empty before and after the test (a page test must train, not find)."""
+    from lab.app import runs
+
+    runs.SHARED.clear()
+    yield
+    runs.SHARED.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_helpers import open_page, table
+from apptest_helpers import open_page, open_tab, result_tabs, table
 
 from lab.app import charts, form, runs
 from lab.app.query import PageState, to_query
@@ -44,8 +44,11 @@ def test_a_schedule_chosen_in_the_form_trains_draws_the_rates_and_travels_in_the
     res = engine.run(cfg)
     for lane in res.lanes:
         assert shown.loc[lane.optimizer, "w"] == lane.final_w
-    assert _has_rate_chart(at)
-    assert at.session_state["opt.store"].history()["schedule"].tolist() == ["CosineAnnealingLR:eta_min=0.001"]
+    assert "Schedule" in result_tabs(at) and not _has_rate_chart(at)  # in its own tab, computed when opened
+    assert _has_rate_chart(open_tab(at, "Schedule"))
+    # Live: each edit retrained (the schedule at its defaults, then with eta_min); Train all found the last
+    schedules = at.session_state["opt.store"].history()["schedule"].tolist()
+    assert schedules == ["CosineAnnealingLR:eta_min=0.001", "CosineAnnealingLR"]  # the newest first
     link = at.text_input(key="opt.share_link").value
     assert "sched=CosineAnnealingLR%3Aeta_min%3D0.001" in link
 

@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 from apptest_helpers import open_page, open_tab, result_tabs
 
-from lab.app import form, runs, steps
+from lab.app import form, steps
 from lab.core.config import RunConfig
 
-
-@pytest.fixture(autouse=True)
-def fresh_shared_cache():
-    runs.SHARED.clear()
-    yield
-    runs.SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_shared_cache")
 
 
 def test_every_learning_rate_is_in_view_in_one_table():

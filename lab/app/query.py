@@ -35,7 +35,8 @@ _TOP = {
     "sched": "scheduler",  # after steps: some schedules are checked against the run's length
 }
 _OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats", "sched"}  # added later: links at their default stay as they were
-_FLAGS = {"opt", "same_lr", "run", "exp"}  # exp: a guided experiment (lab/app/session.py reads it)
+# exp: a guided experiment (lab/app/session.py reads it); present: present mode (the page reads it)
+_FLAGS = {"opt", "same_lr", "run", "exp", "present"}
 
 
 @dataclass

@@ -16,11 +16,14 @@ from lab.core.results import RunResult
 # The results' depth, one lazy tab each (only the open one is computed): on a surface the paths are
 # the picture (there is no data to fit), so they open first.
 TABLE, FIT, PATHS, EXPLAIN, DOWNLOADS = "Table", "Fit", "Paths", "Explain a step", "Downloads & history"
+SCHEDULE, SWEEP = "Schedule", "Sweep"
 
 
-def tab_labels(surface: bool) -> list[str]:
-    """The results' tabs, the one that opens first leading."""
-    return [PATHS, TABLE, EXPLAIN, DOWNLOADS] if surface else [TABLE, FIT, PATHS, EXPLAIN, DOWNLOADS]
+def tab_labels(surface: bool, schedule: bool = False, sweep: bool = False) -> list[str]:
+    """The results' tabs, the one that opens first leading; Schedule when a run on screen has one,
+    Sweep once learning rates were tuned."""
+    first = [PATHS, TABLE] if surface else [TABLE, FIT, PATHS]
+    return [*first, EXPLAIN, *([SCHEDULE] if schedule else []), *([SWEEP] if sweep else []), DOWNLOADS]
 
 
 def same_run(a: RunConfig, b: RunConfig) -> bool:
@@ -75,12 +78,9 @@ def source_message(source: str, run_id: int) -> str | None:
 
 
 def history_labels(store: RunStore) -> dict[int, str]:
-    """A one-line label per kept run, for the history's picker."""
-    return {
-        e.run_id: f"#{e.run_id} · {e.created:%H:%M:%S} · {len(e.config.optimizers)} optimizers · "
-        f"{e.config.steps:,} steps · seed {e.config.seed}"
-        for e in store.entries.values()
-    }
+    """A one-line label per kept run, for the history's picker (:meth:`Entry.label`: the learning
+    rates and the precision tell apart runs that differ only in those)."""
+    return {e.run_id: e.label() for e in store.entries.values()}
 
 
 def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[float], None]:
@@ -102,6 +102,8 @@ def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[
 # side-by-side charts leave each a sliver: stack them full width, let buttons wrap to a new row
 # rather than cut their labels, and let long labels wrap.
 NARROW_CSS = """<style>
+/* The workspace starts high: less of Streamlit's empty band above the title. */
+[data-testid="stMainBlockContainer"] { padding-top: 3rem; }
 @media (max-width: 1100px) {
   /* The workspace's two columns stack, the results (the chart) first and the controls under them. */
   .st-key-opt-workspace > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] {
@@ -124,7 +126,9 @@ NARROW_CSS = """<style>
 }
 /* A number in the results table never breaks across lines ("1.191e-|13"): the table scrolls instead. */
 [class*="st-key-opt-results_table"] { overflow-x: auto; }
-[class*="st-key-opt-results_table"] td { white-space: nowrap; }
+[class*="st-key-opt-results_table"] td, [class*="st-key-opt-results_table"] td * {
+  white-space: nowrap !important; overflow-wrap: normal !important; word-break: keep-all !important;
+}
 /* Every chosen optimizer stays visible: the picker's tags wrap onto more lines instead of scrolling. */
 [data-testid="stMultiSelectTagsContainer"] {
   flex-wrap: wrap !important; overflow: visible !important; height: auto !important;

@@ -22,9 +22,9 @@ def wait_idle(page, timeout: float = 60, settle: float = 0.3) -> None:
 
 def open_page(page, base: str, path: str = "") -> None:
     page.goto(f"{base}/{path}")
-    # The script has run at least once: a title, or an exception block (then the test's own
+    # The script has run at least once: a title (or a subheader), or an exception block (then the test's own
     # check `exceptions(page) == []` fails at once, showing the exception's text).
-    page.wait_for_selector("[data-testid=stMain] h1, [data-testid=stException]")
+    page.wait_for_selector("[data-testid=stMain] :is(h1, h3), [data-testid=stException]")  # h3: present mode
     wait_idle(page)
 
 

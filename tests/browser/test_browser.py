@@ -397,8 +397,8 @@ def _move_paths_slider(page, value: str, *followers: str) -> None:
 
 def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app_server):
     """Pick CosineAnnealingLR in the form (typed: the options are virtualised), train the default
-    comparison: the table is the engine's, the rate chart is drawn under the loss chart, and its
-    step marker follows the paths chart's slider."""
+    comparison: the table is the engine's, the rate chart is drawn in the Schedule tab, and the loss
+    chart's step marker follows the paths chart's slider."""
     from lab.core import engine
     from lab.core.config import RunConfig
 
@@ -410,15 +410,16 @@ def test_a_cosine_schedule_over_the_default_comparison_draws_the_rates(page, app
     rows = {r["optimizer"]: r for r in results_table(page)}
     for lane in engine.run(RunConfig(scheduler="CosineAnnealingLR")).lanes:
         assert rows[lane.optimizer]["w"] == f"{lane.final_w:.6f}", lane.optimizer
+    assert "sched=CosineAnnealingLR" in page.locator(".st-key-opt-share_link input").input_value()
+    open_tab(page, "Schedule")  # the rates in their own tab
     expect(page.get_by_text("Learning rate each optimizer used", exact=False)).to_have_count(1)
     chart = page.locator(".st-key-opt-lr_chart [data-testid=stVegaLiteChart]")
     expect(chart).to_have_count(1)
     assert chart_drawn(page, 1)  # the loss chart, then the rate chart
-    assert "sched=CosineAnnealingLR" in page.locator(".st-key-opt-share_link input").input_value()
+    page.locator(".st-key-opt-lr_chart").screenshot(path=str(ARTIFACTS / "schedule-cosine.png"))
     open_tab(page, "Paths")
-    _move_paths_slider(page, "120", "lr_chart", "loss_chart")
+    _move_paths_slider(page, "120", "loss_chart")
     assert exceptions(page) == []
-    page.locator(".st-key-opt-charts").screenshot(path=str(ARTIFACTS / "schedule-cosine.png"))
 
 
 def test_gradient_noise_arrows_follow_the_slider_and_the_variance_chart_too(page, app_server):
