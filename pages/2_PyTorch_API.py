@@ -106,7 +106,7 @@ else:
         + (": empty — plain SGD keeps none." if not state else ":")
     )
 if state:
-    st.json(state, expanded=True)
+    st.json(api.readable(state), expanded=True)
 st.markdown(
     "`zero_grad()` sets `.grad` to `None`; `backward()` fills it; `step()` moves w and b using it "
     "(and, for momentum or Adam, the state it carries from step to step)."

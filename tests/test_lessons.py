@@ -198,3 +198,20 @@ def test_device_list_matches_torch():
     assert len([n for n in names if n.startswith("cuda")]) == (
         torch.cuda.device_count() if torch.cuda.is_available() else 0
     )
+
+
+def test_the_optimizer_state_is_shown_without_float32_storage_digits():
+    from lab.lessons import api
+
+    phases = api.lifecycle("Adam", 0.1, presses=1)
+    state = phases[-1]["state"]
+    raw = [v for value in state.values() if isinstance(value, list) for v in value]
+    assert any(len(repr(v).replace("-", "").replace(".", "").lstrip("0")) > 8 for v in raw)  # the storage's digits
+    shown = api.readable(state)
+    for key, value in shown.items():
+        for v, r in zip(
+            value if isinstance(value, list) else [value],
+            state[key] if isinstance(value, list) else [state[key]],
+            strict=True,
+        ):
+            assert v == float(f"{r:.6g}") and len(repr(v).replace("-", "").replace(".", "").lstrip("0")) <= 7

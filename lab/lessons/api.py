@@ -57,6 +57,19 @@ def anatomy(seed: int = 0) -> dict:
     }
 
 
+def readable(value, digits: int = 6):
+    """``value`` (a number, or lists and dicts of them) with each float cut to ``digits`` significant
+    digits: a float32 state read through ``tolist()`` spells out its binary value in full
+    (2.0074245929718018), digits the computation never had."""
+    if isinstance(value, dict):
+        return {k: readable(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v, digits) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
+
+
 def lifecycle(optimizer: str, lr: float, presses: int, seed: int = 0) -> list[dict]:
     """Train Lr for ``presses`` steps of zero_grad → forward → backward → step and record what
     the gradient, the parameters and the optimizer's state are after each phase of the last step."""
