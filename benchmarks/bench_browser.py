@@ -3,7 +3,8 @@
 Cases (each page opened and idle before the click, as when a person reads it first):
   * the seven presets at 3 000 and at 30 000 steps, never trained before (a fresh seed each
     time), in a fresh page;
-  * retraining in the same page after changing the seed (the usual way to explore);
+  * retraining in the same page after changing the seed, Live off: the press of Train all;
+  * an edit with Live on (the default): Enter in the Steps field to the chart redrawn, no press;
   * a cache hit in the same session (Train all again: served from the session's history);
   * a cache hit for another user (a new session asks for a config someone already trained);
   * opening a result tab (Fit) after a run: from the click on the tab to its chart drawn (the tabs
@@ -42,8 +43,11 @@ ARM = """([sel, mode, text]) => {
     const btn = e.target.closest('button');
     if (b.t0 === null && btn && btn.innerText.trim() === 'Train all') b.t0 = performance.now();
   }, true);
+  document.addEventListener('keydown', (e) => {  // an edit: Enter in a field of the form (live mode)
+    if (mode === 'edit' && b.t0 === null && e.key === 'Enter') b.t0 = performance.now();
+  }, true);
   const done = () => {
-    if (mode === 'text') return document.body.innerText.includes(text);
+    if (mode === 'text') return document.body.innerText.includes(text);  // 'chart' and 'edit': the chart
     const s = snap(document.querySelector(sel));
     return s !== null && s !== before;
   };
@@ -104,6 +108,35 @@ def open_tab(browser, base: str, seed: int, label: str = "Fit") -> float:
         ctx.close()
 
 
+def live_edit(browser, base: str, seed: int, edits: int, steps: int = 3_000) -> list[float]:
+    """Seconds from Enter in the Steps field (a new step count each time) to the loss chart redrawn,
+    with no press of Train all: live mode retrains a short run on the edit itself."""
+    ctx, page = _new_page(browser)
+    times = []
+    try:
+        _open(page, base, f"steps={steps}&seed={seed}&run=1")
+        page.wait_for_selector(CHART)
+        box = page.locator(".st-key-opt-controls input[aria-label=Steps]")
+        for i in range(1, edits + 1):
+            page.evaluate(ARM, [CHART, "edit", HIT_TEXT])
+            box.fill(str(steps + i))
+            box.press("Enter")
+            page.wait_for_function("() => window.__bench.t1 !== null", timeout=60_000, polling=50)
+            times.append(page.evaluate("() => (window.__bench.t1 - window.__bench.t0) / 1000"))
+            page.wait_for_selector(IDLE)
+            page.wait_for_timeout(300)
+    finally:
+        ctx.close()
+    return times
+
+
+def _live_off(page) -> None:
+    """Turn live mode off, so an edit waits for Train all (the cases that time the press)."""
+    page.get_by_text("Live: retrain on every edit", exact=True).click()
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE)
+
+
 def _new_page(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     return ctx, ctx.new_page()
@@ -123,6 +156,7 @@ def retrain_in_page(browser, base: str, seeds: list[int], steps: int = 3_000) ->
     times = []
     try:
         _open(page, base, f"steps={steps}&seed={seeds[0]}")
+        _live_off(page)
         _timed_click(page)
         for seed in seeds[1:]:
             box = page.get_by_label("Seed", exact=True)
@@ -179,6 +213,7 @@ def main() -> None:
                     1.0,
                 )
             )
+            rows.append(("edit Steps, live retrain (7 x 3 000)", live_edit(browser, base, next(seeds), r), 0.6))
             rows.append(
                 ("cache hit, same session", [same_session_hit(browser, base, next(seeds)) for _ in range(r)], 0.3)
             )

@@ -27,9 +27,9 @@ class Page:
 
 
 def load() -> Page:
-    """The page's context from the session (and ``?present=1`` the first time it is seen)."""
-    if K(PRESENT) not in st.session_state:
-        st.session_state[K(PRESENT)] = st.query_params.get(PRESENT) == "1"
+    """The page's context from the session; present mode from the URL (its switch keeps the URL
+    in step, so a reload or a teacher's ``?present=1`` link in an open session says what is on)."""
+    st.session_state[K(PRESENT)] = st.query_params.get(PRESENT) == "1"
     return Page(
         url_state=st.session_state.get(session.URL_STATE) or PageState(),
         store=st.session_state.setdefault(K("store"), runs.RunStore()),
