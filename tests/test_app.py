@@ -67,7 +67,7 @@ def test_train_all_table_equals_the_engine():
     for lane in res.lanes:
         row = shown.loc[lane.optimizer]
         assert row["w"] == lane.final_w and row["b"] == lane.final_b and row["final loss"] == lane.final_loss
-        assert row["steps to tol"] == lane.steps_to_tol and row["status"] == "converged"
+        assert row["steps to tolerance"] == lane.steps_to_tol and row["status"] == "converged"
     assert len(at.get("vega_lite_chart")) == 1  # the loss curves; the table is the open tab
     assert result_tabs(at) == ["Table", "Fit", "Paths", "Explain a step", "Downloads & history"]
     assert len(open_tab(at, "Fit").get("vega_lite_chart")) == 2 and not at.exception  # and the fit

@@ -82,8 +82,10 @@ def test_run_caption_names_the_surface_or_the_data():
     assert "on the saddle surface" in form.run_caption(RunConfig(objective="saddle"), "cpu", 0.1, "trained")
     text = form.run_caption(RunConfig(data=DataConfig(noise=0.25)), "cpu", 0.123, "shared cache")
     assert text == (
-        "7 optimizers × 1,000 steps on cpu in 0.12 s · float32 · seed 0 · 50 samples, noise 0.25 · source: shared cache"
+        "7 optimizers × 1,000 steps on cpu in 0.12 s · float32 · seed 0 · 50 samples, noise 0.25 · "
+        "trained earlier on this server, for someone with the same settings"
     )
+    assert "source" not in form.run_caption(RunConfig(), "cpu", 0.1, "trained")  # just trained: nothing to add
     assert "· float64 ·" in form.run_caption(RunConfig(dtype="float64"), "cpu", 0.1, "trained")
 
 

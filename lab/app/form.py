@@ -173,8 +173,14 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
     return (
         f"{len(cfg.optimizers)} optimizers{repeats} × {cfg.steps:,} steps on {device} in {seconds:.2f} s · "
         f"{cfg.dtype} · "
-        f"{where} · source: {source}"
+        f"{where}{SOURCE_WORDS.get(source, '')}"
     )
+
+
+SOURCE_WORDS = {  # where a run on screen came from, for the run's caption (trained now: nothing to say)
+    "shared cache": " · trained earlier on this server, for someone with the same settings",
+    "session": " · from this session's history",
+}
 
 
 LOSS_FLOOR = (
