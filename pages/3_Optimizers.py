@@ -24,7 +24,10 @@ def main() -> None:
     intro.init_defaults(page)
     form.apply_tuned_lrs(st.session_state)
     intro.introduction(page)
-    workspace(page)
+    form_column, results_column = layout(page)
+    stop = form_column.empty()  # outside the workspace's fragment: a click here interrupts a training
+    training.stop_button(page, stop)
+    workspace(page, form_column, results_column, stop)
 
 
 def layout(page: Page):
@@ -38,31 +41,34 @@ def layout(page: Page):
 
 
 @st.fragment
-def workspace(page: Page) -> None:
-    """Actions and form beside the results. A press of Train all, a link's first open, or (Live) an
-    edit that leads to a short run trains first: the form's values are already in the session, and
-    drawing its widgets first would only keep the learner waiting."""
-    intro.link_notices()
-    form_column, results_column = layout(page)
+def workspace(page: Page, form_column, results_column, stop) -> None:
+    """Actions and form beside the results, in the columns the page made. A press of Train all, a
+    link's first open, or (Live) an edit that leads to a short run trains first: the form's values
+    are already in the session, and drawing its widgets first would only keep the learner waiting."""
     with form_column:
+        intro.link_notices()
         actions_slot = st.container()  # Train all and its progress, above the form it trains
     early, _ = form.read(st.session_state)
     drawn = False
     if (why := training.why_train(page, early)) is not None:
         st.session_state[K("autoran")] = True
         with actions_slot:
-            stop_slot, progress_slot = st.container(), st.container()
-        training.train(page, early, stop_slot, progress_slot, scroll=why != "live")
+            progress_slot = st.container()
+        training.train(page, early, progress_slot, scroll=why != "live")
         drawn = show(page, results_column, early)
+    stop.empty()  # whatever trained is done
     with form_column:
         on_surface = controls.controls(page)
     state, error = form.read(st.session_state)
     with actions_slot:
-        pressed_train, pressed_tune, left, right = training.actions(state, error)
+        pressed_train, pressed_tune, right = training.actions(state, error)
     if state is not None and pressed_tune:
-        training.tune_learning_rates(state, left, right)
+        training.escalate("tune")  # a sweep is long: a full run does it, with Stop
+    if state is not None and training.tune_now():
+        training.tune_learning_rates(state, right)
+        stop.empty()
     if why is None and state is not None and pressed_train:  # settings only the drawn form made valid
-        training.train(page, state, left, right)
+        training.train(page, state, right)
     if not drawn and not show(page, results_column, state):
         with results_column:
             results.before_training(page, on_surface, state)

@@ -3,6 +3,7 @@ benchmarks). Plain subprocess code: nothing here imports Streamlit."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -45,10 +46,12 @@ def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"streamlit did not become healthy in {timeout} s; log: {log}")
 
 
-def start(log: Path, python: str = sys.executable, launcher: str = "streamlit") -> tuple[subprocess.Popen, str]:
+def start(
+    log: Path, python: str = sys.executable, launcher: str = "streamlit", env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """The app with production-like settings; returns the process and its base URL. ``launcher``:
     ``streamlit`` (``streamlit run lab/Home.py``) or ``serve`` (``python -m lab.serve``, which loads
-    the lab before the first visit)."""
+    the lab before the first visit); ``env``: variables set for it (e.g. ``LAB_PROFILE``)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()
     head = ["-m", "streamlit", "run", str(ROOT / "lab" / "Home.py")] if launcher == "streamlit" else ["-m", "lab.serve"]
@@ -67,7 +70,14 @@ def start(log: Path, python: str = sys.executable, launcher: str = "streamlit") 
         "false",
     ]
     with log.open("w") as handle:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc, log)

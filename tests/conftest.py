@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -5,6 +6,10 @@ import pytest
 
 # tests/reference.py (plain torch loops) is imported as a helper module by several tests.
 sys.path.insert(0, str(Path(__file__).parent))
+# The cost model keeps its defaults in the tests (and in the servers they start): what is short
+# enough for Live, or over a budget, must not change halfway through a test because a calibration
+# finished. tests/test_budget.py calibrates on purpose.
+os.environ.setdefault("LAB_CALIBRATE", "0")
 
 
 @pytest.fixture

@@ -224,7 +224,7 @@ def test_second_identical_request_comes_from_the_session_cache(engine_calls):
     assert len(engine_calls) == 1
     store = at.session_state["opt.store"]
     assert store.trained == 1 and store.hits == 1 and len(store.entries) == 1
-    assert any("shown again from this session's history" in m.value for m in at.success)
+    assert any("shown again from this session's history" in m.value for m in at.toast)
     pd.testing.assert_frame_equal(table(at), first)  # (the time shared by the batch is said once, not a column)
 
 
@@ -234,7 +234,7 @@ def test_sessions_share_results_of_equal_configs(engine_calls):
     assert len(engine_calls) == 1
     entry = next(iter(other.session_state["opt.store"].entries.values()))
     assert entry.source == "shared cache"
-    assert any("already trained on this server" in m.value for m in other.success)
+    assert any("already trained on this server" in m.value for m in other.toast)
 
 
 def test_changed_settings_train_again(engine_calls):

@@ -255,3 +255,61 @@ def test_an_explained_step_past_a_shorter_run_is_brought_back(trained):
     at.number_input(key="opt.steps").set_value(100)
     at.button(key="opt.btn.train").click().run()  # a new, shorter run: step 150 no longer exists
     assert not at.exception and at.number_input(key="opt.explain.step").value == 100
+
+
+# ------------------------------------------------------------------- over the budget of a hosted server
+@pytest.fixture
+def hosted(monkeypatch, engine_calls):
+    from lab.app import limits
+
+    monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
+    runs.SHARED.clear()
+    yield engine_calls
+    runs.SHARED.clear()
+
+
+HEAVY_LINKS = [
+    {"opt": "LBFGS,Rprop,Adadelta,Adafactor,Adamax", "steps": "30000", "samples": "5000", "repeats": "8"},
+    {"opt": "Rprop", "steps": "30000", "samples": "5000", "repeats": "8"},
+    {"opt": "GD,SGD,Adam", "steps": "30000", "samples": "5000", "repeats": "8", "sched": "ReduceLROnPlateau"},
+]
+
+
+@pytest.mark.parametrize("query", HEAVY_LINKS, ids=["five-torch-classes", "rprop-x8", "plateau-x8"])
+def test_a_link_over_the_budget_is_refused_with_its_estimate(hosted, query):
+    at = open_page("optimizers", {**query, "run": "1"})
+    assert not at.exception and not hosted  # nothing trained
+    (notice,) = [e.value for e in at.error if "LAB_MAX_SECONDS" in e.value]
+    assert "over this server's budget of 4 s" in notice and "python -m lab compare" in notice
+    assert "--steps 30000" in notice and "--repeats 8" in notice  # the command that runs it elsewhere
+
+
+def test_a_form_over_the_budget_says_so_and_train_all_is_refused(hosted):
+    at = open_page("optimizers", {"steps": "200", "run": "1"})
+    at.multiselect(key="opt.selected").set_value(["Rprop", "Adadelta"]).run()  # short: Live retrains it
+    assert len(hosted) == 2
+    at.number_input(key="opt.steps").set_value(30_000).run()
+    at.number_input(key="opt.repeats").set_value(8).run()
+    assert len(hosted) == 2  # too long for Live: nothing retrained on these edits
+    assert any("over this server's budget of 4 s" in c.value for c in at.caption)
+    at.button(key="opt.btn.train").click().run()
+    assert len(hosted) == 2 and any("LAB_MAX_SECONDS" in e.value for e in at.error)
+    assert len(at.session_state["opt.store"].entries) == 2  # the earlier runs are kept
+
+
+def test_a_sweep_over_the_budget_is_refused(hosted):
+    at = open_page("optimizers", {"steps": "30000", "samples": "5000"})
+    at.button(key="opt.btn.tune").click().run()
+    assert not at.exception and not hosted
+    assert any(e.value.startswith("Cannot tune: This sweep would take about") for e in at.error)
+
+
+def test_dry_run_prints_the_estimate_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["compare", "--out", str(out), "--optimizers", "LBFGS,Rprop", "--steps", "30000", "--dry-run"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("estimated ") and "s to train 2 runs × 30,000 steps" in printed
+    assert not out.exists()
+    rc, err = _run_cli(["compare", "--out", str(out), "--dry-run", "--steps", "-1"], capsys)
+    assert rc == 2 and "steps = -1 is outside" in err and not out.exists()

@@ -58,6 +58,7 @@ def small(monkeypatch):
         trainings=2,
         upload_kb=1,
         upload_rows=30,
+        seconds=0,
     )
     monkeypatch.setattr(limits, "LIMITS", tight)
     runs.SHARED.clear()

@@ -83,7 +83,7 @@ def test_run_caption_names_the_surface_or_the_data():
     text = form.run_caption(RunConfig(data=DataConfig(noise=0.25)), "cpu", 0.123, "shared cache")
     assert text == (
         "7 optimizers × 1,000 steps on cpu in 0.12 s · float32 · seed 0 · 50 samples, noise 0.25 · "
-        "trained earlier on this server, for someone with the same settings"
+        "from this server's cache"
     )
     assert "source" not in form.run_caption(RunConfig(), "cpu", 0.1, "trained")  # just trained: nothing to add
     assert "· float64 ·" in form.run_caption(RunConfig(dtype="float64"), "cpu", 0.1, "trained")
@@ -141,3 +141,14 @@ def test_reset_brings_back_the_tutorials_defaults_after_an_experiment():
         "Set by the link: optimizers GD, Momentum, RMSProp, Adam; problem saddle; one learning rate for all 0.01."
     )
     assert form.what_it_set(PageState()) is None
+
+
+def test_an_estimate_reads_as_a_learner_says_it():
+    assert [form.duration(s) for s in (0.004, 0.35, 4.0, 12.4, 390, 23_000)] == [
+        "Under 0.01 s",
+        "About 0.35 s",
+        "About 4 s",
+        "About 12 s",
+        "About 6.5 minutes",
+        "About 6.4 hours",
+    ]

@@ -177,8 +177,22 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
     )
 
 
+def duration(seconds: float) -> str:
+    """An estimated time as a learner reads it: "Under 0.01 s", "About 0.35 s", "About 12 s",
+    "About 6.5 minutes"."""
+    if seconds < 0.01:
+        return "Under 0.01 s"
+    if seconds < 1:
+        return f"About {seconds:.2f} s"
+    if seconds < 100:
+        return f"About {seconds:.2g} s" if seconds < 10 else f"About {seconds:.0f} s"
+    if seconds < 6_000:
+        return f"About {seconds / 60:.2g} minutes"
+    return f"About {seconds / 3600:.2g} hours"
+
+
 SOURCE_WORDS = {  # where a run on screen came from, for the run's caption (trained now: nothing to say)
-    "shared cache": " · trained earlier on this server, for someone with the same settings",
+    "shared cache": " · from this server's cache",
     "session": " · from this session's history",
 }
 

@@ -31,6 +31,7 @@ class Limits:
     trainings: int  # trainings (runs, sweeps, replays) running at once in this process; the rest queue
     upload_kb: int  # size of an uploaded CSV (Streamlit's own cap, server.maxUploadSize, is 5 MB)
     upload_rows: int  # rows of an uploaded CSV (and at most `samples`)
+    seconds: int  # estimated seconds of training one request may ask for (0: no budget); cap: twice that
 
 
 _CORES = max(1, os.cpu_count() or 1)
@@ -45,6 +46,7 @@ PROFILES = {
         trainings=_CORES,
         upload_kb=5_120,
         upload_rows=MAX_SAMPLES,
+        seconds=0,  # one person on their own machine: no budget
     ),
     # A class on ~2 cores and < 3 GB: every request a few seconds at most, memory bounded per session.
     "hosted": Limits(
@@ -57,6 +59,7 @@ PROFILES = {
         trainings=_CORES,
         upload_kb=1_024,
         upload_rows=5_000,
+        seconds=4,
     ),
 }
 CEILINGS = {
@@ -67,7 +70,9 @@ CEILINGS = {
     "sweep_lanes": 2_000,
     "upload_kb": 5_120,
     "upload_rows": MAX_SAMPLES,
+    "seconds": 3_600,
 }
+FLOORS = {"seconds": 0}  # 0 seconds: no budget
 
 
 def variable(name: str) -> str:
@@ -89,9 +94,11 @@ def load(environ: Mapping[str, str] = os.environ) -> Limits:
         try:
             value = int(text)
         except ValueError:
-            raise ValueError(f"{variable(f.name)} = {text!r} is not a whole number in [1, {high}]") from None
-        if not 1 <= value <= high:
-            raise ValueError(f"{variable(f.name)} = {value} is outside [1, {high}]")
+            low = FLOORS.get(f.name, 1)
+            raise ValueError(f"{variable(f.name)} = {text!r} is not a whole number in [{low}, {high}]") from None
+        low = FLOORS.get(f.name, 1)
+        if not low <= value <= high:
+            raise ValueError(f"{variable(f.name)} = {value} is outside [{low}, {high}]")
         out = replace(out, **{f.name: value})
     return out
 
@@ -131,3 +138,17 @@ def check_sweep(lanes: int, limits: Limits | None = None) -> str | None:
     """Why a learning-rate sweep of ``lanes`` (optimizer, rate) pairs is refused, or None."""
     bigger = "choose fewer optimizers, or sweep with lab.core.tuning"
     return refusal("sweep_lanes", lanes, "learning-rate sweep runs", bigger, limits)
+
+
+def check_budget(estimate: float, what: str, command: str, limits: Limits | None = None) -> str | None:
+    """Why ``what``, estimated at ``estimate`` seconds of training, is refused here (None when within
+    the budget, or where there is none): the estimate, the budget and its variable, and the command
+    that runs it on one's own machine."""
+    budget = (limits or LIMITS).seconds
+    if not budget or estimate <= budget:
+        return None
+    return (
+        f"{what} would take about {estimate:,.1f} s of training, over this server's budget of {budget} s per "
+        f"request ({variable('seconds')}). Fewer steps, samples, repeats or optimizers bring it within; "
+        f"on your own machine: {command}"
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -20,9 +22,11 @@ from typing import Any
 import pandas as pd
 import torch
 
-from lab.app.limits import LIMITS
+from lab.app import live
+from lab.app.fairqueue import FairQueue
+from lab.app.limits import LIMITS, check_budget
 from lab.app.lru import LRU
-from lab.core import engine, results, tuning
+from lab.core import cli, cost, engine, results, tuning
 from lab.core.config import RunConfig, value_text
 from lab.core.results import RunResult, curves_frame, summary_frame
 
@@ -203,40 +207,60 @@ class RunStore:
 
 
 SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session
-# At most one training per core at a time: on a shared server the rest wait their turn instead of
-# slowing everyone down.
-# (LAB_MAX_TRAININGS sets how many; by default one per core.)
-_SLOTS = threading.BoundedSemaphore(LIMITS.trainings)
+# The process's trainings, queued fairly (lab/app/fairqueue.py): at most LAB_MAX_TRAININGS at once (by
+# default one per core: more would only slow each down), one per session, first come first served,
+# and one more slot for short work so a default link never waits behind a long training.
+QUEUE = FairQueue(LIMITS.trainings)
 
 
 @functools.cache
 def configure_process() -> None:
     """Process-wide settings, once (functools.cache makes later calls no-ops): one intra-op thread
-    per training (the tensors are tiny; concurrency comes from users training at the same time)."""
+    per training (the tensors are tiny; concurrency comes from users training at the same time), and
+    the cost model calibrated on this machine, in the background (a quarter of a second of timed
+    steps, after each path's first-call costs — which the first visitor then does not pay; until it
+    is done, estimates use the defaults measured on a 2-core machine)."""
     torch.set_num_threads(1)
+    if os.environ.get("LAB_CALIBRATE", "1") != "0":  # the tests keep the defaults: estimates that stay put
+        # not a daemon: a process that exits meanwhile waits for it (torch's threads abort otherwise)
+        threading.Thread(target=cost.calibrate, name="calibrate", daemon=False).start()
 
 
 @contextlib.contextmanager
-def training_slot(on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold one of the process's training slots; ``on_wait`` is called if we have to queue."""
-    if not _SLOTS.acquire(blocking=False):
-        if on_wait is not None:
-            on_wait()
-        _SLOTS.acquire()
-    try:
+def training_slot(
+    session: str | None = None, short: bool = False, on_wait: Callable[[int], None] | None = None
+) -> Iterator[None]:
+    """Hold one of the process's training slots for ``session`` (None: a request of its own);
+    ``on_wait(place)`` while queued. ``short``: work estimated as short as a live edit."""
+    with QUEUE.slot(session or f"request-{next(_REQUESTS)}", short, on_wait):
         yield
-    finally:
-        _SLOTS.release()
+
+
+_REQUESTS = itertools.count()
+
+
+class OverBudget(ValueError):
+    """A training refused before it starts: its estimate is over the server's budget."""
+
+
+def time_limit(estimate: float) -> float | None:
+    """The hard cap of a training estimated at ``estimate`` seconds: twice the larger of the estimate
+    and the server's budget (none where there is no budget: on one's own machine)."""
+    budget = LIMITS.seconds
+    return None if not budget else 2.0 * max(estimate, budget)
 
 
 def fetch_or_train(
     store: RunStore,
     cfg: RunConfig,
     progress: Callable[[float], None] | None = None,
-    on_wait: Callable[[], None] | None = None,
+    on_wait: Callable[[int], None] | None = None,
     shared: LRU = SHARED,
+    session: str | None = None,
 ) -> tuple[Entry, list[Entry], str]:
-    """The run for ``cfg``: from this session's store, else the shared cache, else the engine.
+    """The run for ``cfg``: from this session's store, else the shared cache, else the engine (in a
+    fair slot, stopped past :func:`time_limit`; a stopped run is kept in the session only, as the
+    run of the steps it reached).
 
     Returns the entry, the entries dropped from the store to make room, and where it came from
     ("session", "shared cache" or "trained").
@@ -244,24 +268,41 @@ def fetch_or_train(
     entry = store.get(cfg)
     if entry is not None:
         return entry, [], "session"
-    result, trained = _shared_or_computed(shared, cfg.to_json(), lambda: engine.run(cfg, progress=progress), on_wait)
+    estimate = cost.estimate(cfg)
+    refused = check_budget(estimate, "This run", cli.command(cfg))
+    if refused is not None and shared.get(cfg.to_json()) is None:  # to be trained: refused before it starts
+        raise OverBudget(refused)
+    result, trained = _shared_or_computed(
+        shared,
+        cfg.to_json(),
+        lambda: engine.run(cfg, progress=progress, time_limit=time_limit(estimate)),
+        on_wait,
+        session,
+        short=estimate <= live.LIVE_SECONDS,
+    )
     store.trained += int(trained)
     source = "trained" if trained else "shared cache"
-    entry, dropped = store.add(cfg, result, source)
+    entry, dropped = store.add(result.config, result, source)
     return entry, dropped, source
 
 
 def _shared_or_computed(
-    shared: LRU, key: Hashable, compute: Callable[[], Any], on_wait: Callable[[], None] | None
+    shared: LRU,
+    key: Hashable,
+    compute: Callable[[], Any],
+    on_wait: Callable[[int], None] | None,
+    session: str | None = None,
+    short: bool = False,
 ) -> tuple[Any, bool]:
-    """The value under ``key`` in ``shared``, else computed in a training slot and kept there.
-    Returns the value and whether it was computed now."""
+    """The value under ``key`` in ``shared``, else computed in a training slot and kept there (unless
+    it stopped short of what was asked). Returns the value and whether it was computed now."""
     value = shared.get(key)
     if value is not None:
         return value, False
-    with training_slot(on_wait):
+    with training_slot(session, short, on_wait):
         value = compute()
-    shared.put(key, value)
+    if getattr(value, "stopped", None) is None:
+        shared.put(key, value)
     return value, True
 
 
@@ -272,13 +313,18 @@ def fetch_or_sweep(
     cfg: RunConfig,
     grid: tuple[float, ...] = tuning.GRID,
     progress: Callable[[float], None] | None = None,
-    on_wait: Callable[[], None] | None = None,
+    on_wait: Callable[[int], None] | None = None,
     shared: LRU = SWEEPS,
+    session: str | None = None,
 ) -> tuple[tuning.Sweep, bool]:
-    """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot.
-    Returns the sweep and whether it was trained now."""
+    """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot
+    (refused before it starts when over the budget). Returns the sweep and whether it was trained now."""
+    estimate = sum(cost.estimate(c) for c in tuning.configs(cfg, grid))
+    refused = check_budget(estimate, "This sweep", "lab.core.tuning.sweep(config) in Python")
+    if refused is not None and shared.get((cfg.to_json(), tuple(grid))) is None:
+        raise OverBudget(refused)
     return _shared_or_computed(
-        shared, (cfg.to_json(), tuple(grid)), lambda: tuning.sweep(cfg, grid, progress=progress), on_wait
+        shared, (cfg.to_json(), tuple(grid)), lambda: tuning.sweep(cfg, grid, progress=progress), on_wait, session
     )
 
 

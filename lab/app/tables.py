@@ -211,4 +211,3 @@ def styled(table: pd.DataFrame, res: RunResult | None = None):
         .format({c: f for c, f in FORMATS.items() if c in table.columns}, na_rep="—")
         .hide(axis="index")
     )
-

@@ -77,6 +77,14 @@ def source_message(source: str, run_id: int) -> str | None:
     return None
 
 
+def stopped_message(res: RunResult) -> str:
+    """What to say of a run that stopped before the steps it was asked for."""
+    return (
+        f"This run {res.stopped} (twice the larger of its estimate and the server's budget). Shown: the "
+        f"{res.config.steps:,} steps it reached. Fewer steps, samples, repeats or optimizers finish in time."
+    )
+
+
 def history_labels(store: RunStore) -> dict[int, str]:
     """A one-line label per kept run, for the history's picker (:meth:`Entry.label`: the learning
     rates and the precision tell apart runs that differ only in those)."""

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab.core import datasets, engine, explain, optimizers, reproduce, schedulers
+from lab.core import cost, datasets, engine, explain, optimizers, reproduce, schedulers
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import dataset_config
 from lab.core.results import summary_rows, write_csvs
@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--repeats", type=int, default=RunConfig().repeats)
     c.add_argument("--tol", type=float, default=RunConfig().tol)
     c.add_argument("--quiet", action="store_true", help="no progress and no table")
+    c.add_argument(
+        "--dry-run", action="store_true", help="print the estimated training time on this machine, train nothing"
+    )
     e = sub.add_parser("explain", help="one step of one optimizer: torch.optim's numbers and our implementation's")
     e.add_argument("--optimizer", required=True, help="registry name, e.g. Adam or 'Mini-batch SGD'")
     e.add_argument("--step", type=int, required=True, help="the step, from 1 to --steps")
@@ -128,6 +131,11 @@ def _progress(quiet: bool):
 
 def _compare(args: argparse.Namespace) -> int:
     cfg = _config(args, _optimizer_list(args.optimizers), repeats=args.repeats, tol=args.tol)
+    if args.dry_run:
+        cost.calibrate()
+        lanes = len(cfg.optimizers) * cfg.repeats
+        print(f"estimated {cost.estimate(cfg):.2f} s to train {lanes} runs × {cfg.steps:,} steps on this machine")
+        return 0
     result = engine.run(cfg, progress=_progress(args.quiet))
     paths = write_csvs(result, args.out)
     paths["reproduce"] = args.out / "reproduce.py"
@@ -139,6 +147,56 @@ def _compare(args: argparse.Namespace) -> int:
             f"wrote {', '.join(str(p) for p in paths.values())}"
         )
     return 0
+
+
+FLAGS = {  # compare's flag for a RunConfig field (data fields under data.)
+    "steps": "--steps",
+    "seed": "--seed",
+    "batch_size": "--batch-size",
+    "dtype": "--dtype",
+    "objective": "--objective",
+    "repeats": "--repeats",
+    "tol": "--tol",
+    "data.samples": "--samples",
+    "data.noise": "--noise",
+    "data.true_w": "--true-w",
+    "data.true_b": "--true-b",
+}
+
+
+def flags(cfg: RunConfig) -> list[str]:
+    """The run options (``_run_options``) that say ``cfg``'s settings that differ from the defaults."""
+    default, out = RunConfig(), []
+    for attr, flag in FLAGS.items():
+        obj, base = (cfg.data, default.data) if attr.startswith("data.") else (cfg, default)
+        name = attr.removeprefix("data.")
+        value = getattr(obj, name)
+        if value != getattr(base, name):
+            out.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    if cfg.scheduler is not None:
+        out.append(f"--scheduler '{cfg.scheduler.text}'")
+    return out
+
+
+def command(cfg: RunConfig) -> str:
+    """The ``python -m lab compare`` command that trains ``cfg`` (its settings that differ from the
+    defaults). What the flags cannot say — an optimizer's own hyperparameters, a schedule per
+    optimizer, a learner's own data — is named after it."""
+    names = ",".join(o.name for o in cfg.optimizers)
+    parts = ["python -m lab compare"]
+    if [o.name for o in cfg.optimizers] != list(optimizers.registry().presets()):
+        parts.append(f"--optimizers '{names}'" if " " in names else f"--optimizers {names}")
+    parts += [*flags(cfg), "--out results/"]
+    unsaid = [
+        what
+        for what, present in (
+            ("each optimizer's own settings", any(o.overrides or o.batch_size for o in cfg.optimizers)),
+            ("a schedule per optimizer", any(o.scheduler is not None for o in cfg.optimizers)),
+            ("your own data (add --data FILE.csv)", cfg.data.dataset is not None),
+        )
+        if present
+    ]
+    return " ".join(parts) + (f" (then {', '.join(unsaid)}: not flags)" if unsaid else "")
 
 
 def _table(result) -> str:

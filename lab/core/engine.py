@@ -117,6 +117,13 @@ class _Stacked:
         """(steps + 1, lanes, 2): every lane's (w, b) at every step."""
         return self.hist.transpose(1, 2)
 
+    def truncate(self, done: int) -> None:
+        """Keep the first ``done`` steps (a run stopped early)."""
+        self.hist = self.hist[: done + 1]
+        for ln in self.lanes:
+            if ln.lr is not None:
+                ln.lr = ln.lr[:done]
+
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
         table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
@@ -197,6 +204,12 @@ class _TorchLane:
         self.lr = np.full(steps, np.nan) if self.sched is not None else None  # the rate each step used
         self.alive, self.seconds, self.chunk = True, 0.0, CHUNK
 
+    def truncate(self, done: int) -> None:
+        """Keep the first ``done`` steps (a run stopped early)."""
+        self.hist = self.hist[: done + 1]
+        if self.lr is not None:
+            self.lr = self.lr[:done]
+
     def advance(self, done: int, count: int) -> None:
         if not self.alive:
             return
@@ -266,12 +279,15 @@ def run(
     cfg: RunConfig,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    time_limit: float | None = None,
 ) -> RunResult:
     """Train every optimizer of ``cfg`` side by side and return CPU results.
 
     ``progress`` is called with the fraction done after every chunk of steps; when ``cancel`` is
-    set the run stops at the next chunk with :class:`RunCancelled`. Raises ``ValueError`` for
-    a device this machine does not have.
+    set the run stops at the next chunk with :class:`RunCancelled`. Past ``time_limit`` seconds the
+    run stops at the next chunk and returns what it computed: a run of the steps done (its config's
+    ``steps``), with ``stopped`` saying so. Raises ``ValueError`` for a device this machine does not
+    have.
     """
     device = devices.resolve(cfg.device)
     dtype = getattr(torch, cfg.dtype)
@@ -295,10 +311,14 @@ def run(
         singles = [_TorchLane(ln, obj, stream(ln.batch_key), cfg.steps) for ln in slow]
         parts = ([stacked] if stacked else []) + singles
         chunk = min(part.chunk for part in parts)
-        done = 0
+        done, stopped = 0, None
         while done < cfg.steps:
             if cancel is not None and cancel.is_set():
                 raise RunCancelled(f"cancelled after {done} of {cfg.steps} steps")
+            spent = time.perf_counter() - t_start
+            if time_limit is not None and done > 0 and spent > time_limit:
+                stopped = f"stopped at step {done:,} of {cfg.steps:,}: past its time limit of {time_limit:.1f} s"
+                break
             count = min(chunk, cfg.steps - done)
             for part in parts:
                 if part.alive:
@@ -310,6 +330,11 @@ def run(
                 break  # everything diverged: nothing left to compute
 
         hist = {}
+        asked = cfg.steps  # a schedule's derived settings (T_max, total_steps) follow the steps asked
+        if stopped is not None:  # what was computed: the first `done` steps
+            for part in parts:
+                part.truncate(done)
+            cfg = cfg.replace(steps=done)
         if stacked is not None:
             fast_params = stacked.params()
             fast_loss = obj.loss(fast_params)  # in the run's dtype, as the tutorial's loop prints it
@@ -318,7 +343,7 @@ def run(
                 hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast), ln.lr)
         for ln, single in zip(slow, singles, strict=True):
             hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds, single.lr)
-        results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)]) for ln in lanes)
+        results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)], asked) for ln in lanes)
 
     is_reg = cfg.is_regression
     return RunResult(
@@ -331,11 +356,19 @@ def run(
         device=str(device),
         torch_version=torch.__version__,
         seconds=time.perf_counter() - t_start,
+        stopped=stopped,
     )
 
 
 def _lane_result(
-    cfg: RunConfig, ln: _Lane, obj, params: torch.Tensor, loss: torch.Tensor, seconds: float, lr: np.ndarray | None
+    cfg: RunConfig,
+    ln: _Lane,
+    obj,
+    params: torch.Tensor,
+    loss: torch.Tensor,
+    seconds: float,
+    lr: np.ndarray | None,
+    asked: int,
 ) -> LaneResult:
     loss, p = loss.numpy(), params.numpy()
     ok = np.isfinite(loss) & np.isfinite(p).all(1)
@@ -370,5 +403,5 @@ def _lane_result(
         seconds=seconds,
         diverged_at=diverged_at,
         lr=None if lr is None else lr[: max(end - 1, 0)],
-        scheduler=None if ln.sched is None else {"class": ln.sched.name, "kwargs": ln.sched.kwargs(cfg.steps)},
+        scheduler=None if ln.sched is None else {"class": ln.sched.name, "kwargs": ln.sched.kwargs(asked)},
     )

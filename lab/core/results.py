@@ -139,6 +139,7 @@ class RunResult:
     device: str
     torch_version: str
     seconds: float
+    stopped: str | None = None  # why the run ended before the steps it was asked for (config.steps: those done)
 
     @property
     def target(self) -> tuple[float, float]:

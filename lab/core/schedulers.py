@@ -381,6 +381,11 @@ def _decode(text: str) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
 
 
+def clear_cache() -> None:
+    """Forget the rates worked out so far (a timing of a new run's cost needs them worked out again)."""
+    _schedules.cache_clear()
+
+
 @functools.lru_cache(maxsize=64)
 def _schedules(name: str, sched_kwargs: str, torch_class: str, opt_kwargs: tuple[str, ...], steps: int):
     kws = [_decode(k) for k in opt_kwargs]

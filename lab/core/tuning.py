@@ -74,6 +74,13 @@ def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[Optimize
     return out
 
 
+def configs(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[RunConfig]:
+    """The runs a sweep of ``cfg`` trains: its (optimizer, rate) lanes, at most MAX_LANES a run."""
+    variants = [v for _, v in lanes(cfg, grid)]
+    chunks = [tuple(variants[i : i + MAX_LANES]) for i in range(0, len(variants), MAX_LANES)]
+    return [cfg.replace(optimizers=chunk, repeats=1) for chunk in chunks]
+
+
 def score(lane: LaneResult, min_loss: float | None) -> tuple:
     """Smaller is better: converged soonest, then lowest final loss (a lane that hovers about the
     optimum among them); diverged last."""

@@ -125,14 +125,16 @@ def _choose(page, selectbox, option: str) -> None:
 
 def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server):
     _train_defaults(page, app_server)  # run #1
+    page.get_by_text("Live: retrain on every edit", exact=True).click()  # edits wait for Train all
+    wait_idle(page)
     combo = page.locator("[data-testid=stMultiSelect] [role=combobox]").first
     combo.click()
-    combo.fill("LBFGS")
+    combo.fill("Rprop")
     combo.press("Enter")
     page.keyboard.press("Escape")
     wait_idle(page)
     steps = page.get_by_label("Steps", exact=True)
-    steps.fill("50000")  # LBFGS steps through torch.optim: tens of seconds
+    steps.fill("50000")  # Rprop steps through torch.optim: several seconds
     steps.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train all", exact=True).click()
@@ -170,8 +172,10 @@ def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server
     open_page(page, app_server, "optimizers")
     click_and_wait(page, "Tune learning rates")
     best = tuning.sweep(RunConfig()).best
+    expect(page.get_by_text("Results — run #1")).to_have_count(1)  # Live: the best rates retrained at once
+    open_tab(page, "Sweep")
     expect(page.get_by_text(f"Adam {best['Adam']:g}")).to_have_count(1)  # "… **Adam** 0.3. Press …"
-    assert chart_drawn(page, 0)  # the sweep chart, above the data
+    assert chart_drawn(page, 1)  # the loss chart, then the sweep chart in its tab
     table = page.locator(".st-key-opt-controls [data-testid=stDataFrame]").first
     expect(table).to_be_visible()  # every rate in view, in one table
     box = page.locator("[data-testid=stExpander]").filter(has_text="Every hyperparameter")
@@ -243,7 +247,7 @@ def test_section_page_controls_work_in_the_browser(page, app_server):
     assert float(_metric(page, "nn.CrossEntropyLoss()(logits, target)")) == pytest.approx(expected, rel=1e-5)
     click_and_wait(page, "Run")  # the tutorial's 30 000 steps, with a progress bar
     run = api.tutorial_training()
-    expect(page.get_by_text("With lr = 1e-3 plain gradient descent is slow")).to_have_count(1)
+    expect(page.get_by_text("With the tutorial's lr = 1e-3 plain gradient descent is slow")).to_have_count(1)
     assert (_metric(page, "w"), _metric(page, "b")) == (f"{run['w']:.4f}", f"{run['b']:.4f}")
     assert exceptions(page) == []
 

@@ -74,14 +74,13 @@ def controls(page: Page) -> bool:
             help="Train each optimizer this many times, each from a new start with a new batch order; the loss "
             f"chart shows the median and the min–max band (at most {limits.LIMITS.repeats} here).",
         )
-        s1, s2 = st.columns(2)
+        s1, s2, s3 = st.columns(3, vertical_alignment="bottom")
         s1.toggle("Same learning rate for all", key=K("same_lr_on"))
-        st.selectbox(
+        s3.selectbox(
             "Precision",
             list(form.DTYPE_TITLES),
             key=K("dtype"),
-            format_func=form.DTYPE_TITLES.get,
-            help=form.DTYPE_HELP,
+            help=" ".join(f"**{t}**." for t in form.DTYPE_TITLES.values()) + " " + form.DTYPE_HELP,
         )
         s2.number_input(
             "Learning rate for all",
@@ -135,29 +134,31 @@ def lr_table(names: list[str], same_lr_on: bool) -> None:
 
 
 def schedule_row() -> None:
-    """One learning-rate schedule for all optimizers, or a switch to give each its own."""
-    each = st.toggle(
-        "A schedule per optimizer",
+    """One learning-rate schedule for all optimizers, or beside it a switch to give each its own."""
+    chooser, switch = st.columns([3, 2], vertical_alignment="bottom")
+    each = switch.toggle(
+        "One per optimizer",
         key=form.EACH,
         help="Off: one schedule for every optimizer. On: each optimizer's tab under *Every hyperparameter* has "
         "its own.",
     )
     if each:
-        st.caption("Learning-rate schedules: set in each optimizer's tab of *Every hyperparameter* below.")
+        chooser.caption("Learning-rate schedules: set in each optimizer's tab of *Every hyperparameter* below.")
         return
-    schedule_widgets(form.ALL)
+    schedule_widgets(form.ALL, chooser)
 
 
-def schedule_widgets(scope: str) -> None:
-    """A schedule selector and, once one is chosen, its parameters (empty: follows the run's steps)."""
+def schedule_widgets(scope: str, chooser=None) -> None:
+    """A schedule selector (in ``chooser``, if given) and, once one is chosen, its parameters below
+    (empty: follows the run's steps)."""
     st.session_state.setdefault(form.sched_key(scope), form.CONSTANT)
-    name = st.selectbox(
+    name = (chooser or st).selectbox(
         "Learning-rate schedule",
         [form.CONSTANT, *schedulers.registry().names()],
         key=form.sched_key(scope),
         format_func=form.schedule_title,
         help="A torch.optim.lr_scheduler class, stepped once after every optimizer step. The learning rate "
-        "each optimizer gets at each step is drawn under the loss chart.",
+        "each optimizer gets at each step is drawn in the results' Schedule tab.",
     )
     if name == form.CONSTANT:
         return

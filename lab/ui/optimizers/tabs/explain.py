@@ -8,9 +8,9 @@ import inspect
 
 import streamlit as st
 
-from lab.app import charts, steps
+from lab.app import charts, limits, steps
 from lab.app.form import K
-from lab.core import explain, scratch
+from lab.core import cli, cost, explain, scratch
 from lab.ui.optimizers.tabs import Shown
 
 
@@ -37,6 +37,12 @@ def explain_view(cfg) -> None:
         f"Step {k}'s gradient is taken at the parameters left by {k - 1} update(s); *after* is after step {k}."
         + (" The first repeat's lane." if cfg.repeats > 1 else "")
     )
+    refused = limits.check_budget(
+        cost.estimate_replay(cfg, name), f"Replaying {name} over {cfg.steps:,} steps", cli_explain(cfg, name, k)
+    )
+    if refused is not None:
+        st.warning(refused, icon=":material/timer_off:")
+        return
     try:
         with st.spinner(f"Replaying {name} with torch.optim …"):
             detail, tr = steps.step(cfg, name, k), steps.trace(cfg, name)
@@ -90,3 +96,8 @@ def side_by_side(cfg) -> None:
         with cols[i % 3]:
             st.caption(f"`torch.optim.{algo.torch_class}`")
             st.code(inspect.getsource(algo.step), language="python")
+
+
+def cli_explain(cfg, name: str, k: int) -> str:
+    """The command that explains the same step on one's own machine."""
+    return " ".join(["python -m lab explain", f"--optimizer '{name}'", f"--step {k}", *cli.flags(cfg)])

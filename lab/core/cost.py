@@ -1,0 +1,209 @@
+"""What a training costs before it runs: a model per path, calibrated on the machine that runs it.
+
+A run's time is a sum over its lanes (one optimizer, one repeat) of steps × the cost of one step on
+that lane's path, plus the loss of every step on the full data (computed after the run, for the
+curves), plus a fixed part:
+
+- **batched** lanes (an update rule the lab writes down, :mod:`lab.core.rules`): on the CPU the
+  regression's steps run compiled, a fixed part per lane-step plus a part per sample of its batch;
+  a surface's (or another device's) batched loop costs a fixed part per step for the whole stack;
+- **torch** lanes (a class without a rule, or a schedule that reacts to the loss or moves momentum):
+  ``zero_grad``, ``backward`` and ``step`` in Python every step, each closure evaluation a fixed part
+  plus a part per sample; LBFGS evaluates its closure up to ``max_eval`` times per step;
+- the **curves**: every lane's loss at every step on all samples.
+
+:func:`calibrate` times a few milliseconds of each path on this machine (the server does it once at
+start); :data:`DEFAULT` holds values measured on the project's 2-core machine, for when nothing was
+calibrated. ``benchmarks/bench_budget.py`` checks estimates against measured times over a grid.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lab.core import engine, schedulers
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
+from lab.core.rules import rule_for
+
+_TRAIN = engine.run  # the engine itself, whatever later wraps engine.run (a test counting its calls)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Costs:
+    """Seconds per unit of work on one machine."""
+
+    setup: float  # a run's fixed part: data, starts, lanes, result
+    compiled_step: float  # one compiled lane-step (regression, CPU), besides its batch
+    compiled_sample: float  # one sample of a compiled lane-step's batch
+    stream_epoch: float  # one pass of a stochastic lane's batch order over the data (a new permutation)
+    stacked_step: float  # one step of a batched loop that is not compiled (a surface, a device), whole stack
+    stacked_lane: float  # one lane more in that step
+    torch_step: float  # one torch.optim step of one lane: zero_grad, backward, step, history
+    torch_sample: float  # one sample of a torch.optim closure's batch
+    lbfgs_step: float  # one LBFGS step at its default max_iter (its closure evaluations, as many as it takes)
+    schedule_step: float  # one step of a schedule's real class, run ahead of the batched loop (per class)
+    curve_sample: float  # one sample of one lane-step's full-data loss (the curves)
+
+    def scaled(self, factor: float) -> Costs:
+        """Every cost times ``factor`` (a machine that slower)."""
+        return Costs(**{k: v * factor for k, v in vars(self).items()})
+
+
+# Measured on the project's 2-core machine (AMD EPYC, torch 2.13 CPU) with calibrate().
+DEFAULT = Costs(
+    setup=0.001,
+    compiled_step=1.0e-7,
+    compiled_sample=1.0e-9,
+    stream_epoch=4.0e-6,
+    stacked_step=3.0e-5,
+    stacked_lane=1.0e-6,
+    torch_step=1.7e-4,
+    torch_sample=2.0e-9,
+    lbfgs_step=1.3e-4,
+    schedule_step=3.0e-6,
+    curve_sample=6.0e-9,
+)
+_calibrated: Costs | None = None
+
+
+def costs() -> Costs:
+    """The costs of this process's machine: calibrated if :func:`calibrate` ran, else the defaults."""
+    return _calibrated or DEFAULT
+
+
+def evaluations(opt: OptimizerConfig) -> int:
+    """Closure evaluations a step may take: LBFGS's ``max_eval`` (torch: ``max_iter`` × 5/4 by
+    default), one for every other class (torch evaluates it once per step)."""
+    if opt.spec.torch_class != "LBFGS":
+        return 1
+    kw = opt.kwargs
+    max_iter = int(kw.get("max_iter", 20))
+    max_eval = kw.get("max_eval")
+    return int(max_eval) if max_eval is not None else max_iter * 5 // 4
+
+
+DEFAULT_LBFGS_EVALUATIONS = 25  # torch's max_eval at its default max_iter (20)
+
+
+CYCLING = ("OneCycleLR", "CyclicLR")  # schedules that can cycle momentum or β₁ too (cycle_momentum)
+
+
+def batched(cfg: RunConfig, opt: OptimizerConfig) -> bool:
+    """Whether ``opt`` steps in the batched loop (a rule, and a schedule, if any, that only sets the
+    rate) rather than through torch.optim — as :mod:`lab.core.engine` decides it."""
+    if rule_for(opt.spec.torch_class, opt.kwargs) is None:
+        return False
+    sched = cfg.scheduler_of(opt)
+    if sched is None:
+        return True
+    if sched.spec.reacts_to_loss:
+        return False
+    cycled = "betas" in opt.kwargs or bool(opt.kwargs.get("momentum"))
+    return not (sched.name in CYCLING and sched.kwargs(cfg.steps).get("cycle_momentum") and cycled)
+
+
+def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
+    """Estimated seconds to train ``cfg`` here (on the CPU)."""
+    c = unit or costs()
+    n = cfg.data.samples if cfg.is_regression else 0
+    compiled = cfg.is_regression and cfg.device in ("cpu", "auto")
+    total, stacked = c.setup, False
+    scheduled = set()  # (schedule, class): each runs its real class ahead of the batched loop, once
+    for opt in cfg.optimizers:
+        batch = cfg.batch_size_of(opt) if cfg.is_regression else 0
+        stochastic = cfg.is_regression and 0 < batch < n
+        sched = cfg.scheduler_of(opt)
+        if sched is not None and batched(cfg, opt):
+            scheduled.add((sched, opt.spec.torch_class))
+        if opt.spec.torch_class == "LBFGS":
+            extra = evaluations(opt) / DEFAULT_LBFGS_EVALUATIONS  # a larger max_iter may take more
+            per_step = max(1.0, extra) * c.lbfgs_step + 2 * c.torch_sample * batch
+        elif not batched(cfg, opt):
+            per_step = evaluations(opt) * (c.torch_step + c.torch_sample * batch)
+        elif compiled:
+            per_step = c.compiled_step + c.compiled_sample * batch
+        else:
+            per_step, stacked = c.stacked_lane, True
+        if stochastic:
+            per_step += c.stream_epoch * batch / n
+        total += cfg.repeats * cfg.steps * (per_step + c.curve_sample * n)
+    total += len(scheduled) * cfg.steps * c.schedule_step
+    return total + (cfg.steps * c.stacked_step if stacked else 0.0)
+
+
+def estimate_replay(cfg: RunConfig, name: str, unit: Costs | None = None) -> float:
+    """Estimated seconds to replay optimizer ``name`` of ``cfg`` step by step with its torch.optim
+    class over the whole run (Explain a step: its state at a step, its step sizes over the run)."""
+    c = unit or costs()
+    opt = next(o for o in cfg.optimizers if o.name == name or o.display == name)
+    n = cfg.data.samples if cfg.is_regression else 0
+    batch = cfg.batch_size_of(opt) if cfg.is_regression else 0
+    per_step = evaluations(opt) * (c.torch_step + c.torch_sample * batch) + c.curve_sample * n
+    return c.setup + cfg.steps * per_step
+
+
+def _timed(cfg: RunConfig) -> float:
+    """Seconds for ``cfg``: the faster of two runs, after one that pays the first-call costs (a
+    schedule's rates are worked out afresh each time, as for a new run)."""
+    _TRAIN(cfg)
+    times = []
+    for _ in range(2):
+        schedulers.clear_cache()
+        t0 = time.perf_counter()
+        _TRAIN(cfg)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def calibrate() -> Costs:
+    """Time each path for a few milliseconds on this machine and keep the result for :func:`costs`.
+    Returns the costs found."""
+    global _calibrated
+    found = {}
+    gd, sgd, rprop = (OptimizerConfig("GD"),), (OptimizerConfig("SGD"),), (OptimizerConfig("Rprop"),)
+    tiny, wide = DataConfig(samples=2), DataConfig(samples=4_000)
+    found["setup"] = _timed(RunConfig(optimizers=gd, steps=1, batch_size=1, data=tiny))
+
+    def per_step(cfg: RunConfig) -> float:
+        return max((_timed(cfg) - found["setup"]) / cfg.steps, 1e-12)
+
+    found["compiled_step"] = per_step(RunConfig(optimizers=gd, steps=10_000, batch_size=1, data=tiny))
+    found["curve_sample"] = _curve_sample(wide)
+    spent = per_step(RunConfig(optimizers=gd, steps=200, data=wide)) - found["compiled_step"]
+    found["compiled_sample"] = max(spent / wide.samples - found["curve_sample"], 1e-13)
+    shuffled = per_step(RunConfig(optimizers=sgd, steps=4_000, batch_size=1, data=tiny)) - found["compiled_step"]
+    found["stream_epoch"] = max(shuffled * tiny.samples, 1e-12)  # one epoch every 2 steps
+    adam = (OptimizerConfig("Adam"),)  # momentum and a second moment: every operation of the batched loop
+    one = per_step(RunConfig(optimizers=adam, steps=1_000, objective="rosenbrock"))
+    eight = per_step(RunConfig(optimizers=adam, repeats=8, steps=1_000, objective="rosenbrock"))
+    found["stacked_lane"] = max((eight - one) / 7, 1e-12)
+    found["stacked_step"] = max(one - found["stacked_lane"], 1e-12)
+    found["torch_step"] = per_step(RunConfig(optimizers=rprop, steps=100, batch_size=1, data=tiny))
+    found["lbfgs_step"] = per_step(RunConfig(optimizers=(OptimizerConfig("LBFGS"),), steps=100))
+    step_lr = SchedulerConfig.of("StepLR", step_size=100)
+    scheduled = per_step(RunConfig(optimizers=gd, steps=2_000, batch_size=1, data=tiny, scheduler=step_lr))
+    found["schedule_step"] = max(scheduled - found["compiled_step"], 1e-12)
+    spent = per_step(RunConfig(optimizers=rprop, steps=50, data=wide)) - found["torch_step"]
+    found["torch_sample"] = max(spent / wide.samples - found["curve_sample"], 1e-13)
+    _calibrated = Costs(**found)
+    return _calibrated
+
+
+def _curve_sample(data: DataConfig) -> float:
+    """Seconds per sample of one row of the curves' full-data loss: timed on the objective itself,
+    over eight of its blocks, the fastest of three."""
+    import torch
+
+    from lab.core import objectives
+
+    obj, _ = objectives.build(RunConfig(data=data), torch.float32, torch.device("cpu"))
+    rows = 8 * max(1, obj.LOSS_BLOCK // data.samples)
+    params = torch.zeros(rows, 1, 2, dtype=torch.float64)
+    obj.loss(params)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        obj.loss(params)
+        times.append(time.perf_counter() - t0)
+    return max(min(times) / (rows * data.samples), 1e-13)

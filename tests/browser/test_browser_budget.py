@@ -1,0 +1,82 @@
+"""A hosted server under a prankster's links (LAB_PROFILE=hosted): the heaviest links its limits
+admit, from several sessions at once, some tabs closed at once and some left open. Each heavy link
+is refused with the budget's notice or finishes within its cap, and a student's default link still
+shows its results within 3 s."""
+
+from __future__ import annotations
+
+import time
+
+import appserver as server
+import pytest
+from app import exceptions
+from conftest import ARTIFACTS, _require_browser
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+HEAVY = [
+    # five classes through torch.optim at every limit: about 20 minutes of a core, refused at once
+    "optimizers?opt=LBFGS,Rprop,Adadelta,Adafactor,Adamax&steps=30000&samples=5000&repeats=8&run=1",
+    # twelve compiled optimizers at every limit: minutes of work, refused at once
+    "optimizers?opt=GD,SGD,Mini-batch%20SGD,Momentum,AdaGrad,RMSProp,Adam,Nesterov,AdamW,NAdam,RAdam,ASGD"
+    "&steps=30000&samples=5000&repeats=8&run=1",
+    # within the budget but long for a default run: two classes through torch.optim
+    "optimizers?opt=Rprop,Adadelta&steps=6000&run=1",
+    "optimizers?opt=Adamax,Rprop&steps=6000&seed=3&run=1",
+]
+BUDGET = 4  # the hosted profile's LAB_MAX_SECONDS
+
+
+@pytest.fixture(scope="module")
+def hosted_server():
+    _require_browser()
+    proc, base = server.start(ARTIFACTS / "hosted-server.log", env={"LAB_PROFILE": "hosted"})
+    yield base
+    server.stop(proc)
+
+
+def _settled(page, timeout: float) -> str:
+    """ "refused", "trained" or "stopped": how a heavy link ended, waiting up to ``timeout`` s."""
+    refused = page.get_by_text("over this server's budget of", exact=False)
+    results = page.get_by_text("Results — run #1", exact=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.locator("[data-testid=stAlertContentError]").filter(has_text="LAB_MAX_SECONDS").count():
+            return "refused"
+        if results.count():
+            return "stopped" if page.get_by_text("stopped at step", exact=False).count() else "trained"
+        page.wait_for_timeout(100)
+    return f"neither after {timeout} s ({refused.count()} refusals on the page)"
+
+
+def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, hosted_server):
+    contexts, pages = [], []
+    try:
+        for i, link in enumerate(HEAVY):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = ctx.new_page()
+            page.goto(f"{hosted_server}/{link}")
+            contexts.append(ctx)
+            pages.append(page)
+            if i == 0:
+                page.wait_for_selector("[data-testid=stMain] h1")
+                ctx.close()  # a tab closed at once: its work must not hold the server
+        time.sleep(0.5)  # the heavy ones are running or queued
+        student = browser.new_context(viewport={"width": 1400, "height": 900})
+        contexts.append(student)
+        page = student.new_page()
+        t0 = time.monotonic()
+        page.goto(f"{hosted_server}/optimizers?run=1")
+        expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1, timeout=15_000)
+        waited = time.monotonic() - t0
+        assert waited <= 3.0, f"the default link took {waited:.1f} s behind the heavy ones"
+        assert exceptions(page) == []
+        outcomes = [_settled(p, 2 * BUDGET + 10) for p in pages[1:]]
+        assert outcomes[0] == "refused", outcomes
+        assert all(o in ("refused", "trained", "stopped") for o in outcomes), outcomes
+        for p in pages[1:]:
+            assert exceptions(p) == []
+        pages[1].screenshot(path=str(ARTIFACTS / "budget-refused.png"))
+    finally:
+        for ctx in contexts[1:]:
+            ctx.close()

@@ -1,0 +1,239 @@
+"""A work budget for a shared server: what a training costs before it runs (lab/core/cost.py), a
+refusal over the budget, fair queueing of the trainings (lab/app/fairqueue.py), and a hard cap that
+keeps what a too-long run computed."""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from apptest_helpers import open_page
+
+from lab.app import fairqueue, limits, runs
+from lab.core import cli, cost, engine, optimizers
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
+
+pytestmark = pytest.mark.usefixtures("fresh_shared_cache")
+EVERY = tuple(OptimizerConfig(n) for n in optimizers.registry().names())
+
+
+# ------------------------------------------------------------------------------------------ the cost
+@pytest.mark.parametrize(
+    "scheduler",
+    [None, SchedulerConfig.of("StepLR", step_size=100), SchedulerConfig.of("ReduceLROnPlateau"), "OneCycleLR"],
+    ids=["constant", "StepLR", "ReduceLROnPlateau", "OneCycleLR"],
+)
+def test_the_model_knows_which_lanes_the_engine_steps_through_torch_optim(scheduler):
+    if scheduler == "OneCycleLR":
+        scheduler = SchedulerConfig.of("OneCycleLR", max_lr=0.1)
+    cfg = RunConfig(optimizers=EVERY, steps=50, scheduler=scheduler)
+    starts = torch.zeros(1, 2, dtype=torch.float64)
+    lanes = engine._make_lanes(cfg, starts)
+    for lane, opt in zip(lanes, cfg.optimizers, strict=True):
+        assert cost.batched(cfg, opt) == (lane.rule is not None), (opt.name, scheduler)
+
+
+def test_an_estimate_grows_with_the_work_and_a_torch_lane_costs_more():
+    base = RunConfig()
+    e = cost.estimate
+    assert e(base.replace(steps=2_000)) > e(base)
+    assert e(base.replace(repeats=3)) > e(base)
+    assert e(base.replace(data=DataConfig(samples=5_000))) > e(base)
+    adam, rprop = RunConfig(optimizers=(OptimizerConfig("Adam"),)), RunConfig(optimizers=(OptimizerConfig("Rprop"),))
+    assert e(rprop) > 10 * e(adam)
+    lbfgs = RunConfig(optimizers=(OptimizerConfig("LBFGS"),))
+    longer = RunConfig(optimizers=(OptimizerConfig("LBFGS", (("max_iter", 100),)),))
+    assert cost.evaluations(lbfgs.optimizers[0]) == 25 and cost.evaluations(longer.optimizers[0]) == 125
+    assert e(longer) > 4 * e(lbfgs) > 4 * e(adam)  # a step may evaluate its closure up to max_eval times
+    assert cost.estimate_replay(base.replace(steps=2_000), "Adam") > cost.estimate_replay(base, "Adam") > 0
+
+
+def test_calibration_measures_this_machine_and_the_estimates_use_it(monkeypatch):
+    monkeypatch.setattr(cost, "_calibrated", None)
+    assert cost.costs() is cost.DEFAULT
+    found = cost.calibrate()
+    assert cost.costs() is found
+    assert all(v > 0 for v in vars(found).values())
+    assert cost.estimate(RunConfig()) == cost.estimate(RunConfig(), found)
+    doubled = found.scaled(2.0)
+    assert cost.estimate(RunConfig(), doubled) == pytest.approx(2 * cost.estimate(RunConfig(), found))
+
+
+# --------------------------------------------------------------------------------------- the budget
+def test_a_budget_refuses_with_the_estimate_the_budget_its_variable_and_a_command():
+    hosted = limits.load({"LAB_PROFILE": "hosted"})
+    assert hosted.seconds == 4 and limits.load({}).seconds == 0  # local: no budget
+    assert limits.check_budget(1e6, "This run", "cmd", limits.load({})) is None
+    assert limits.check_budget(3.9, "This run", "cmd", hosted) is None
+    notice = limits.check_budget(1234.5, "This run", "python -m lab compare --steps 30000 --out results/", hosted)
+    assert "1,234.5 s" in notice and "4 s" in notice and "LAB_MAX_SECONDS" in notice
+    assert notice.endswith("python -m lab compare --steps 30000 --out results/")
+    assert limits.load({"LAB_MAX_SECONDS": "0", "LAB_PROFILE": "hosted"}).seconds == 0
+    with pytest.raises(ValueError, match="LAB_MAX_SECONDS"):
+        limits.load({"LAB_MAX_SECONDS": "-1"})
+
+
+def test_the_command_trains_the_same_run():
+    cfg = RunConfig(
+        optimizers=(OptimizerConfig("LBFGS"), OptimizerConfig("Mini-batch SGD")),
+        steps=3_000,
+        seed=4,
+        repeats=2,
+        dtype="float64",
+        data=DataConfig(samples=500, noise=0.2),
+        scheduler=SchedulerConfig.of("StepLR", step_size=100),
+    )
+    words = shlex.split(cli.command(cfg))
+    args = cli._parser().parse_args(words[3:])  # after "python -m lab"
+    assert cli._config(args, cli._optimizer_list(args.optimizers), repeats=args.repeats, tol=args.tol) == cfg
+    assert cli.command(RunConfig()) == "python -m lab compare --out results/"
+
+
+def test_a_run_over_the_budget_is_refused_before_it_trains(monkeypatch, engine_calls):
+    monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
+    monkeypatch.setattr(runs, "check_budget", limits.check_budget)
+    heavy = RunConfig(optimizers=EVERY[:12], steps=30_000, repeats=8, data=DataConfig(samples=5_000))
+    with pytest.raises(runs.OverBudget, match="LAB_MAX_SECONDS") as refused:
+        runs.fetch_or_train(runs.RunStore(), heavy)
+    assert "python -m lab compare" in str(refused.value) and not engine_calls
+    runs.fetch_or_train(runs.RunStore(), RunConfig())  # the default run is within
+    assert len(engine_calls) == 1
+
+
+# ------------------------------------------------------------------------------------------ the cap
+def test_a_run_past_its_time_limit_keeps_the_steps_it_reached():
+    cfg = RunConfig(optimizers=(OptimizerConfig("Adam"), OptimizerConfig("Rprop")), steps=50_000)
+    res = engine.run(cfg, time_limit=0.05)
+    done = res.config.steps
+    assert res.stopped.startswith(f"stopped at step {done:,} of 50,000") and 0 < done < 50_000
+    assert all(len(ln.loss) == done + 1 and len(ln.w) == done + 1 for ln in res.lanes)
+    same = engine.run(cfg.replace(steps=done))  # the very numbers of a run of that many steps
+    assert same.stopped is None
+    for a, b in zip(res.lanes, same.lanes, strict=True):
+        np.testing.assert_array_equal(a.loss, b.loss)
+    assert engine.run(cfg.replace(steps=300)).stopped is None  # no limit: never stopped
+
+
+def test_a_stopped_run_is_kept_in_the_session_not_shared(monkeypatch):
+    monkeypatch.setattr(runs, "time_limit", lambda estimate: 0.05)
+    cfg = RunConfig(optimizers=(OptimizerConfig("Rprop"),), steps=50_000)
+    store = runs.RunStore()
+    entry, _, source = runs.fetch_or_train(store, cfg)
+    assert entry.result.stopped is not None and entry.config.steps < 50_000 and source == "trained"
+    assert runs.SHARED.get(cfg.to_json()) is None  # another visitor would train it (and be told)
+
+
+# ---------------------------------------------------------------------------------------- the queue
+class _Waiter(threading.Thread):
+    """A request for a slot in a thread: records its places while waiting, then holds the slot
+    until released."""
+
+    def __init__(self, queue, session, short=False):
+        super().__init__(daemon=True)
+        self.queue, self.session, self.short = queue, session, short
+        self.places, self.started, self.release, self.error = [], threading.Event(), threading.Event(), None
+
+    def run(self):
+        try:
+            with self.queue.slot(self.session, self.short, self.places.append, poll=0.01):
+                self.started.set()
+                self.release.wait(5)
+        except fairqueue.Replaced as exc:
+            self.error = exc
+
+
+def _settle():
+    time.sleep(0.1)
+
+
+def _holding(queue, session: str, short: bool = False) -> _Waiter:
+    """A request that got its slot (and holds it until released)."""
+    waiter = _Waiter(queue, session, short)
+    waiter.start()
+    assert waiter.started.wait(1)
+    return waiter
+
+
+def test_sessions_are_served_first_come_first_served_and_told_their_place():
+    q = fairqueue.FairQueue(slots=1, short_slots=0)
+    a, b, c = _holding(q, "a"), _Waiter(q, "b"), _Waiter(q, "c")
+    b.start()
+    _settle()
+    c.start()
+    _settle()
+    assert not b.started.is_set() and not c.started.is_set()
+    assert b.places[-1] == 1 and c.places[-1] == 2
+    a.release.set()
+    assert b.started.wait(1) and not c.started.is_set()
+    b.release.set()
+    assert c.started.wait(1)
+    c.release.set()
+    assert q.snapshot() == (0, 0) or q.snapshot()[1] == 0
+
+
+def test_a_new_request_of_a_session_replaces_its_waiting_one_and_waits_for_its_running_one():
+    q = fairqueue.FairQueue(slots=2, short_slots=0)
+    first = _holding(q, "a")
+    second = _Waiter(q, "a")  # the same session: waits though a slot is free
+    second.start()
+    _settle()
+    assert not second.started.is_set()
+    third = _Waiter(q, "a")  # and asking again replaces the waiting one
+    third.start()
+    _settle()
+    second.join(1)
+    assert isinstance(second.error, fairqueue.Replaced)
+    other = _holding(q, "b")  # another session uses the free slot meanwhile
+    first.release.set()
+    assert third.started.wait(1)
+    for w in (third, other):
+        w.release.set()
+
+
+def test_short_work_has_a_slot_of_its_own():
+    q = fairqueue.FairQueue(slots=1, short_slots=1)
+    long_ = _holding(q, "heavy")
+    waiting_long = _Waiter(q, "heavy2")
+    waiting_long.start()
+    short = _Waiter(q, "student", short=True)
+    short.start()
+    assert short.started.wait(1) and not waiting_long.started.is_set()  # passes the long queue
+    for w in (short, long_):
+        w.release.set()
+    assert waiting_long.started.wait(1)
+    waiting_long.release.set()
+
+
+def test_a_waiting_request_that_fails_leaves_the_queue():
+    q = fairqueue.FairQueue(slots=1, short_slots=0)
+    holder = _holding(q, "a")
+
+    def gone(place):
+        raise RuntimeError("the tab was closed")
+
+    with pytest.raises(RuntimeError), q.slot("b", on_wait=gone, poll=0.01):
+        pass
+    assert q.snapshot() == (1, 0)
+    holder.release.set()
+
+
+# ------------------------------------------------------------------------------------------ the app
+def test_a_link_over_the_budget_says_so_and_trains_nothing(monkeypatch, engine_calls):
+    monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
+    monkeypatch.setattr(runs, "check_budget", limits.check_budget)
+    at = open_page("optimizers", {"opt": "LBFGS,Rprop,Adadelta,Adafactor,Adamax", "steps": "30000",
+                                  "samples": "5000", "repeats": "8", "run": "1"})  # fmt: skip
+    assert not at.exception and not engine_calls
+    assert any("over this server's budget of 4 s" in e.value and "LAB_MAX_SECONDS" in e.value for e in at.error)
+    assert any("over this server's budget" in c.value for c in at.caption)  # the form says it as well
+
+
+def test_a_stopped_run_is_shown_with_why(monkeypatch):
+    monkeypatch.setattr(runs, "time_limit", lambda estimate: 0.05)
+    at = open_page("optimizers", {"opt": "Rprop", "steps": "50000", "run": "1"})
+    assert not at.exception
+    assert any("stopped at step" in w.value and "Shown: the" in w.value for w in at.warning)
