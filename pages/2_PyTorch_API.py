@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab.app import charts, keys, session
+from lab.app import charts, keys, runs, session
 from lab.lessons import api
 
 K = keys.API
@@ -169,14 +169,15 @@ t1, t2, t3 = st.columns([1, 1, 1])
 t1.number_input("steps", 1, 50_000, key=K("steps"), step=1000)
 t2.number_input("learning rate", 1e-5, 1.0, key=K("tlr"), format="%g", step=0.001)
 if t3.button("Run", type="primary", key=K("btn.run"), width="stretch"):
-    bar = st.progress(0.0, text="Training …")
-    started = time.perf_counter()
-    result = api.tutorial_training(
-        int(st.session_state[K("steps")]),
-        float(st.session_state[K("tlr")]),
-        seed,
-        progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}, {time.perf_counter() - started:.0f} s so far"),
-    )
+    bar = st.progress(0.0, text="Waiting for a free training slot …")
+    with runs.training_slot():  # queued fairly with every other training on this server
+        started = time.perf_counter()
+
+        def report(f: float) -> None:
+            bar.progress(f, text=f"Training … {f:.0%}, {time.perf_counter() - started:.0f} s so far")
+
+        steps, lr = int(st.session_state[K("steps")]), float(st.session_state[K("tlr")])
+        result = api.tutorial_training(steps, lr, seed, progress=report)
     bar.empty()
     st.session_state[K("result")] = result
     st.session_state[K("took")] = api.took(len(result["losses"]), time.perf_counter() - started)

@@ -27,7 +27,9 @@ def main() -> None:
     form_column, results_column = layout(page)
     stop = form_column.empty()  # outside the workspace's fragment: a click here interrupts a training
     training.stop_button(page, stop)
-    workspace(page, form_column, results_column, stop)
+    workspace(page, form_column, results_column)
+    stop.empty()  # whatever this run trained is done (or was refused)
+    st.session_state.pop(training.NOW, None)
 
 
 def layout(page: Page):
@@ -41,10 +43,11 @@ def layout(page: Page):
 
 
 @st.fragment
-def workspace(page: Page, form_column, results_column, stop) -> None:
+def workspace(page: Page, form_column, results_column) -> None:
     """Actions and form beside the results, in the columns the page made. A press of Train all, a
     link's first open, or (Live) an edit that leads to a short run trains first: the form's values
     are already in the session, and drawing its widgets first would only keep the learner waiting."""
+    training.full_rerun_if_asked()  # the Present switch and Reset change what lies outside the fragment
     with form_column:
         intro.link_notices()
         actions_slot = st.container()  # Train all and its progress, above the form it trains
@@ -54,9 +57,8 @@ def workspace(page: Page, form_column, results_column, stop) -> None:
         st.session_state[K("autoran")] = True
         with actions_slot:
             progress_slot = st.container()
-        training.train(page, early, progress_slot, scroll=why != "live")
+        training.train(page, early, progress_slot, scroll=why != "live", wait=why != "live")
         drawn = show(page, results_column, early)
-    stop.empty()  # whatever trained is done
     with form_column:
         on_surface = controls.controls(page)
     state, error = form.read(st.session_state)
@@ -66,7 +68,6 @@ def workspace(page: Page, form_column, results_column, stop) -> None:
         training.escalate("tune")  # a sweep is long: a full run does it, with Stop
     if state is not None and training.tune_now():
         training.tune_learning_rates(state, right)
-        stop.empty()
     if why is None and state is not None and pressed_train:  # settings only the drawn form made valid
         training.train(page, state, right)
     if not drawn and not show(page, results_column, state):

@@ -22,15 +22,25 @@ EVERY = tuple(OptimizerConfig(n) for n in optimizers.registry().names())
 
 
 # ------------------------------------------------------------------------------------------ the cost
+CYCLING = ("GD", "SGD", "Mini-batch SGD", "Momentum", "RMSProp", "Adam", "Nesterov", "Adamax", "AdamW", "NAdam")
+
+
 @pytest.mark.parametrize(
-    "scheduler",
-    [None, SchedulerConfig.of("StepLR", step_size=100), SchedulerConfig.of("ReduceLROnPlateau"), "OneCycleLR"],
-    ids=["constant", "StepLR", "ReduceLROnPlateau", "OneCycleLR"],
+    ("scheduler", "names"),
+    [
+        (None, None),
+        (SchedulerConfig.of("StepLR", step_size=100), None),
+        (SchedulerConfig.of("ReduceLROnPlateau"), None),
+        (SchedulerConfig.of("OneCycleLR", max_lr=0.1), None),
+        # cycling momentum moves it even from 0 (GD, SGD): those lanes step through torch.optim
+        (SchedulerConfig.of("OneCycleLR", max_lr=0.1, cycle_momentum=True), CYCLING),
+        (SchedulerConfig.of("CyclicLR", base_lr=0.001, max_lr=0.1, cycle_momentum=True), CYCLING),
+    ],
+    ids=["constant", "StepLR", "ReduceLROnPlateau", "OneCycleLR", "OneCycleLR-momentum", "CyclicLR-momentum"],
 )
-def test_the_model_knows_which_lanes_the_engine_steps_through_torch_optim(scheduler):
-    if scheduler == "OneCycleLR":
-        scheduler = SchedulerConfig.of("OneCycleLR", max_lr=0.1)
-    cfg = RunConfig(optimizers=EVERY, steps=50, scheduler=scheduler)
+def test_the_model_knows_which_lanes_the_engine_steps_through_torch_optim(scheduler, names):
+    opts = EVERY if names is None else tuple(OptimizerConfig(n) for n in names)
+    cfg = RunConfig(optimizers=opts, steps=50, scheduler=scheduler)
     starts = torch.zeros(1, 2, dtype=torch.float64)
     lanes = engine._make_lanes(cfg, starts)
     for lane, opt in zip(lanes, cfg.optimizers, strict=True):
@@ -95,13 +105,13 @@ def test_the_command_trains_the_same_run():
 
 def test_a_run_over_the_budget_is_refused_before_it_trains(monkeypatch, engine_calls):
     monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
-    monkeypatch.setattr(runs, "check_budget", limits.check_budget)
     heavy = RunConfig(optimizers=EVERY[:12], steps=30_000, repeats=8, data=DataConfig(samples=5_000))
     with pytest.raises(runs.OverBudget, match="LAB_MAX_SECONDS") as refused:
         runs.fetch_or_train(runs.RunStore(), heavy)
     assert "python -m lab compare" in str(refused.value) and not engine_calls
     runs.fetch_or_train(runs.RunStore(), RunConfig())  # the default run is within
     assert len(engine_calls) == 1
+    assert runs.time_limit(0.1) == 8.0 and runs.time_limit(10.0) == 20.0  # the cap: twice estimate or budget
 
 
 # ------------------------------------------------------------------------------------------ the cap
@@ -118,13 +128,56 @@ def test_a_run_past_its_time_limit_keeps_the_steps_it_reached():
     assert engine.run(cfg.replace(steps=300)).stopped is None  # no limit: never stopped
 
 
-def test_a_stopped_run_is_kept_in_the_session_not_shared(monkeypatch):
+def test_a_stopped_run_with_a_schedule_says_the_run_it_is():
+    """T_max followed the 50 000 steps asked: the stopped run's config writes it out, so a run of
+    that config trains the very same steps (and a cache keyed by it holds the truth)."""
+    cfg = RunConfig(optimizers=(OptimizerConfig("Adam"), OptimizerConfig("Rprop")), steps=50_000,
+                    scheduler=SchedulerConfig.of("CosineAnnealingLR"))  # fmt: skip
+    res = engine.run(cfg, time_limit=0.05)
+    assert res.config.scheduler.kwargs(res.config.steps)["T_max"] == 50_000
+    again = engine.run(res.config)
+    for a, b in zip(res.lanes, again.lanes, strict=True):
+        np.testing.assert_array_equal(a.loss, b.loss)
+        np.testing.assert_array_equal(a.lr, b.lr)
+
+
+def test_a_stopped_run_is_kept_in_the_session_under_what_was_asked_not_shared(monkeypatch, engine_calls):
     monkeypatch.setattr(runs, "time_limit", lambda estimate: 0.05)
     cfg = RunConfig(optimizers=(OptimizerConfig("Rprop"),), steps=50_000)
     store = runs.RunStore()
     entry, _, source = runs.fetch_or_train(store, cfg)
     assert entry.result.stopped is not None and entry.config.steps < 50_000 and source == "trained"
+    assert entry.asked == cfg and entry.config == entry.result.config
     assert runs.SHARED.get(cfg.to_json()) is None  # another visitor would train it (and be told)
+    again, _, source = runs.fetch_or_train(store, cfg)  # asking again finds it: no second 2x-budget run
+    assert again is entry and source == "session" and len(engine_calls) == 1
+    from lab.app import view
+    from lab.app.query import PageState
+
+    assert "settings changed" not in view.results_heading([entry], PageState(cfg))
+
+
+def test_a_sweep_past_its_time_limit_is_refused_not_kept():
+    from lab.core import tuning
+
+    with pytest.raises(ValueError, match=r"the sweep was stopped past its time limit of 0.1 s \(stopped at step"):
+        tuning.sweep(RunConfig(optimizers=(OptimizerConfig("Rprop"),), steps=50_000), time_limit=0.1)
+
+
+def test_a_class_asking_the_same_run_at_once_trains_it_once(monkeypatch, engine_calls):
+    monkeypatch.setattr(runs, "QUEUE", fairqueue.FairQueue(slots=1, short_slots=0))
+    cfg = RunConfig(optimizers=(OptimizerConfig("Rprop"),), steps=3_000)
+    sources = []
+
+    def student(i):
+        sources.append(runs.fetch_or_train(runs.RunStore(), cfg, session=f"s{i}")[2])
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(engine_calls) == 1 and sorted(sources) == ["shared cache"] * 3 + ["trained"]
 
 
 # ---------------------------------------------------------------------------------------- the queue
@@ -172,7 +225,8 @@ def test_sessions_are_served_first_come_first_served_and_told_their_place():
     b.release.set()
     assert c.started.wait(1)
     c.release.set()
-    assert q.snapshot() == (0, 0) or q.snapshot()[1] == 0
+    c.join(1)
+    assert q.snapshot() == (0, 0)  # nothing leaked
 
 
 def test_a_new_request_of_a_session_replaces_its_waiting_one_and_waits_for_its_running_one():
@@ -208,6 +262,29 @@ def test_short_work_has_a_slot_of_its_own():
     waiting_long.release.set()
 
 
+def test_a_short_request_takes_a_free_general_slot_when_its_own_is_taken():
+    q = fairqueue.FairQueue(slots=2, short_slots=1)
+    held = [_holding(q, "heavy"), _holding(q, "student1", short=True), _holding(q, "student2", short=True)]
+    assert q.snapshot() == (3, 0)
+    late = _Waiter(q, "heavy2")  # both general slots in use (one by a short request): a long one waits
+    late.start()
+    _settle()
+    assert not late.started.is_set()
+    for w in held:
+        w.release.set()
+    assert late.started.wait(1)
+    late.release.set()
+
+
+def test_a_request_that_will_not_wait_is_told_at_once():
+    q = fairqueue.FairQueue(slots=1, short_slots=0)
+    holder = _holding(q, "a")
+    with pytest.raises(fairqueue.Busy), q.slot("b", wait=False):
+        pass
+    assert q.snapshot() == (1, 0)
+    holder.release.set()
+
+
 def test_a_waiting_request_that_fails_leaves_the_queue():
     q = fairqueue.FairQueue(slots=1, short_slots=0)
     holder = _holding(q, "a")
@@ -224,7 +301,6 @@ def test_a_waiting_request_that_fails_leaves_the_queue():
 # ------------------------------------------------------------------------------------------ the app
 def test_a_link_over_the_budget_says_so_and_trains_nothing(monkeypatch, engine_calls):
     monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
-    monkeypatch.setattr(runs, "check_budget", limits.check_budget)
     at = open_page("optimizers", {"opt": "LBFGS,Rprop,Adadelta,Adafactor,Adamax", "steps": "30000",
                                   "samples": "5000", "repeats": "8", "run": "1"})  # fmt: skip
     assert not at.exception and not engine_calls
@@ -237,3 +313,15 @@ def test_a_stopped_run_is_shown_with_why(monkeypatch):
     at = open_page("optimizers", {"opt": "Rprop", "steps": "50000", "run": "1"})
     assert not at.exception
     assert any("stopped at step" in w.value and "Shown: the" in w.value for w in at.warning)
+
+
+def test_the_explain_refusal_suggests_a_command_that_parses():
+    from lab.ui.optimizers.tabs.explain import cli_explain
+
+    cfg = RunConfig(steps=3_000, seed=2, repeats=4, tol=1e-8, data=DataConfig(samples=500))
+    words = shlex.split(cli_explain(cfg, "Adam", 25))
+    args = cli._parser().parse_args(words[3:])  # explain has no --repeats or --tol: they are left out
+    assert (args.optimizer, args.step) == ("Adam", 25)
+    assert cli._config(args, (OptimizerConfig("Adam"),)) == cfg.replace(
+        optimizers=(OptimizerConfig("Adam"),), repeats=1, tol=RunConfig().tol
+    )

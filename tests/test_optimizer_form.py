@@ -144,11 +144,13 @@ def test_reset_brings_back_the_tutorials_defaults_after_an_experiment():
 
 
 def test_an_estimate_reads_as_a_learner_says_it():
-    assert [form.duration(s) for s in (0.004, 0.35, 4.0, 12.4, 390, 23_000)] == [
+    assert [form.duration(s) for s in (0.004, 0.35, 4.0, 12.4, 390, 5_980, 23_000, 1e6)] == [
         "Under 0.01 s",
         "About 0.35 s",
         "About 4 s",
         "About 12 s",
         "About 6.5 minutes",
+        "About 100 minutes",  # not "1e+02"
         "About 6.4 hours",
+        "About 278 hours",
     ]

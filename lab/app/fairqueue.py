@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
-class Replaced(Exception):
+class Replaced(ValueError):
     """Raised in a waiting request when a newer request of the same session takes its place."""
+
+
+class Busy(ValueError):
+    """Raised at once for a request that would not wait (a live edit) when no slot is free."""
 
 
 @dataclass(eq=False)
@@ -29,7 +32,6 @@ class _Ticket:
     session: str
     short: bool
     replaced: bool = False
-    since: float = field(default_factory=time.monotonic)
 
 
 class FairQueue:
@@ -46,12 +48,13 @@ class FairQueue:
             return False
         long_running = sum(not t.short for t in self._running)
         short_running = sum(t.short for t in self._running)
+        in_general = long_running + max(0, short_running - self.short_slots)  # the general slots in use
         if ticket.short:
             ahead = [t for t in self._waiting if t.short]
-            room = short_running < self.short_slots or long_running + short_running < self.slots
+            room = short_running < self.short_slots or in_general < self.slots
         else:
             ahead = [t for t in self._waiting if not t.short]
-            room = long_running + max(0, short_running - self.short_slots) < self.slots
+            room = in_general < self.slots
         first = next((t for t in ahead if not any(r.session == t.session for r in self._running)), None)
         return room and first is ticket
 
@@ -66,10 +69,12 @@ class FairQueue:
         short: bool = False,
         on_wait: Callable[[int], None] | None = None,
         poll: float = 0.1,
+        wait: bool = True,
     ) -> Iterator[None]:
         """Hold a training slot for ``session``. While waiting, ``on_wait(place)`` is called every
         ``poll`` seconds (outside the lock; an exception from it ends the wait); :class:`Replaced`
-        when the session asks again meanwhile."""
+        when the session asks again meanwhile. ``wait=False``: :class:`Busy` at once rather than
+        queueing."""
         ticket = _Ticket(session, short)
         with self._cond:
             for t in self._waiting:
@@ -87,6 +92,8 @@ class FairQueue:
                         self._waiting.remove(ticket)
                         self._running.append(ticket)
                         break
+                    if not wait:
+                        raise Busy("every training slot of this server is in use")
                     place = self.place(ticket)
                 if on_wait is not None:
                     on_wait(place)

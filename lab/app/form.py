@@ -184,11 +184,12 @@ def duration(seconds: float) -> str:
         return "Under 0.01 s"
     if seconds < 1:
         return f"About {seconds:.2f} s"
-    if seconds < 100:
-        return f"About {seconds:.2g} s" if seconds < 10 else f"About {seconds:.0f} s"
-    if seconds < 6_000:
-        return f"About {seconds / 60:.2g} minutes"
-    return f"About {seconds / 3600:.2g} hours"
+    value, unit = seconds, "s"
+    if seconds >= 100:
+        value, unit = seconds / 60, "minutes"
+    if seconds >= 6_000:
+        value, unit = seconds / 3_600, "hours"
+    return f"About {value:.2g} {unit}" if value < 10 else f"About {value:.0f} {unit}"
 
 
 SOURCE_WORDS = {  # where a run on screen came from, for the run's caption (trained now: nothing to say)

@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 import torch
 
-from lab.app import live
+from lab.app import limits, live
 from lab.app.fairqueue import FairQueue
-from lab.app.limits import LIMITS, check_budget
+from lab.app.limits import LIMITS
 from lab.app.lru import LRU
 from lab.core import cli, cost, engine, results, tuning
 from lab.core.config import RunConfig, value_text
@@ -46,9 +46,10 @@ def result_bytes(res: RunResult) -> int:
 class Entry:
     run_id: int
     created: datetime
-    config: RunConfig
+    config: RunConfig  # what trained: a stopped run's config has the steps it reached
     result: RunResult
     source: str  # "trained", "shared cache"
+    asked: RunConfig | None = None  # what was asked, when it differs (a run stopped at its time limit)
 
     def describe(self) -> dict:
         """The history's row: every setting that can tell two runs apart, in a few words each."""
@@ -178,7 +179,10 @@ class RunStore:
         key = cfg.to_json()
         if key in self.entries:
             return self.entries[key], []
-        entry = Entry(run_id=self.next_id, created=datetime.now(), config=cfg, result=result, source=source)
+        asked = cfg if result.config != cfg else None
+        entry = Entry(
+            run_id=self.next_id, created=datetime.now(), config=result.config, result=result, source=source, asked=asked
+        )
         self.next_id += 1
         self.entries[key] = entry
         return entry, self.trim()
@@ -223,20 +227,31 @@ def configure_process() -> None:
     torch.set_num_threads(1)
     if os.environ.get("LAB_CALIBRATE", "1") != "0":  # the tests keep the defaults: estimates that stay put
         # not a daemon: a process that exits meanwhile waits for it (torch's threads abort otherwise)
-        threading.Thread(target=cost.calibrate, name="calibrate", daemon=False).start()
+        threading.Thread(target=_calibrate, name="calibrate", daemon=False).start()
 
 
 @contextlib.contextmanager
 def training_slot(
-    session: str | None = None, short: bool = False, on_wait: Callable[[int], None] | None = None
+    session: str | None = None,
+    short: bool = False,
+    on_wait: Callable[[int], None] | None = None,
+    wait: bool = True,
 ) -> Iterator[None]:
     """Hold one of the process's training slots for ``session`` (None: a request of its own);
-    ``on_wait(place)`` while queued. ``short``: work estimated as short as a live edit."""
-    with QUEUE.slot(session or f"request-{next(_REQUESTS)}", short, on_wait):
+    ``on_wait(place)`` while queued. ``short``: work estimated as short as a live edit. ``wait=False``:
+    :class:`fairqueue.Busy` at once when no slot is free."""
+    with QUEUE.slot(session or f"request-{next(_REQUESTS)}", short, on_wait, wait=wait):
         yield
 
 
 _REQUESTS = itertools.count()
+
+
+def _calibrate() -> None:
+    """The cost model's calibration, in a slot of the queue like any training (timed beside another
+    training, it would measure the contention)."""
+    with training_slot("calibration"):
+        cost.calibrate()
 
 
 class OverBudget(ValueError):
@@ -246,7 +261,7 @@ class OverBudget(ValueError):
 def time_limit(estimate: float) -> float | None:
     """The hard cap of a training estimated at ``estimate`` seconds: twice the larger of the estimate
     and the server's budget (none where there is no budget: on one's own machine)."""
-    budget = LIMITS.seconds
+    budget = limits.LIMITS.seconds
     return None if not budget else 2.0 * max(estimate, budget)
 
 
@@ -257,6 +272,7 @@ def fetch_or_train(
     on_wait: Callable[[int], None] | None = None,
     shared: LRU = SHARED,
     session: str | None = None,
+    wait: bool = True,
 ) -> tuple[Entry, list[Entry], str]:
     """The run for ``cfg``: from this session's store, else the shared cache, else the engine (in a
     fair slot, stopped past :func:`time_limit`; a stopped run is kept in the session only, as the
@@ -269,7 +285,7 @@ def fetch_or_train(
     if entry is not None:
         return entry, [], "session"
     estimate = cost.estimate(cfg)
-    refused = check_budget(estimate, "This run", cli.command(cfg))
+    refused = limits.check_budget(estimate, "This run", cli.command(cfg))
     if refused is not None and shared.get(cfg.to_json()) is None:  # to be trained: refused before it starts
         raise OverBudget(refused)
     result, trained = _shared_or_computed(
@@ -279,10 +295,11 @@ def fetch_or_train(
         on_wait,
         session,
         short=estimate <= live.LIVE_SECONDS,
+        wait=wait,
     )
     store.trained += int(trained)
     source = "trained" if trained else "shared cache"
-    entry, dropped = store.add(result.config, result, source)
+    entry, dropped = store.add(cfg, result, source)  # a stopped run under what was asked: asking again finds it
     return entry, dropped, source
 
 
@@ -293,13 +310,17 @@ def _shared_or_computed(
     on_wait: Callable[[int], None] | None,
     session: str | None = None,
     short: bool = False,
+    wait: bool = True,
 ) -> tuple[Any, bool]:
     """The value under ``key`` in ``shared``, else computed in a training slot and kept there (unless
     it stopped short of what was asked). Returns the value and whether it was computed now."""
     value = shared.get(key)
     if value is not None:
         return value, False
-    with training_slot(session, short, on_wait):
+    with training_slot(session, short, on_wait, wait):
+        value = shared.get(key)  # trained meanwhile for someone else who asked the same (a class, one link)
+        if value is not None:
+            return value, False
         value = compute()
     if getattr(value, "stopped", None) is None:
         shared.put(key, value)
@@ -320,11 +341,16 @@ def fetch_or_sweep(
     """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot
     (refused before it starts when over the budget). Returns the sweep and whether it was trained now."""
     estimate = sum(cost.estimate(c) for c in tuning.configs(cfg, grid))
-    refused = check_budget(estimate, "This sweep", "lab.core.tuning.sweep(config) in Python")
+    refused = limits.check_budget(estimate, "This sweep", "lab.core.tuning.sweep(config) in Python")
     if refused is not None and shared.get((cfg.to_json(), tuple(grid))) is None:
         raise OverBudget(refused)
+    cap = time_limit(estimate)
     return _shared_or_computed(
-        shared, (cfg.to_json(), tuple(grid)), lambda: tuning.sweep(cfg, grid, progress=progress), on_wait, session
+        shared,
+        (cfg.to_json(), tuple(grid)),
+        lambda: tuning.sweep(cfg, grid, progress=progress, time_limit=cap),
+        on_wait,
+        session,
     )
 
 

@@ -50,7 +50,8 @@ def chart_key(entries: list[Entry]) -> tuple:
 def results_heading(entries: list[Entry], form_state: PageState | None) -> str:
     """The results' title, saying when the form has changed since the run shown was trained."""
     label = " vs ".join(f"run #{e.run_id}" for e in entries)
-    stale = form_state is not None and len(entries) == 1 and entries[0].config != form_state.config
+    shown = entries[0].asked or entries[0].config  # a stopped run: what was asked of it
+    stale = form_state is not None and len(entries) == 1 and shown != form_state.config
     return f"Results — {label}" + (" (settings changed since: press Train all)" if stale else "")
 
 

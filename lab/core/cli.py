@@ -164,10 +164,13 @@ FLAGS = {  # compare's flag for a RunConfig field (data fields under data.)
 }
 
 
-def flags(cfg: RunConfig) -> list[str]:
-    """The run options (``_run_options``) that say ``cfg``'s settings that differ from the defaults."""
+def flags(cfg: RunConfig, command: str = "compare") -> list[str]:
+    """The options of ``command`` that say ``cfg``'s settings that differ from the defaults (explain
+    has no --repeats or --tol: it explains one lane)."""
     default, out = RunConfig(), []
     for attr, flag in FLAGS.items():
+        if command == "explain" and attr in ("repeats", "tol"):
+            continue
         obj, base = (cfg.data, default.data) if attr.startswith("data.") else (cfg, default)
         name = attr.removeprefix("data.")
         value = getattr(obj, name)

@@ -99,7 +99,7 @@ def batched(cfg: RunConfig, opt: OptimizerConfig) -> bool:
         return True
     if sched.spec.reacts_to_loss:
         return False
-    cycled = "betas" in opt.kwargs or bool(opt.kwargs.get("momentum"))
+    cycled = "betas" in opt.kwargs or "momentum" in opt.kwargs  # torch cycles it even from 0
     return not (sched.name in CYCLING and sched.kwargs(cfg.steps).get("cycle_momentum") and cycled)
 
 
@@ -116,11 +116,8 @@ def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
         sched = cfg.scheduler_of(opt)
         if sched is not None and batched(cfg, opt):
             scheduled.add((sched, opt.spec.torch_class))
-        if opt.spec.torch_class == "LBFGS":
-            extra = evaluations(opt) / DEFAULT_LBFGS_EVALUATIONS  # a larger max_iter may take more
-            per_step = max(1.0, extra) * c.lbfgs_step + 2 * c.torch_sample * batch
-        elif not batched(cfg, opt):
-            per_step = evaluations(opt) * (c.torch_step + c.torch_sample * batch)
+        if not batched(cfg, opt):
+            per_step = _torch_step(opt, batch, c)
         elif compiled:
             per_step = c.compiled_step + c.compiled_sample * batch
         else:
@@ -139,8 +136,15 @@ def estimate_replay(cfg: RunConfig, name: str, unit: Costs | None = None) -> flo
     opt = next(o for o in cfg.optimizers if o.name == name or o.display == name)
     n = cfg.data.samples if cfg.is_regression else 0
     batch = cfg.batch_size_of(opt) if cfg.is_regression else 0
-    per_step = evaluations(opt) * (c.torch_step + c.torch_sample * batch) + c.curve_sample * n
-    return c.setup + cfg.steps * per_step
+    return c.setup + cfg.steps * (_torch_step(opt, batch, c) + c.curve_sample * n)
+
+
+def _torch_step(opt: OptimizerConfig, batch: int, c: Costs) -> float:
+    """One step of ``opt`` through torch.optim on a batch of ``batch`` samples."""
+    if opt.spec.torch_class == "LBFGS":
+        extra = evaluations(opt) / DEFAULT_LBFGS_EVALUATIONS  # a larger max_iter may take more
+        return max(1.0, extra) * c.lbfgs_step + 2 * c.torch_sample * batch
+    return evaluations(opt) * (c.torch_step + c.torch_sample * batch)
 
 
 def _timed(cfg: RunConfig) -> float:
@@ -157,8 +161,9 @@ def _timed(cfg: RunConfig) -> float:
 
 
 def calibrate() -> Costs:
-    """Time each path for a few milliseconds on this machine and keep the result for :func:`costs`.
-    Returns the costs found."""
+    """Time each path for a few milliseconds on this machine and keep the result for :func:`costs`,
+    each within [¼, 8×] of the defaults (a timing taken while something else ran must not turn Live
+    off or refuse every run for the life of the process). Returns the costs kept."""
     global _calibrated
     found = {}
     gd, sgd, rprop = (OptimizerConfig("GD"),), (OptimizerConfig("SGD"),), (OptimizerConfig("Rprop"),)
@@ -186,7 +191,8 @@ def calibrate() -> Costs:
     found["schedule_step"] = max(scheduled - found["compiled_step"], 1e-12)
     spent = per_step(RunConfig(optimizers=rprop, steps=50, data=wide)) - found["torch_step"]
     found["torch_sample"] = max(spent / wide.samples - found["curve_sample"], 1e-13)
-    _calibrated = Costs(**found)
+    default = vars(DEFAULT)
+    _calibrated = Costs(**{k: min(max(v, default[k] / 4), default[k] * 8) for k, v in found.items()})
     return _calibrated
 
 

@@ -14,6 +14,7 @@ equal configs give equal results, also from several threads at once.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import itertools
 import threading
@@ -334,7 +335,7 @@ def run(
         if stopped is not None:  # what was computed: the first `done` steps
             for part in parts:
                 part.truncate(done)
-            cfg = cfg.replace(steps=done)
+            cfg = _reached(cfg, done)
         if stacked is not None:
             fast_params = stacked.params()
             fast_loss = obj.loss(fast_params)  # in the run's dtype, as the tutorial's loop prints it
@@ -358,6 +359,18 @@ def run(
         seconds=time.perf_counter() - t_start,
         stopped=stopped,
     )
+
+
+def _reached(cfg: RunConfig, done: int) -> RunConfig:
+    """The config of a run stopped after ``done`` steps: those steps, and every schedule with the
+    settings it took from the steps asked (T_max, total_steps …) written out — a run of this config
+    trains the very same steps."""
+
+    def pinned(sched):
+        return None if sched is None else SchedulerConfig.of(sched.name, **sched.kwargs(cfg.steps))
+
+    opts = tuple(dataclasses.replace(o, scheduler=pinned(o.scheduler)) for o in cfg.optimizers)
+    return cfg.replace(steps=done, scheduler=pinned(cfg.scheduler), optimizers=opts)
 
 
 def _lane_result(

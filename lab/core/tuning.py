@@ -96,8 +96,11 @@ def sweep(
     grid: tuple[float, ...] = GRID,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    time_limit: float | None = None,
 ) -> Sweep:
-    """Train every optimizer of ``cfg`` at every learning rate of ``grid``; pick each one's best."""
+    """Train every optimizer of ``cfg`` at every learning rate of ``grid``; pick each one's best.
+    Past ``time_limit`` seconds in all, ValueError: a sweep cut short would pick from rates it did not
+    finish."""
     pairs = lanes(cfg, grid)
     if not pairs:
         raise ValueError(
@@ -113,7 +116,16 @@ def sweep(
             if progress is not None:
                 progress((k + f) / len(chunks))
 
-        res = engine.run(cfg.replace(optimizers=tuple(v for _, v in chunk), repeats=1), progress=part, cancel=cancel)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.0)
+        res = engine.run(
+            cfg.replace(optimizers=tuple(v for _, v in chunk), repeats=1), progress=part, cancel=cancel, time_limit=left
+        )
+        if res.stopped is not None:
+            where = res.stopped.split(":")[0]  # "stopped at step k of n"
+            raise ValueError(
+                f"the sweep was stopped past its time limit of {time_limit:.1f} s ({where} of one of its runs): a "
+                "sweep needs every rate to its last step; fewer optimizers or steps finish in time"
+            )
         results += [(opt, variant, res.lane(variant.display), res.min_loss) for opt, variant in chunk]
     rows, best, best_score = [], {}, {}
     for opt, variant, lane, min_loss in results:

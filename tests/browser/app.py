@@ -65,3 +65,13 @@ def open_tab(page, label: str) -> None:
     page.get_by_role("tab", name=label, exact=True).click()
     page.wait_for_timeout(100)
     wait_idle(page)
+
+
+def press_then_stop(page, button: str) -> None:
+    """Press ``button`` (Train all, Tune learning rates), press Stop once its progress shows, and
+    wait until the page says the training stopped."""
+    page.get_by_role("button", name=button, exact=True).click()
+    page.locator("[data-testid=stProgress]").wait_for()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Training stopped.").wait_for()
+    wait_idle(page)

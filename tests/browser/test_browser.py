@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app import chart_drawn, click_and_wait, exceptions, open_page, open_tab, results_table, wait_idle
+from app import (
+    chart_drawn,
+    click_and_wait,
+    exceptions,
+    open_page,
+    open_tab,
+    press_then_stop,
+    results_table,
+    wait_idle,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -137,11 +146,7 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     steps.fill("50000")  # Rprop steps through torch.optim: several seconds
     steps.press("Enter")
     wait_idle(page)
-    page.get_by_role("button", name="Train all", exact=True).click()
-    page.locator("[data-testid=stProgress]").wait_for()
-    page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Training stopped.").wait_for()
-    wait_idle(page)
+    press_then_stop(page, "Train all")
     assert exceptions(page) == []
     expect(page.locator("[data-testid=stProgress]")).to_have_count(0)
     expect(page.get_by_text("Results — run #1")).to_have_count(1)

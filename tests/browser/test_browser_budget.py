@@ -76,6 +76,7 @@ def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, ho
         assert all(o in ("refused", "trained", "stopped") for o in outcomes), outcomes
         for p in pages[1:]:
             assert exceptions(p) == []
+        print(f"\ndefault link: results in {waited:.2f} s; heavy links: {outcomes}")  # shown with -s
         pages[1].screenshot(path=str(ARTIFACTS / "budget-refused.png"))
     finally:
         for ctx in contexts[1:]:

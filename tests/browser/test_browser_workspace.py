@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app import chart_drawn, exceptions, open_page, results_table, wait_idle
+from app import chart_drawn, exceptions, open_page, press_then_stop, results_table, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -88,3 +88,31 @@ def test_the_hover_experiment_calls_adam_hovering(page, app_server):
     rows = {r["optimizer"]: r for r in results_table(page)}
     assert rows["Adam"]["status"] == "hovering"
     assert exceptions(page) == []
+
+
+def test_the_present_switch_redraws_the_whole_page(page, app_server):
+    open_page(page, app_server, "optimizers?run=1")
+    page.get_by_text("Present", exact=True).click()
+    page.wait_for_timeout(100)
+    wait_idle(page)
+    expect(page.locator(".st-key-opt-qr img")).to_have_count(1)  # the QR code of the run
+    assert not page.locator("section[data-testid=stSidebar]").is_visible()  # the page around it too
+    expect(page.locator("[data-testid=stMain] h1")).to_have_count(0)
+    assert "present=1" in page.url
+    page.get_by_text("Present", exact=True).click()
+    page.wait_for_timeout(100)
+    wait_idle(page)
+    expect(page.locator("[data-testid=stMain] h1")).to_have_count(1)
+    assert page.locator("section[data-testid=stSidebar]").is_visible() and "present=1" not in page.url
+
+
+def test_stop_interrupts_a_sweep(page, app_server):
+    """Tune runs in a full rerun with Stop beside it (a click inside the workspace's fragment would
+    only be queued): Stop ends the sweep and keeps the run already on screen."""
+    open_page(page, app_server, "optimizers?opt=Rprop,Adadelta&steps=3000&run=1")  # 2 x 10 rates x 3 000 steps
+    expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1)
+    press_then_stop(page, "Tune learning rates")
+    assert exceptions(page) == []
+    expect(page.get_by_role("tab", name="Sweep", exact=True)).to_have_count(0)  # nothing of it kept
+    expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0)

@@ -101,6 +101,7 @@ def reset_form() -> None:
     """The Reset button's callback: runs before the widgets are drawn, so they take the defaults."""
     form.reset(st.session_state)
     st.session_state[K("from_link")] = False  # the link's settings are gone: stop saying them
+    st.session_state[K("full_rerun")] = True  # the sidebar's seed and data are reset too: redraw it
     st.query_params.clear()
     present.keep_in_url()
 

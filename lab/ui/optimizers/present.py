@@ -41,11 +41,18 @@ def keep_in_url() -> None:
         del st.query_params[PRESENT]
 
 
+def switched() -> None:
+    """The switch's callback: the URL follows, and the whole page reruns (the layout, the sidebar and
+    the title change, not only the workspace the switch sits in)."""
+    keep_in_url()
+    st.session_state[K("full_rerun")] = True
+
+
 def switch() -> None:
     st.toggle(
         "Present",
         key=K(PRESENT),
-        on_change=keep_in_url,
+        on_change=switched,
         help="For a projector: no sidebar, the chart first and full width, larger labels, and a QR code of the "
         "run for students' phones. The link `?present=1` opens the page this way.",
     )

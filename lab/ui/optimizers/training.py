@@ -9,7 +9,7 @@ import uuid
 
 import streamlit as st
 
-from lab.app import form, limits, live, runs, view
+from lab.app import fairqueue, form, limits, live, runs, view
 from lab.app.form import K
 from lab.app.query import PageState, to_query
 from lab.core import cost, tuning
@@ -35,6 +35,16 @@ def stop_button(page: Page, slot) -> None:
     if now is not None:
         st.session_state[NOW] = now
         slot.button("Stop", key=K("btn.stop"), width="stretch", icon=":material/stop_circle:")
+
+
+FULL_RERUN = K("full_rerun")  # set by a callback whose change reaches outside the workspace
+
+
+def full_rerun_if_asked() -> None:
+    """A full rerun when a callback asked for one: a widget in the fragment reruns only the fragment,
+    and st.rerun() does nothing inside a callback."""
+    if st.session_state.pop(FULL_RERUN, False):
+        st.rerun()
 
 
 def escalate(what: str) -> None:
@@ -181,13 +191,17 @@ def live_row(state: PageState | None) -> None:
         st.caption(f"{about} to train here{allowed}.")
 
 
-def train(page: Page, state: PageState, right, scroll: bool = True) -> None:
+def train(page: Page, state: PageState, right, scroll: bool = True, wait: bool = True) -> None:
+    """Train (or fetch) the form's run; ``wait=False`` (a live edit): when every slot is in use, say
+    so and leave it to Train all rather than freeze the workspace in the queue."""
     entry = None
     with working("Training", right) as (progress, on_wait, status):
         try:
             entry, dropped, source = runs.fetch_or_train(
-                page.store, state.config, progress=progress, on_wait=on_wait, session=session_id()
+                page.store, state.config, progress=progress, on_wait=on_wait, session=session_id(), wait=wait
             )
+        except fairqueue.Busy:
+            right.info("The server is busy: this edit was not retrained. Press **Train all** to queue it.")
         except ValueError as exc:
             right.error(str(exc), icon=":material/error:")
     if entry is not None:

@@ -100,4 +100,4 @@ def side_by_side(cfg) -> None:
 
 def cli_explain(cfg, name: str, k: int) -> str:
     """The command that explains the same step on one's own machine."""
-    return " ".join(["python -m lab explain", f"--optimizer '{name}'", f"--step {k}", *cli.flags(cfg)])
+    return " ".join(["python -m lab explain", f"--optimizer '{name}'", f"--step {k}", *cli.flags(cfg, "explain")])
