@@ -77,11 +77,13 @@ def test_calibration_measures_this_machine_and_the_estimates_use_it(monkeypatch)
 def test_a_budget_refuses_with_the_estimate_the_budget_its_variable_and_a_command():
     hosted = limits.load({"LAB_PROFILE": "hosted"})
     assert hosted.seconds == 4 and limits.load({}).seconds == 0  # local: no budget
-    assert limits.check_budget(1e6, "This run", "cmd", limits.load({})) is None
-    assert limits.check_budget(3.9, "This run", "cmd", hosted) is None
-    notice = limits.check_budget(1234.5, "This run", "python -m lab compare --steps 30000 --out results/", hosted)
-    assert "1,234.5 s" in notice and "4 s" in notice and "LAB_MAX_SECONDS" in notice
-    assert notice.endswith("python -m lab compare --steps 30000 --out results/")
+    assert limits.check_budget(1e6, "This run", "cmd", limits=limits.load({})) is None
+    assert limits.check_budget(3.9, "This run", "cmd", limits=hosted) is None
+    command = "python -m lab compare --steps 30000 --out results/"
+    notice = limits.check_budget(1234.5, "This run", command, "2 steps fit", limits=hosted)
+    assert "would take about 21 minutes of training" in notice and "budget of 4 s" in notice
+    assert "LAB_MAX_SECONDS" in notice and "2 steps fit." in notice
+    assert notice.endswith(f"`{command}`")  # as code: it is typed in a terminal
     assert limits.load({"LAB_MAX_SECONDS": "0", "LAB_PROFILE": "hosted"}).seconds == 0
     with pytest.raises(ValueError, match="LAB_MAX_SECONDS"):
         limits.load({"LAB_MAX_SECONDS": "-1"})

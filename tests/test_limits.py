@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from apptest_helpers import open_page
+from apptest_helpers import open_page, open_tab
 
 from lab.app import limits, runs
 from lab.app.limits import Limits
@@ -101,7 +101,8 @@ def test_a_sweep_over_the_limit_is_refused_with_the_reason(small):
 
 
 def test_history_keeps_at_most_the_limit(small):
-    at = open_page("optimizers", query={"steps": "20"})
+    at = open_page("optimizers", query={"opt": "GD,Adam", "steps": "20", "samples": "30", "run": "1"})
+    open_tab(at, "Downloads & history")  # the history is there once a run is
     assert at.number_input(key="opt.keep").proto.max == small.runs_kept
 
 

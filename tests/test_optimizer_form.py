@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.app import form, session
+from lab.app import form, limits, session
 from lab.app.query import PageState
 from lab.core import tuning
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -72,7 +72,9 @@ def test_sweep_texts_say_when_the_form_has_moved_on():
     found = tuning.sweep(cfg, (0.1, 3.0))
     tuned = PageState(tuning.with_best_lrs(cfg, found))
     assert form.sweep_is_current(found, tuned) and not form.sweep_is_current(found, PageState(cfg.replace(steps=99)))
-    assert form.sweep_summary(found, True).endswith("Press **Train all** to compare them at their best.")
+    assert form.sweep_summary(found, True).endswith(
+        "With Live on they are already retrained at these rates; else press **Train all**."
+    )
     caption = form.sweep_caption(found, False)
     assert "100 steps at each learning rate, on this data, seed 0." in caption
     assert "Not swept: LBFGS" in caption and caption.endswith("The settings have changed since this sweep.")
@@ -144,7 +146,7 @@ def test_reset_brings_back_the_tutorials_defaults_after_an_experiment():
 
 
 def test_an_estimate_reads_as_a_learner_says_it():
-    assert [form.duration(s) for s in (0.004, 0.35, 4.0, 12.4, 390, 5_980, 23_000, 1e6)] == [
+    assert [limits.duration(s) for s in (0.004, 0.35, 4.0, 12.4, 390, 5_980, 23_000, 1e6)] == [
         "Under 0.01 s",
         "About 0.35 s",
         "About 4 s",

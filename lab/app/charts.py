@@ -390,7 +390,8 @@ def loss_chart(
     marker_label = (
         alt.Chart(pd.DataFrame({"at": [0]}))
         .transform_calculate(step="upto")
-        .mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=12, clip=True, text={"expr": "'step ' + upto"})
+        # right of the line it was cut at the right edge, where the slider starts (the last step)
+        .mark_text(align="right", baseline="top", dx=-4, dy=2, fontSize=12, clip=True, text={"expr": "'step ' + upto"})
         .encode(x=alt.X("step:Q", scale=x_scale), y=alt.value(0))
     )
     layers += [marker, marker_label]

@@ -177,21 +177,6 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
     )
 
 
-def duration(seconds: float) -> str:
-    """An estimated time as a learner reads it: "Under 0.01 s", "About 0.35 s", "About 12 s",
-    "About 6.5 minutes"."""
-    if seconds < 0.01:
-        return "Under 0.01 s"
-    if seconds < 1:
-        return f"About {seconds:.2f} s"
-    value, unit = seconds, "s"
-    if seconds >= 100:
-        value, unit = seconds / 60, "minutes"
-    if seconds >= 6_000:
-        value, unit = seconds / 3_600, "hours"
-    return f"About {value:.2g} {unit}" if value < 10 else f"About {value:.0f} {unit}"
-
-
 SOURCE_WORDS = {  # where a run on screen came from, for the run's caption (trained now: nothing to say)
     "shared cache": " · from this server's cache",
     "session": " · from this session's history",
@@ -227,7 +212,7 @@ def sweep_summary(found: tuning.Sweep, current: bool) -> str:
     return (
         "Each optimizer's learning rate is set to its best (◆): "
         + ", ".join(f"**{n}** {lr:g}" for n, lr in found.best.items())
-        + (". Press **Train all** to compare them at their best." if current else ".")
+        + (". With Live on they are already retrained at these rates; else press **Train all**." if current else ".")
     )
 
 

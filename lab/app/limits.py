@@ -140,15 +140,30 @@ def check_sweep(lanes: int, limits: Limits | None = None) -> str | None:
     return refusal("sweep_lanes", lanes, "learning-rate sweep runs", bigger, limits)
 
 
-def check_budget(estimate: float, what: str, command: str, limits: Limits | None = None) -> str | None:
+def duration(seconds: float) -> str:
+    """An estimated time as a learner reads it: "Under 0.01 s", "About 0.35 s", "About 12 s",
+    "About 6.5 minutes"."""
+    if seconds < 0.01:
+        return "Under 0.01 s"
+    if seconds < 1:
+        return f"About {seconds:.2f} s"
+    value, unit = seconds, "s"
+    if seconds >= 100:
+        value, unit = seconds / 60, "minutes"
+    if seconds >= 6_000:
+        value, unit = seconds / 3_600, "hours"
+    return f"About {value:.2g} {unit}" if value < 10 else f"About {value:.0f} {unit}"
+
+
+def check_budget(estimate: float, what: str, command: str, hint: str = "", limits: Limits | None = None) -> str | None:
     """Why ``what``, estimated at ``estimate`` seconds of training, is refused here (None when within
-    the budget, or where there is none): the estimate, the budget and its variable, and the command
-    that runs it on one's own machine."""
+    the budget, or where there is none): the estimate, the budget and its variable, what would fit
+    (``hint``), and the command that runs it on one's own machine."""
     budget = (limits or LIMITS).seconds
     if not budget or estimate <= budget:
         return None
+    fits = f" {hint}." if hint else " Fewer steps, samples, repeats or optimizers bring it within."
     return (
-        f"{what} would take about {estimate:,.1f} s of training, over this server's budget of {budget} s per "
-        f"request ({variable('seconds')}). Fewer steps, samples, repeats or optimizers bring it within; "
-        f"on your own machine: {command}"
+        f"{what} would take {duration(estimate).lower()} of training, over this server's budget of {budget} s "
+        f"per request ({variable('seconds')}).{fits} On your own machine: `{command}`"
     )

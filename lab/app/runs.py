@@ -254,6 +254,19 @@ def _calibrate() -> None:
         cost.calibrate()
 
 
+def budget_refusal(cfg: RunConfig, estimate: float | None = None) -> str | None:
+    """Why training ``cfg`` here is refused (None when it is within the budget)."""
+    estimate = cost.estimate(cfg) if estimate is None else estimate
+    return limits.check_budget(estimate, "This run", cli.command(cfg), fitting_steps(cfg, estimate))
+
+
+def fitting_steps(cfg: RunConfig, estimate: float) -> str:
+    """What would fit the budget with the rest as it is: the steps (the cost grows with them)."""
+    budget = limits.LIMITS.seconds
+    fit = int(cfg.steps * budget / estimate) if estimate > 0 else cfg.steps
+    return f"{max(fit, 1):,} steps or fewer fit, with the rest as it is" if fit >= 1 else ""
+
+
 class OverBudget(ValueError):
     """A training refused before it starts: its estimate is over the server's budget."""
 
@@ -285,7 +298,7 @@ def fetch_or_train(
     if entry is not None:
         return entry, [], "session"
     estimate = cost.estimate(cfg)
-    refused = limits.check_budget(estimate, "This run", cli.command(cfg))
+    refused = budget_refusal(cfg, estimate)
     if refused is not None and shared.get(cfg.to_json()) is None:  # to be trained: refused before it starts
         raise OverBudget(refused)
     result, trained = _shared_or_computed(

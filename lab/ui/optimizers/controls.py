@@ -130,6 +130,7 @@ def lr_table(names: list[str], same_lr_on: bool) -> None:
             ),
         },
     )
+    st.caption("Double-click a learning rate (or select it and press Enter) to type a new one.")
     for notice in st.session_state.pop(form.HP_NOTICES, []):
         st.warning(notice, icon=":material/block:")
 

@@ -17,6 +17,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {{ d
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li, [data-testid="stTable"] td,
 [data-testid="stTable"] th, [data-testid="stTab"] p, button p {{ font-size: {present.FONT}px !important; }}
 [data-testid="stMarkdownContainer"] h3 {{ font-size: 1.5rem; padding: 0.25rem 0; }}
+.vega-bind-name, .vega-bind label {{ font-size: {present.FONT}px !important; }}
+[data-testid="stMarkdownContainer"] h4 code {{ font-size: 1.4rem; }}
 /* The chart's two controls stay on one line above it, even on a narrow screen. */
 .st-key-opt-charts [data-testid="stHorizontalBlock"] {{ flex-wrap: nowrap !important; }}
 .st-key-opt-charts [data-testid="stColumn"] {{
@@ -58,9 +60,11 @@ def switch() -> None:
     )
 
 
-def share_panel(link: str, short: str) -> None:
-    """The run's QR code beside its short link."""
+def share_panel(scheme: str, short: str) -> None:
+    """The run's QR code (of its short link: fewer modules, easier to scan off a wall) beside the
+    short link in large type."""
     code, words = st.columns([1, 3], vertical_alignment="center")
     with code, st.container(key=K("qr")):
-        st.image(present.qr_svg(link), width=160)
-    words.markdown(f"**Open this run on your phone**: scan the code, or type  \n`{short}`")
+        st.image(present.qr_svg(f"{scheme}://{short}"), width=160)
+    words.markdown("**Open this run on your phone**: scan the code, or type")
+    words.markdown(f"#### `{short}`")

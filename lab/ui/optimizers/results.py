@@ -22,7 +22,11 @@ PRESENT_HEIGHT = 310  # px in present mode, the legend beside: the chart and its
 def before_training(page: Page, on_surface: bool, state: PageState | None) -> None:
     """No run on screen yet: what will be trained on (the surface, or the data), a sweep if one was
     made, and the history (runs can be shown from it)."""
-    st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
+    over = None if state is None else runs.budget_refusal(state.config)
+    if over is not None:  # say it before Train all is pressed, where the learner looks first
+        st.warning(over, icon=":material/timer_off:")
+    else:
+        st.info("Press **Train all** to train the chosen optimizers side by side.", icon=":material/touch_app:")
     if on_surface:
         land = landscapes.get(st.session_state[K("problem")])
         st.markdown(f"**The surface**: {land.description} Every optimizer starts at the circle {land.start}.")
@@ -38,7 +42,8 @@ def before_training(page: Page, on_surface: bool, state: PageState | None) -> No
     if st.session_state.get(K("sweep")) is not None:
         st.markdown("**Learning-rate sweep**")
         sweep.sweep_view(state)
-    downloads.history(page)
+    if page.store.entries:  # runs can be shown from it
+        downloads.history(page)
 
 
 def results(page: Page, entries: list[Entry], state: PageState | None) -> None:
@@ -91,7 +96,9 @@ def share(page: Page, main: Entry) -> None:
     if page.present:
         experiment = page.url_state.experiment if view.same_run(main.config, page.url_state.config) else None
         state = view.share_state(main.config, page.url_state)
-        present_ui.share_panel(link, present.short_link(st.context.url or "", state, experiment))
+        base = st.context.url or ""
+        scheme = base.split("://")[0] if "://" in base else "http"
+        present_ui.share_panel(scheme, present.short_link(base, state, experiment))
 
 
 def loss_chart(overlaid, key: tuple, surface: bool, presenting: bool) -> tuple[str, bool]:

@@ -182,7 +182,7 @@ def live_row(state: PageState | None) -> None:
     estimate = cost.estimate(state.config)
     budget = limits.LIMITS.seconds
     allowed = f" (this server allows {budget} s)" if budget else ""
-    about = form.duration(estimate)
+    about = limits.duration(estimate)
     if limits.check_budget(estimate, "", "") is not None:
         st.caption(f":red[{about} to train here: over this server's budget of {budget} s.]")
     elif on and not live.is_short(state.config):
@@ -211,7 +211,7 @@ def train(page: Page, state: PageState, right, scroll: bool = True, wait: bool =
         present.keep_in_url()
         if entry.result.stopped is not None:
             status.warning(view.stopped_message(entry.result), icon=":material/timer_off:")
-        elif (message := view.source_message(source, entry.run_id)) is not None:
+        elif (message := view.source_message(source, entry.run_id)) is not None and not page.present:
             st.toast(message, icon=":material/cached:")  # said, without pushing the form down
         tell_dropped(page, dropped)
 

@@ -39,7 +39,7 @@ def explain_view(cfg) -> None:
     )
     refused = limits.check_budget(
         cost.estimate_replay(cfg, name), f"Replaying {name} over {cfg.steps:,} steps", cli_explain(cfg, name, k)
-    )
+    )  # the replay runs the whole run step by step through torch.optim
     if refused is not None:
         st.warning(refused, icon=":material/timer_off:")
         return
@@ -49,26 +49,22 @@ def explain_view(cfg) -> None:
     except ValueError as exc:
         st.warning(str(exc), icon=":material/warning:")
         return
-    left, right = st.columns([3, 2])
-    with left:
-        if detail.formula:
-            st.latex(detail.formula)
-            st.caption(detail.intuition)
-        else:
-            st.info(
-                f"No formula is written down here for `torch.optim.{detail.torch_class}`: below are torch's own "
-                "numbers, its state before and after the step.",
-                icon=":material/info:",
-            )
-        st.table(steps.step_frame(detail))
-    with right:
-        st.markdown(f"**{name}: step sizes over the run** (log–log; the dashed rule is step {k})")
-        st.altair_chart(charts.step_size_chart(tr, steps.chart_steps(cfg.steps), k), width="stretch")
-        if detail.effective_means:
-            st.caption(
-                f"Solid: each parameter's effective step size, {detail.effective_means}. "
-                "Dashed: |Δθ|, the step it took."
-            )
+    if detail.formula:
+        st.latex(detail.formula)
+        st.caption(detail.intuition)
+    else:
+        st.info(
+            f"No formula is written down here for `torch.optim.{detail.torch_class}`: below are torch's own "
+            "numbers, its state before and after the step.",
+            icon=":material/info:",
+        )
+    st.table(steps.step_frame(detail))
+    st.markdown(f"**{name}: step sizes over the run** (log–log; the dashed rule is step {k})")  # full width
+    st.altair_chart(charts.step_size_chart(tr, steps.chart_steps(cfg.steps), k), width="stretch")
+    if detail.effective_means:
+        st.caption(
+            f"Solid: each parameter's effective step size, {detail.effective_means}. Dashed: |Δθ|, the step it took."
+        )
     if detail.max_abs_diff is not None:
         st.markdown(
             f"**Our implementation**, from torch's state before step {k}: largest |ours − torch| after the step "
