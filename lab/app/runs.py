@@ -12,6 +12,7 @@ import contextlib
 import functools
 import itertools
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -212,9 +213,14 @@ class RunStore:
 
 SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session
 # The process's trainings, queued fairly (lab/app/fairqueue.py): at most LAB_MAX_TRAININGS at once (by
-# default one per core: more would only slow each down), one per session, first come first served,
-# and one more slot for short work so a default link never waits behind a long training.
-QUEUE = FairQueue(LIMITS.trainings)
+# default one per core: more would only slow each down), one per session, first come first served.
+# One of those slots is kept for short work (a default link, a live edit): long trainings hold the
+# GIL in Python loops, and with every core's slot taken by them a student's page took 2.4-3.3 s to show
+# a 0.01 s run; with one fewer, 1.4-1.9 s.
+QUEUE = FairQueue(slots=max(1, LIMITS.trainings - 1), short_slots=1)
+
+
+SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before another waiting one gets it
 
 
 @functools.cache
@@ -225,6 +231,10 @@ def configure_process() -> None:
     steps, after each path's first-call costs — which the first visitor then does not pay; until it
     is done, estimates use the defaults measured on a 2-core machine)."""
     torch.set_num_threads(1)
+    # A training through torch.optim is a Python loop that holds the GIL; the server's other threads
+    # (the web server answering a page's requests, another student's script) ask for it hundreds of
+    # times a page and each wait lasted up to the switch interval (5 ms by default).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if os.environ.get("LAB_CALIBRATE", "1") != "0":  # the tests keep the defaults: estimates that stay put
         # not a daemon: a process that exits meanwhile waits for it (torch's threads abort otherwise)
         threading.Thread(target=_calibrate, name="calibrate", daemon=False).start()

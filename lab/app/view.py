@@ -92,7 +92,7 @@ def history_labels(store: RunStore) -> dict[int, str]:
     return {e.run_id: e.label() for e in store.entries.values()}
 
 
-def throttled(report: Callable[[float], None], every: float = 0.1) -> Callable[[float], None]:
+def throttled(report: Callable[[float], None], every: float = 0.25) -> Callable[[float], None]:
     """``report`` called at most once per ``every`` seconds, and always for the end (1.0): the
     engine reports every chunk of steps, and each report is a message to the browser."""
     last = -float("inf")
