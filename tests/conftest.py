@@ -1,3 +1,4 @@
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -36,3 +37,26 @@ def fresh_shared_cache():
     runs.SHARED.clear()
     yield
     runs.SHARED.clear()
+
+
+# ------------------------------------------------------------------------------------------ test tiers
+def _drives_a_page(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "fixturenames", ())
+    if any(name in fixtures for name in ("trained", "hosted")):
+        return True
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError, AttributeError):
+        return False
+    return "open_page(" in source or "AppTest" in source
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test in one tier (docs/testing.md): ``browser`` (tests/browser), ``app`` (drives a page
+    with Streamlit's AppTest), else ``unit``; and ``slow`` for the numeric comparisons over long runs
+    and the tests marked slow by hand. ``-m "not slow and not browser"`` is the edit-test loop."""
+    for item in items:
+        if item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.app if _drives_a_page(item) else pytest.mark.unit)
+        if item.get_closest_marker("numeric") is not None:
+            item.add_marker(pytest.mark.slow)

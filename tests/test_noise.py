@@ -7,6 +7,7 @@ import itertools
 import json
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 from apptest_helpers import open_page, open_tab
@@ -93,9 +94,18 @@ def test_the_page_draws_the_arrows_and_the_variance_chart():
     open_tab(at, "Paths")
     at.toggle(key="opt.noise").set_value(True).run()
     assert not at.exception
-    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    paths = next(s for s in specs if any(layer.get("mark", {}).get("shape") == "triangle-up" for layer in s["layer"]))
-    assert paths  # the arrows' heads
+    charts = at.get("vega_lite_chart")
+    specs = [json.loads(c.proto.spec) for c in charts]
+    heads = [  # (chart, the arrowheads' layer)
+        (c, layer) for c, s in zip(charts, specs, strict=True) for layer in s.get("layer", [])
+        if layer.get("mark", {}).get("shape") == "triangle-up"
+    ]  # fmt: skip
+    assert len(heads) == 3  # the full data's, this batch's, the other batches' heads
+    chart, layer = heads[0]  # one table of arrows behind them
+    data = next(d for d in chart.proto.datasets if d.name == layer["data"]["name"])
+    arrows = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+    # the full data's step, this batch's, and other batches' at every replayed step
+    assert set(arrows["kind"]) == {"f", "t", "o"} and (arrows["kind"] == "o").sum() >= noise.CLOUD
     assert any(
         layer.get("encoding", {}).get("x", {}).get("field") == "m" for s in specs for layer in s.get("layer", [])
     )  # the variance chart
