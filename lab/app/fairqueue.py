@@ -44,7 +44,8 @@ class FairQueue:
     def _free(self, ticket: _Ticket) -> bool:
         """Whether ``ticket`` may start now: first among those it may pass, a slot free, and its
         session not training already."""
-        if any(t.session == ticket.session for t in self._running):
+        training = {t.session for t in self._running}
+        if ticket.session in training:
             return False
         long_running = sum(not t.short for t in self._running)
         short_running = sum(t.short for t in self._running)
@@ -55,7 +56,7 @@ class FairQueue:
         else:
             ahead = [t for t in self._waiting if not t.short]
             room = in_general < self.slots
-        first = next((t for t in ahead if not any(r.session == t.session for r in self._running)), None)
+        first = next((t for t in ahead if t.session not in training), None)
         return room and first is ticket
 
     def place(self, ticket: _Ticket) -> int:

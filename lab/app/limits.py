@@ -91,12 +91,11 @@ def load(environ: Mapping[str, str] = os.environ) -> Limits:
         if text is None or not text.strip():
             continue
         high = CEILINGS.get(f.name, 1_000)
+        low = FLOORS.get(f.name, 1)
         try:
             value = int(text)
         except ValueError:
-            low = FLOORS.get(f.name, 1)
             raise ValueError(f"{variable(f.name)} = {text!r} is not a whole number in [{low}, {high}]") from None
-        low = FLOORS.get(f.name, 1)
         if not low <= value <= high:
             raise ValueError(f"{variable(f.name)} = {value} is outside [{low}, {high}]")
         out = replace(out, **{f.name: value})
@@ -155,13 +154,19 @@ def duration(seconds: float) -> str:
     return f"About {value:.2g} {unit}" if value < 10 else f"About {value:.0f} {unit}"
 
 
+def over_budget(estimate: float, limits: Limits | None = None) -> bool:
+    """Whether ``estimate`` seconds of training are over this server's budget (never where there is none)."""
+    budget = (limits or LIMITS).seconds
+    return bool(budget) and estimate > budget
+
+
 def check_budget(estimate: float, what: str, command: str, hint: str = "", limits: Limits | None = None) -> str | None:
     """Why ``what``, estimated at ``estimate`` seconds of training, is refused here (None when within
     the budget, or where there is none): the estimate, the budget and its variable, what would fit
     (``hint``), and the command that runs it on one's own machine."""
-    budget = (limits or LIMITS).seconds
-    if not budget or estimate <= budget:
+    if not over_budget(estimate, limits):
         return None
+    budget = (limits or LIMITS).seconds
     fits = f" {hint}." if hint else " Fewer steps, samples, repeats or optimizers bring it within."
     return (
         f"{what} would take {duration(estimate).lower()} of training, over this server's budget of {budget} s "

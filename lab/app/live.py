@@ -12,6 +12,11 @@ from lab.core.config import RunConfig
 LIVE_SECONDS = 0.5  # estimated training time up to which an edit retrains by itself
 
 
+def short(seconds: float) -> bool:
+    """Whether a run estimated at ``seconds`` is short enough to retrain on an edit."""
+    return seconds <= LIVE_SECONDS
+
+
 def is_short(cfg: RunConfig) -> bool:
     """Whether an edit that leads to ``cfg`` retrains by itself."""
-    return cost.estimate(cfg) <= LIVE_SECONDS
+    return short(cost.estimate(cfg))

@@ -273,8 +273,8 @@ def budget_refusal(cfg: RunConfig, estimate: float | None = None) -> str | None:
 def fitting_steps(cfg: RunConfig, estimate: float) -> str:
     """What would fit the budget with the rest as it is: the steps (the cost grows with them)."""
     budget = limits.LIMITS.seconds
-    fit = int(cfg.steps * budget / estimate) if estimate > 0 else cfg.steps
-    return f"{max(fit, 1):,} steps or fewer fit, with the rest as it is" if fit >= 1 else ""
+    fit = int(cfg.steps * budget / estimate)  # an estimate has its set-up's cost: never 0
+    return f"{fit:,} steps or fewer fit, with the rest as it is" if fit >= 1 else ""
 
 
 class OverBudget(ValueError):
@@ -317,7 +317,7 @@ def fetch_or_train(
         lambda: engine.run(cfg, progress=progress, time_limit=time_limit(estimate)),
         on_wait,
         session,
-        short=estimate <= live.LIVE_SECONDS,
+        short=live.short(estimate),
         wait=wait,
     )
     store.trained += int(trained)

@@ -51,10 +51,9 @@ FORMATS = {
     **dict.fromkeys(ERRORS, _sci),
     "time (ms)": "{:.1f}",
     "steps to tol": "{:.0f}",
-    "steps to tolerance": "{:.0f}",
     "w sd": _sci,
 }
-LOWER_IS_BETTER = ("final loss", *ERRORS, "steps to tol", "steps to tolerance", "time (ms)")
+LOWER_IS_BETTER = ("final loss", *ERRORS, "steps to tol", "time (ms)")
 HEADERS = {"steps to tol": "steps to tolerance"}  # the page's words for a column (the CSVs keep the short name)
 BEST_COLOR = "#c7f0d2"
 
@@ -197,17 +196,20 @@ def styled(table: pd.DataFrame, res: RunResult | None = None):
     """``table`` as the page shows it: the best of each column marked where it beats the rest beyond
     the run's rounding (``res`` gives the precision; without it, any difference counts), numbers
     formatted, each cell on one line, no index."""
-    room = {HEADERS.get(c, c): m for c, m in margins(res).items()} if res is not None else {}
-    table = table.rename(columns=HEADERS)
+    room = margins(res) if res is not None else {}
+    marked, formats = best_columns(table), {c: f for c, f in FORMATS.items() if c in table.columns}
+    page = {c: HEADERS.get(c, c) for c in table.columns}  # the heads the page shows (Streamlit draws no relabels)
+    named = {shown: c for c, shown in page.items()}
 
     def mark(column: pd.Series) -> list[str]:
-        best = best_row(column, *room.get(column.name, (0.0, 0.0)))
+        best = best_row(column, *room.get(named[column.name], (0.0, 0.0)))
         return [f"background-color: {BEST_COLOR}" if i == best else "" for i in range(len(column))]
 
     return (
-        table.style.apply(mark, subset=best_columns(table))
+        table.rename(columns=page)
+        .style.apply(mark, subset=[page[c] for c in marked])
         # no cell breaks across lines ("1.191e-|13"): scoped to this table, like the marks above
         .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap")]}], overwrite=False)
-        .format({c: f for c, f in FORMATS.items() if c in table.columns}, na_rep="—")
+        .format({page[c]: f for c, f in formats.items()}, na_rep="—")
         .hide(axis="index")
     )

@@ -20,9 +20,12 @@ calibrated. ``benchmarks/bench_budget.py`` checks estimates against measured tim
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab.core import engine, schedulers
+import torch
+
+from lab.core import engine, objectives, schedulers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.rules import rule_for
 
@@ -113,10 +116,10 @@ def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
     for opt in cfg.optimizers:
         batch = cfg.batch_size_of(opt) if cfg.is_regression else 0
         stochastic = cfg.is_regression and 0 < batch < n
-        sched = cfg.scheduler_of(opt)
-        if sched is not None and batched(cfg, opt):
+        sched, on_batch = cfg.scheduler_of(opt), batched(cfg, opt)
+        if sched is not None and on_batch:
             scheduled.add((sched, opt.spec.torch_class))
-        if not batched(cfg, opt):
+        if not on_batch:
             per_step = _torch_step(opt, batch, c)
         elif compiled:
             per_step = c.compiled_step + c.compiled_sample * batch
@@ -147,17 +150,23 @@ def _torch_step(opt: OptimizerConfig, batch: int, c: Costs) -> float:
     return evaluations(opt) * (c.torch_step + c.torch_sample * batch)
 
 
-def _timed(cfg: RunConfig) -> float:
-    """Seconds for ``cfg``: the faster of two runs, after one that pays the first-call costs (a
-    schedule's rates are worked out afresh each time, as for a new run)."""
-    _TRAIN(cfg)
+def _fastest(call: Callable[[], object], runs: int, before: Callable[[], object] = lambda: None) -> float:
+    """Seconds of the fastest of ``runs`` calls, after one that pays the first-call costs; ``before``
+    runs ahead of each, untimed."""
+    call()
     times = []
-    for _ in range(2):
-        schedulers.clear_cache()
+    for _ in range(runs):
+        before()
         t0 = time.perf_counter()
-        _TRAIN(cfg)
+        call()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def _timed(cfg: RunConfig) -> float:
+    """Seconds for ``cfg``: the faster of two runs (a schedule's rates worked out afresh each time,
+    as for a new run)."""
+    return _fastest(lambda: _TRAIN(cfg), 2, before=schedulers.clear_cache)
 
 
 def calibrate() -> Costs:
@@ -199,17 +208,7 @@ def calibrate() -> Costs:
 def _curve_sample(data: DataConfig) -> float:
     """Seconds per sample of one row of the curves' full-data loss: timed on the objective itself,
     over eight of its blocks, the fastest of three."""
-    import torch
-
-    from lab.core import objectives
-
     obj, _ = objectives.build(RunConfig(data=data), torch.float32, torch.device("cpu"))
     rows = 8 * max(1, obj.LOSS_BLOCK // data.samples)
     params = torch.zeros(rows, 1, 2, dtype=torch.float64)
-    obj.loss(params)
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        obj.loss(params)
-        times.append(time.perf_counter() - t0)
-    return max(min(times) / (rows * data.samples), 1e-13)
+    return max(_fastest(lambda: obj.loss(params), 3) / (rows * data.samples), 1e-13)

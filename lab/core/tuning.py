@@ -74,11 +74,16 @@ def lanes(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[tuple[Optimize
     return out
 
 
+def runs(cfg: RunConfig, pairs: list[tuple[OptimizerConfig, OptimizerConfig]]) -> list[tuple[list, RunConfig]]:
+    """The runs a sweep trains for ``pairs`` (see :func:`lanes`): at most MAX_LANES lanes a run, one
+    repeat; each with the pairs it trains."""
+    chunks = [pairs[i : i + MAX_LANES] for i in range(0, len(pairs), MAX_LANES)]
+    return [(chunk, cfg.replace(optimizers=tuple(v for _, v in chunk), repeats=1)) for chunk in chunks]
+
+
 def configs(cfg: RunConfig, grid: tuple[float, ...] = GRID) -> list[RunConfig]:
-    """The runs a sweep of ``cfg`` trains: its (optimizer, rate) lanes, at most MAX_LANES a run."""
-    variants = [v for _, v in lanes(cfg, grid)]
-    chunks = [tuple(variants[i : i + MAX_LANES]) for i in range(0, len(variants), MAX_LANES)]
-    return [cfg.replace(optimizers=chunk, repeats=1) for chunk in chunks]
+    """The runs a sweep of ``cfg`` trains (what the cost model estimates)."""
+    return [run for _, run in runs(cfg, lanes(cfg, grid))]
 
 
 def score(lane: LaneResult, min_loss: float | None) -> tuple:
@@ -108,23 +113,21 @@ def sweep(
             + "; ".join(f"{o.display}: {not_swept(o)}" for o in cfg.optimizers)
         )
     t0 = time.perf_counter()
-    chunks = [pairs[i : i + MAX_LANES] for i in range(0, len(pairs), MAX_LANES)]
+    planned = runs(cfg, pairs)
     results = []
-    for k, chunk in enumerate(chunks):
+    for k, (chunk, run) in enumerate(planned):
 
         def part(f: float, k: int = k) -> None:
             if progress is not None:
-                progress((k + f) / len(chunks))
+                progress((k + f) / len(planned))
 
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.0)
-        res = engine.run(
-            cfg.replace(optimizers=tuple(v for _, v in chunk), repeats=1), progress=part, cancel=cancel, time_limit=left
-        )
+        res = engine.run(run, progress=part, cancel=cancel, time_limit=left)
         if res.stopped is not None:
-            where = res.stopped.split(":")[0]  # "stopped at step k of n"
             raise ValueError(
-                f"the sweep was stopped past its time limit of {time_limit:.1f} s ({where} of one of its runs): a "
-                "sweep needs every rate to its last step; fewer optimizers or steps finish in time"
+                f"the sweep was stopped past its time limit of {time_limit:.1f} s (stopped at step "
+                f"{res.config.steps:,} of {run.steps:,} of one of its runs): a sweep needs every rate to its last "
+                "step; fewer optimizers or steps finish in time"
             )
         results += [(opt, variant, res.lane(variant.display), res.min_loss) for opt, variant in chunk]
     rows, best, best_score = [], {}, {}

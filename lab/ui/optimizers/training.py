@@ -146,7 +146,10 @@ def actions(state: PageState | None, error: str | None):
 
 def tune_now() -> bool:
     """Whether this full run tunes (asked for by a press of Tune in the workspace)."""
-    return st.session_state.get(NOW) == "tune" and st.session_state.pop(NOW) == "tune"
+    if st.session_state.get(NOW) != "tune":
+        return False
+    del st.session_state[NOW]
+    return True
 
 
 def tune_learning_rates(state: PageState, right) -> None:
@@ -183,9 +186,9 @@ def live_row(state: PageState | None) -> None:
     budget = limits.LIMITS.seconds
     allowed = f" (this server allows {budget} s)" if budget else ""
     about = limits.duration(estimate)
-    if limits.check_budget(estimate, "", "") is not None:
+    if limits.over_budget(estimate):
         st.caption(f":red[{about} to train here: over this server's budget of {budget} s.]")
-    elif on and not live.is_short(state.config):
+    elif on and not live.short(estimate):
         st.caption(f"{about} to train here{allowed}: press **Train all**.")
     else:
         st.caption(f"{about} to train here{allowed}.")
