@@ -145,6 +145,7 @@ def own_data() -> None:
 def sidebar() -> None:
     session.init_from_url(st.session_state, st.query_params.to_dict())
     session.keep_inputs(st.session_state)  # every page's inputs, whichever page is on screen
+    session.keep_data(st.session_state)
     with st.sidebar:
         names = devices.device_names()
         infos = {d.name: d.description for d in devices.available_devices()}

@@ -68,6 +68,7 @@ def test_good_files_in_the_usual_shapes():
 @pytest.mark.numeric
 def test_a_run_on_own_data_is_the_plain_torch_loop_on_that_data():
     ds = datasets.parse_csv(GOOD, "a.csv")
+    datasets.register(ds)
     opts = (OptimizerConfig("Adam"), OptimizerConfig("SGD"))
     cfg = RunConfig(optimizers=opts, data=dataset_config(ds), steps=300, batch_size=2)
     res = engine.run(cfg)
@@ -76,6 +77,15 @@ def test_a_run_on_own_data_is_the_plain_torch_loop_on_that_data():
         assert_follows_torch(np.stack([lane.w, lane.b], 1), cfg.replace(dtype="float32"), opt, 1e-4)
     assert res.target == pytest.approx(datasets.least_squares(ds.x, ds.y))
     assert RunConfig.from_json(cfg.to_json()) == cfg  # the config names the data set by its hash
+
+
+def test_reading_a_data_sets_config_keeps_nothing_in_the_process():
+    ds = datasets.parse_csv(b"x,y\n0.125,7\n0.5,9\n0.75,1\n", "unread.csv")
+    cfg = RunConfig(data=dataset_config(ds), batch_size=2)
+    with pytest.raises(ValueError, match="is not on this server"):
+        engine.run(cfg)
+    datasets.register(ds)  # what the page's entry point (session.keep_data) and the CLI do before training
+    assert np.array_equal(engine.run(cfg.replace(steps=3)).x, ds.x)
 
 
 def test_a_data_set_this_process_does_not_have_asks_for_the_file():

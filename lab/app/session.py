@@ -82,6 +82,7 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
 def use_dataset(state: MutableMapping[str, Any], ds: datasets.Dataset) -> None:
     """Train on ``ds`` from now on (every page): the previous data is replaced only once the
     new file has passed every check."""
+    datasets.register(ds)
     state[DATASET] = ds
     state.pop(UPLOAD_ERROR, None)
     state.pop(UPLOAD_PENDING, None)
@@ -151,9 +152,17 @@ def data_label(state: Mapping[str, Any]) -> str:
     )
 
 
+def keep_data(state: Mapping[str, Any]) -> None:
+    """Keep this session's own data set in this process (the engine reads it by its digest). The
+    process keeps only the most recent few, and a session may outlive them: called on every run of a
+    page, before anything trains, so reading the form can stay free of writes."""
+    if (ds := state.get(DATASET)) is not None:
+        datasets.register(ds)
+
+
 def data_config(state: Mapping[str, Any]) -> DataConfig:
     if (ds := state.get(DATASET)) is not None:
-        return dataset_config(ds)  # registers it again: this process may have dropped it since
+        return dataset_config(ds)
     d = DataConfig()
     return DataConfig(
         samples=int(state.get(SAMPLES, d.samples)),

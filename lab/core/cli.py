@@ -85,7 +85,9 @@ def _data(args: argparse.Namespace) -> DataConfig:
         raw = args.data.read_bytes()
     except OSError as exc:
         raise ValueError(f"--data {args.data}: {exc.strerror or exc}") from None
-    return dataset_config(datasets.parse_csv(raw, args.data.name, args.x_col, args.y_col))
+    ds = datasets.parse_csv(raw, args.data.name, args.x_col, args.y_col)
+    datasets.register(ds)  # the engine reads it by its digest
+    return dataset_config(ds)
 
 
 def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], **extra) -> RunConfig:

@@ -43,8 +43,8 @@ def initial_params(seed: int, repeats: int) -> torch.Tensor:
 
 
 def dataset_config(ds: datasets.Dataset) -> DataConfig:
-    """The data config of a learner's own data set (registered in this process)."""
-    datasets.register(ds)
+    """The data config of a learner's own data set. Reading it writes nothing: whoever trains on it
+    keeps it in this process first (:func:`lab.core.datasets.register`)."""
     w, b = ds.fit
     return DataConfig(samples=ds.rows, true_w=w, true_b=b, noise=0.0, dataset=ds.digest, dataset_name=ds.name)
 
