@@ -31,12 +31,13 @@ def engine_calls(monkeypatch):
 
 @pytest.fixture
 def fresh_shared_cache():
-    """The process-wide run cache empty before and after the test (a page test must train, not find)."""
-    from lab.app import runs
+    """Every process-wide cache empty before and after the test, as in a fresh server (a page test
+    must train, not find)."""
+    from lab.core import caches
 
-    runs.SHARED.clear()
+    caches.clear_all()
     yield
-    runs.SHARED.clear()
+    caches.clear_all()
 
 
 # ------------------------------------------------------------------------------------------ test tiers

@@ -9,9 +9,8 @@ import math
 import pytest
 from apptest_helpers import open_page, open_tab, table
 
-from lab.app import runs
 from lab.app.query import from_query
-from lab.core import cli
+from lab.core import caches, cli
 from lab.core.config import RunConfig
 
 BAD_VALUES = ["-1", "0", "1e99", "nan", "inf", "abc", "", "1.5", "[1,2]", "1,2,3"]
@@ -196,12 +195,12 @@ def test_explain_flags_with_bad_values(capsys, flags, message):
 # ---------------------------------------------------------------------- widgets and uploads, in a session
 @pytest.fixture
 def trained():
-    runs.SHARED.clear()
+    caches.clear_all()
     at = open_page("optimizers", {"steps": "200"})
     at.button(key="opt.btn.train").click().run()
     assert not at.exception and len(table(at)) == 7
     yield at
-    runs.SHARED.clear()
+    caches.clear_all()
 
 
 def _still_there(at, rows: int = 7) -> None:
@@ -263,9 +262,9 @@ def hosted(monkeypatch, engine_calls):
     from lab.app import limits
 
     monkeypatch.setattr(limits, "LIMITS", limits.load({"LAB_PROFILE": "hosted"}))
-    runs.SHARED.clear()
+    caches.clear_all()
     yield engine_calls
-    runs.SHARED.clear()
+    caches.clear_all()
 
 
 HEAVY_LINKS = [

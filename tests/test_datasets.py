@@ -12,9 +12,9 @@ import pytest
 from apptest_helpers import open_page, table
 from reference import assert_follows_torch
 
-from lab.app import runs, session
+from lab.app import session
 from lab.app.query import PageState, to_query
-from lab.core import datasets, engine
+from lab.core import caches, datasets, engine
 from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.data import dataset_config
 
@@ -135,9 +135,9 @@ def test_compare_with_bad_data_is_one_line_and_exit_2(tmp_path, content, extra, 
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    runs.SHARED.clear()
+    caches.clear_all()
     yield
-    runs.SHARED.clear()
+    caches.clear_all()
 
 
 def _upload(at, name: str, raw: bytes):

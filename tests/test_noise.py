@@ -12,8 +12,8 @@ import pytest
 import torch
 from apptest_helpers import open_page, open_tab
 
-from lab.app import charts, runs
-from lab.core import engine, noise
+from lab.app import charts
+from lab.core import caches, engine, noise
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
@@ -87,7 +87,7 @@ def test_the_arrows_sit_at_every_step_the_slider_can_show_and_stay_bounded():
 
 
 def test_the_page_draws_the_arrows_and_the_variance_chart():
-    runs.SHARED.clear()
+    caches.clear_all()
     query = {"opt": "SGD,Mini-batch SGD,GD", "noise": "0.3", "steps": "400", "run": "1"}
     at = open_page("optimizers", query)
     assert not at.exception
@@ -113,4 +113,4 @@ def test_the_page_draws_the_arrows_and_the_variance_chart():
     other = open_page("optimizers", {"opt": "GD,Adam", "steps": "50", "run": "1"})
     open_tab(other, "Paths")
     assert not other.exception and not [t for t in other.toggle if t.key == "opt.noise"]
-    runs.SHARED.clear()
+    caches.clear_all()

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from lab.app import runs
-from lab.app.lru import LRU
 from lab.app.query import PageState, from_query, to_query
 from lab.core import engine
+from lab.core.caches import LRU
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.results import CURVE_COLUMNS
 

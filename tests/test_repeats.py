@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from apptest_helpers import open_page, table
 
-from lab.app import charts, runs, tables
+from lab.app import charts, tables
 from lab.app.query import PageState, from_query, to_query
-from lab.core import engine
+from lab.core import caches, engine
 from lab.core.config import OptimizerConfig, RunConfig
 
 pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run)
@@ -67,7 +67,7 @@ def test_the_table_gives_mean_sd_and_how_many_converged(result):
 
 
 def test_repeats_travel_in_the_link_and_train_in_the_app():
-    runs.SHARED.clear()
+    caches.clear_all()
     cfg = RunConfig(optimizers=(OptimizerConfig("SGD"), OptimizerConfig("Mini-batch SGD")), repeats=8, steps=600)
     query = to_query(PageState(cfg))
     assert query["repeats"] == "8" and from_query(query).config == cfg
@@ -79,4 +79,4 @@ def test_repeats_travel_in_the_link_and_train_in_the_app():
     assert shown.loc["SGD", "w"] == pytest.approx(want.loc["SGD", "w"]) and "w sd" in shown.columns
     layers = json.loads(at.get("vega_lite_chart")[0].proto.spec)["layer"]
     assert "area" in [layer["mark"]["type"] for layer in layers]
-    runs.SHARED.clear()
+    caches.clear_all()

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 from apptest_helpers import open_page, open_tab, result_tabs, table
 
-from lab.app import charts, form, runs
+from lab.app import charts, form
 from lab.app.query import PageState, to_query
-from lab.core import engine
+from lab.core import caches, engine
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 
 
 @pytest.fixture(autouse=True)
 def fresh_shared_cache():
-    runs.SHARED.clear()
+    caches.clear_all()
     yield
-    runs.SHARED.clear()
+    caches.clear_all()
 
 
 def _charts(at) -> list[dict]:

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lab.app.lru import LRU
-from lab.core import landscapes, noise, optimizers
+from lab.core import caches, landscapes, noise, optimizers
 from lab.core.results import LaneResult, RunResult
 
 MAX_POINTS = 300  # per curve: two points (min and max of a bucket) every ~3 px of a projected chart
@@ -39,7 +38,7 @@ def spec(key: tuple, build: Callable[[], alt.TopLevelMixin]) -> dict:
     return SPECS.get_or_build(key, lambda: build().to_dict(validate=False))  # tests validate the builders
 
 
-SPECS = LRU(64)
+SPECS = caches.LRU(64, name="chart specs")
 
 
 def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -666,7 +665,8 @@ def noise_frames(res: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 _KEY = 10**6  # a path row's key: lane number * _KEY + step (steps are at most 100 000)
-NOISE = LRU(8)  # noise_frames by chart key: the paths chart and the variance chart use the same
+# noise_frames by chart key: the paths chart and the variance chart use the same
+NOISE = caches.LRU(8, name="noise frames")
 
 
 def noise_for(key: tuple, res: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -26,8 +26,7 @@ import torch
 from lab.app import limits, live
 from lab.app.fairqueue import FairQueue
 from lab.app.limits import LIMITS
-from lab.app.lru import LRU
-from lab.core import cli, cost, engine, results, tuning
+from lab.core import caches, cli, cost, engine, results, tuning
 from lab.core.config import RunConfig, value_text
 from lab.core.results import RunResult, curves_frame, summary_frame
 
@@ -211,7 +210,7 @@ class RunStore:
         return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
-SHARED = LRU(32, SHARED_BYTES, result_bytes)  # results by config JSON, for every session
+SHARED = caches.LRU(32, SHARED_BYTES, result_bytes, name="runs")  # results by config JSON, for every session
 # The process's trainings, queued fairly (lab/app/fairqueue.py): at most LAB_MAX_TRAININGS at once (by
 # default one per core: more would only slow each down), one per session, first come first served.
 # One of those slots is kept for short work (a default link, a live edit): long trainings hold the
@@ -293,7 +292,7 @@ def fetch_or_train(
     cfg: RunConfig,
     progress: Callable[[float], None] | None = None,
     on_wait: Callable[[int], None] | None = None,
-    shared: LRU = SHARED,
+    shared: caches.LRU = SHARED,
     session: str | None = None,
     wait: bool = True,
 ) -> tuple[Entry, list[Entry], str]:
@@ -327,7 +326,7 @@ def fetch_or_train(
 
 
 def _shared_or_computed(
-    shared: LRU,
+    shared: caches.LRU,
     key: Hashable,
     compute: Callable[[], Any],
     on_wait: Callable[[int], None] | None,
@@ -350,7 +349,8 @@ def _shared_or_computed(
     return value, True
 
 
-SWEEPS = LRU(16)  # learning-rate sweeps by config JSON and grid, for every session (tables only: small)
+# learning-rate sweeps by config JSON and grid, for every session (tables only: small)
+SWEEPS = caches.LRU(16, name="sweeps")
 
 
 def fetch_or_sweep(
@@ -358,7 +358,7 @@ def fetch_or_sweep(
     grid: tuple[float, ...] = tuning.GRID,
     progress: Callable[[float], None] | None = None,
     on_wait: Callable[[int], None] | None = None,
-    shared: LRU = SWEEPS,
+    shared: caches.LRU = SWEEPS,
     session: str | None = None,
 ) -> tuple[tuning.Sweep, bool]:
     """The learning-rate sweep of ``cfg``: from the shared cache, else trained in a training slot

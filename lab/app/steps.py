@@ -9,17 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.app.lru import LRU
 from lab.app.runs import training_slot
-from lab.core import explain, scratch
+from lab.core import caches, explain, scratch
 from lab.core.config import RunConfig
 
 AGREE_STEPS = 2_000  # the side-by-side check trains each implementation this far (at most)
 CHART_POINTS = 300  # steps at which the step-size chart evaluates the rule
 
-_STEPS = LRU(64)
-_TRACES = LRU(16)
-_AGREEMENT = LRU(16)
+_STEPS = caches.LRU(64, name="explained steps")
+_TRACES = caches.LRU(16, name="explained traces")
+_AGREEMENT = caches.LRU(16, name="explained agreement")
 
 
 def default_step(steps: int) -> int:

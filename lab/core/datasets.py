@@ -14,11 +14,11 @@ import csv
 import hashlib
 import io
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+
+from lab.core import caches
 
 MAX_BYTES = 5 * 2**20  # the core's own ceiling; servers set lower ones (lab.app.limits)
 MAX_ROWS = 100_000
@@ -141,23 +141,17 @@ def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return w, float(y.mean() - w * x.mean())
 
 
-_REGISTRY: OrderedDict[str, Dataset] = OrderedDict()
-_LOCK = threading.Lock()
+_KEPT = caches.LRU(_KEEP, name="data sets")
 
 
 def register(ds: Dataset) -> str:
-    """Keep ``ds`` in this process (the most recent _KEEP); returns its digest."""
-    with _LOCK:
-        _REGISTRY[ds.digest] = ds
-        _REGISTRY.move_to_end(ds.digest)
-        while len(_REGISTRY) > _KEEP:
-            _REGISTRY.popitem(last=False)
+    """Keep ``ds`` in this process (the most recently used _KEEP); returns its digest."""
+    _KEPT.put(ds.digest, ds)
     return ds.digest
 
 
 def get(digest: str, name: str | None = None) -> Dataset:
-    with _LOCK:
-        ds = _REGISTRY.get(digest)
+    ds = _KEPT.get(digest)
     if ds is None:
         raise ValueError(
             f"the data set {name or ''} ({digest}) is not on this server: links do not carry files, upload it again"

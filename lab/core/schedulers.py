@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
+from lab.core import caches
 from lab.core.optimizers import HyperParam, infer_range
 
 MAX_LENGTH = 100_000  # the longest length in steps a form offers (a run's steps are capped there too)
@@ -386,7 +387,7 @@ def clear_cache() -> None:
     _schedules.cache_clear()
 
 
-@functools.lru_cache(maxsize=64)
+@caches.memo("schedules", maxsize=64)
 def _schedules(name: str, sched_kwargs: str, torch_class: str, opt_kwargs: tuple[str, ...], steps: int):
     kws = [_decode(k) for k in opt_kwargs]
     try:  # every lane of the class in one pass: one param group each

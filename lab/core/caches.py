@@ -1,0 +1,103 @@
+"""Every process-wide cache of the lab, made here and listed here.
+
+Streamlit runs each visitor's session as a thread of one process, so whatever one session computes
+(a run, a chart's spec, a schedule's rates) can serve the next one that asks the same: each cache
+is either an :class:`LRU` map (thread-safe, bounded by entries and optionally by size) or a
+function memoised with :func:`memo`. Both register under a name, so :func:`clear_all` empties every
+one of them — what a test does to start from a cold process — and :func:`sizes` says how full each is.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CLEARS: dict[str, Callable[[], None]] = {}
+_SIZES: dict[str, Callable[[], int]] = {}
+
+
+def _register(name: str, clear: Callable[[], None], size: Callable[[], int]) -> None:
+    if name in _CLEARS:
+        raise ValueError(f"a cache named {name!r} exists already")
+    _CLEARS[name], _SIZES[name] = clear, size
+
+
+class LRU:
+    """A thread-safe least-recently-used map, bounded by entry count and optionally by size (the sum
+    of ``size(value)`` over the entries: the newest entry is always kept). A process-wide one is made
+    with a ``name``, which registers it; one without is a private map (a test's)."""
+
+    def __init__(
+        self,
+        max_entries: int,
+        max_bytes: int | None = None,
+        size: Callable[[Any], int] | None = None,
+        *,
+        name: str | None = None,
+    ):
+        self.max_entries, self.max_bytes, self.size = max_entries, max_bytes, size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        if name is not None:
+            _register(name, self.clear, self.__len__)
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries or (
+                self.max_bytes is not None
+                and self.size is not None
+                and len(self._items) > 1
+                and sum(self.size(v) for v in self._items.values()) > self.max_bytes
+            ):
+                self._items.popitem(last=False)
+
+    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The value for ``key``, built (outside the lock: building may be slow) when missing."""
+        value = self.get(key)
+        if value is None:
+            value = build()
+            self.put(key, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def memo(name: str, maxsize: int | None = None) -> Callable[[F], F]:
+    """``functools.lru_cache(maxsize)`` (unbounded when None), registered under ``name``."""
+
+    def wrap(fn: F) -> F:
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+        _register(name, cached.cache_clear, lambda: cached.cache_info().currsize)
+        return cached  # type: ignore[return-value]
+
+    return wrap
+
+
+def clear_all() -> None:
+    """Empty every cache of this process (tests: start as a fresh server would)."""
+    for clear in _CLEARS.values():
+        clear()
+
+
+def sizes() -> dict[str, int]:
+    """Entries held now, by cache name."""
+    return {name: size() for name, size in _SIZES.items()}

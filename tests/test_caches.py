@@ -1,0 +1,40 @@
+"""lab.core.caches: every process-wide cache registered under a name, emptied by clear_all()."""
+
+import pytest
+
+from lab.app import charts, runs, steps  # noqa: F401  (importing them makes their caches)
+from lab.core import caches, datasets, schedulers  # noqa: F401
+
+
+def test_every_process_wide_cache_is_registered_and_clear_all_empties_each():
+    names = set(caches.sizes())
+    assert {"runs", "sweeps", "chart specs", "noise frames", "schedules", "data sets"} <= names
+    runs.SHARED.put("k", 1)
+    datasets.register(datasets.parse_csv(b"x,y\n0,1\n1,3\n", "two.csv"))
+    assert caches.sizes()["runs"] == 1 and caches.sizes()["data sets"] >= 1
+    caches.clear_all()
+    assert set(caches.sizes().values()) == {0}
+
+
+def test_memo_counts_its_entries_and_a_second_cache_of_one_name_is_refused():
+    calls = []
+
+    @caches.memo("test: squares", maxsize=2)
+    def square(x):
+        calls.append(x)
+        return x * x
+
+    assert [square(3), square(3), square(4)] == [9, 9, 16] and calls == [3, 4]
+    assert caches.sizes()["test: squares"] == 2
+    caches.clear_all()
+    assert square(3) == 9 and calls == [3, 4, 3]
+    with pytest.raises(ValueError, match="exists already"):
+        caches.LRU(1, name="test: squares")
+
+
+def test_an_unnamed_map_is_private():
+    before = caches.sizes()
+    private = caches.LRU(2)
+    private.put("a", 1)
+    caches.clear_all()
+    assert private.get("a") == 1 and set(caches.sizes()) == set(before)
