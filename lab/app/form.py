@@ -88,7 +88,7 @@ def write(state: MutableMapping[str, Any], page: PageState) -> None:
 
 def read_optimizer(state: Mapping[str, Any], spec: optimizers.OptimizerSpec, same_lr: float | None) -> OptimizerConfig:
     """One optimizer's hyperparameters from its widgets (defaults where a widget was never drawn)."""
-    values = {}
+    values: dict[str, Any] = {}
     for p in spec.params:
         if p.kind == "pair":
             default = spec.defaults[p.name]

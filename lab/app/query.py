@@ -120,7 +120,7 @@ def _read_unknown(q: Mapping[str, str]) -> Notices:
 def _read_data(q: Mapping[str, str]) -> tuple[DataConfig, Notices]:
     """samples, noise, true_w, true_b; each checked together with those read before it. A link
     of a run on a learner's own data names the file, which must be uploaded again."""
-    default, kw, notices = DataConfig(), {}, []
+    default, kw, notices = DataConfig(), dict[str, Any](), Notices()
     if "data" in q:
         name = q.get("data_name") or "of that run"
         notices.append(

@@ -38,7 +38,7 @@ SHARED_BYTES = 256 * 2**20  # process-wide cache budget
 def result_bytes(res: RunResult) -> int:
     """Approximate memory held by a result's arrays."""
     return sum(ln.loss.nbytes + ln.w.nbytes + ln.b.nbytes for ln in res.lanes) + (
-        0 if res.x is None else res.x.nbytes + res.y.nbytes
+        0 if res.x is None or res.y is None else res.x.nbytes + res.y.nbytes
     )
 
 

@@ -26,7 +26,7 @@ def verdict(res: RunResult) -> str:
     stands for it, and the table gives the spread."""
     lanes = [ln for ln in res.lanes if ln.repeat == 0]
     steps, tol = res.config.steps, res.config.tol
-    settled = sorted((ln for ln in lanes if ln.settled), key=lambda ln: ln.steps_to_tol)
+    settled = sorted((ln for ln in lanes if ln.settled), key=lambda ln: ln.steps_to_tol or 0)
     hovering = [ln for ln in lanes if ln.status == "hovering"]
     not_yet = [ln for ln in lanes if ln.status == "stopped at max steps"]
     diverged = [ln for ln in lanes if ln.diverged_at is not None]

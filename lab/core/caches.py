@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _CLEARS: dict[str, Callable[[], None]] = {}
 _SIZES: dict[str, Callable[[], int]] = {}
@@ -81,13 +81,13 @@ class LRU:
         return len(self._items)
 
 
-def memo(name: str, maxsize: int | None = None) -> Callable[[F], F]:
+def memo(name: str, maxsize: int | None = None) -> Callable[[Callable[..., T]], functools._lru_cache_wrapper[T]]:
     """``functools.lru_cache(maxsize)`` (unbounded when None), registered under ``name``."""
 
-    def wrap(fn: F) -> F:
+    def wrap(fn: Callable[..., T]) -> functools._lru_cache_wrapper[T]:
         cached = functools.lru_cache(maxsize=maxsize)(fn)
         _register(name, cached.cache_clear, lambda: cached.cache_info().currsize)
-        return cached  # type: ignore[return-value]
+        return cached
 
     return wrap
 

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from lab.core import cost, datasets, engine, explain, optimizers, reproduce, schedulers
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
@@ -17,7 +18,7 @@ PROGRESS_AFTER = 1.0  # seconds a run must have taken before its progress is rep
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line, not a usage dump
+    def error(self, message: str) -> NoReturn:  # one clear line, not a usage dump
         self.exit(2, f"error: {message} (see --help)\n")
 
 

@@ -138,7 +138,7 @@ class SchedulerConfig:
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | str | None) -> SchedulerConfig | None:
+    def from_dict(cls, d: SchedulerConfig | Mapping[str, Any] | str | None) -> SchedulerConfig | None:
         if d is None or isinstance(d, SchedulerConfig):
             return d
         if isinstance(d, str):
@@ -208,7 +208,7 @@ class OptimizerConfig:
         scheduler: SchedulerConfig | str | None = None,
         **hyperparams: Any,
     ):
-        return cls(name, tuple(hyperparams.items()), batch_size, label, scheduler)
+        return cls(name, tuple(hyperparams.items()), batch_size, label, SchedulerConfig.from_dict(scheduler))
 
     def with_hyperparams(self, **values: Any) -> OptimizerConfig:
         """This optimizer with ``values`` set (checked again); its other settings kept."""

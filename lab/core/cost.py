@@ -209,6 +209,7 @@ def _curve_sample(data: DataConfig) -> float:
     """Seconds per sample of one row of the curves' full-data loss: timed on the objective itself,
     over eight of its blocks, the fastest of three."""
     obj, _ = objectives.build(RunConfig(data=data), torch.float32, torch.device("cpu"))
+    assert isinstance(obj, objectives.Regression)  # the default config's problem
     rows = 8 * max(1, obj.LOSS_BLOCK // data.samples)
     params = torch.zeros(rows, 1, 2, dtype=torch.float64)
     return max(_fastest(lambda: obj.loss(params), 3) / (rows * data.samples), 1e-13)

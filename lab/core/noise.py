@@ -79,7 +79,9 @@ def noise(res: RunResult, lane: LaneResult, steps: np.ndarray, cloud: int = CLOU
     takes from there: full-data and batch gradients times that step's learning rate; at the path's
     last point, the batch and rate the next step would have)."""
     x, y = np.asarray(res.x, dtype=np.float64), np.asarray(res.y, dtype=np.float64)
-    n, m, cfg = len(x), int(lane.batch_size), res.config
+    if lane.batch_size is None:
+        raise ValueError("gradient noise is a regression's: a surface's gradient is exact")
+    n, m, cfg = len(x), lane.batch_size, res.config
     last = len(lane.w) - 1  # the path's last point (the arrows there: the step a next batch would take)
     steps = np.unique(np.clip(np.asarray(steps, dtype=np.int64), 0, last))
     if last < 0:

@@ -160,7 +160,9 @@ class Surface:
             with torch.enable_grad():
                 q = torch.as_tensor(p).detach().clone().requires_grad_(True)
                 self.land.f(q[0], q[1]).sum().backward()
-            return q.grad.numpy() if numpy else q.grad
+            g = q.grad
+            assert g is not None  # q requires grad and f depends on it
+            return g.numpy() if numpy else g
 
         return grad
 

@@ -274,6 +274,7 @@ def script(res: RunResult, filename: str = "reproduce.py") -> str:
         )
     ]
     if cfg.is_regression:
+        assert res.x is not None and res.y is not None  # a regression's result carries its data
         parts += ["\n# The data trained on (float64, exactly as the lab drew it).\n"]
         parts += [_floats("X", res.x), _floats("Y", res.y)]
     else:

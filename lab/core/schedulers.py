@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,7 +230,7 @@ def _spec_of(cls: type) -> SchedulerSpec | str:
     if cls.__name__ in _NOT_OFFERED:
         return _NOT_OFFERED[cls.__name__]
     params, defaults, derived = [], {}, {}
-    for p in inspect.signature(cls.__init__).parameters.values():
+    for p in inspect.signature(cls).parameters.values():
         if p.name in _MECHANICS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         info = dict(_KNOWN.get(f"{cls.__name__}.{p.name}") or _KNOWN.get(p.name) or {})
@@ -309,10 +309,10 @@ def registry() -> Registry:
     for name in sorted(found):
         spec = _spec_of(found[name])
         why = spec if isinstance(spec, str) else _probe(spec)
-        if why is None:
-            specs.append(spec)
-        else:
+        if why is not None:
             unavailable[name] = why
+        elif not isinstance(spec, str):
+            specs.append(spec)
     rank = {n: i for i, n in enumerate(_ORDER)}
     specs.sort(key=lambda s: (rank.get(s.name, len(rank)), s.name))
     return Registry(tuple(specs), unavailable)
@@ -337,6 +337,8 @@ class Attached:
 
     def step(self, loss: float | torch.Tensor | None) -> None:
         if self.reacts_to_loss:
+            if loss is None:
+                raise ValueError(f"{type(self.scheduler).__name__} steps on the loss: pass it")
             self.scheduler.step(float(loss.detach() if isinstance(loss, torch.Tensor) else loss))
         else:
             self.scheduler.step()
@@ -362,17 +364,17 @@ class Schedule:
 
 
 def stand_in(
-    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Mapping[str, Any] | list[Mapping[str, Any]]
+    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Mapping[str, Any] | Sequence[Mapping[str, Any]]
 ) -> tuple[torch.optim.Optimizer, Attached]:
     """An optimizer of ``torch_class(**opt_kwargs)`` on a parameter without a gradient (with a list of
     keyword arguments, one param group each), with the schedule attached: each group holds the rate
     (and momentum, betas) of every step as a real loop's would. A schedule looks at nothing else, and
     treats each group on its own; ReduceLROnPlateau looks at the losses it is given."""
     cls = getattr(torch.optim, torch_class)
-    if isinstance(opt_kwargs, list):
-        opt = cls([{"params": [torch.zeros(1, requires_grad=True)], **kw} for kw in opt_kwargs])
-    else:
+    if isinstance(opt_kwargs, Mapping):
         opt = cls([torch.zeros(1, requires_grad=True)], **opt_kwargs)
+    else:
+        opt = cls([{"params": [torch.zeros(1, requires_grad=True)], **kw} for kw in opt_kwargs])
     attached = attach(opt, name, kwargs)
     opt.step(_no_loss)  # torch checks once, at the schedule's first step, that the optimizer stepped
     return opt, attached

@@ -93,7 +93,8 @@ def score(lane: LaneResult, min_loss: float | None) -> tuple:
         return (2, 0.0)
     if lane.settled:
         return (0, lane.steps_to_tol, lane.final_loss)
-    return (1, lane.final_loss - (min_loss or 0.0))
+    final = lane.final_loss
+    return (1, math.inf if final is None else final - (min_loss or 0.0))
 
 
 def sweep(
@@ -130,7 +131,7 @@ def sweep(
                 "step; fewer optimizers or steps finish in time"
             )
         results += [(opt, variant, res.lane(variant.display), res.min_loss) for opt, variant in chunk]
-    rows, best, best_score = [], {}, {}
+    rows, best, best_score = [], {}, dict[str, tuple]()
     for opt, variant, lane, min_loss in results:
         lr = variant.kwargs["lr"]
         s = score(lane, min_loss)
