@@ -99,6 +99,11 @@ def run_dash(df: pd.DataFrame) -> dict:
     return {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}
 
 
+def layered(*layers: alt.Chart | None) -> alt.LayerChart:
+    """The ``layers`` drawn back to front; None is a layer not drawn (nothing to show)."""
+    return alt.layer(*(layer for layer in layers if layer is not None))
+
+
 def legend_pick(field: str) -> alt.Parameter:
     """Clicking a legend entry picks the marks of that ``field``'s value (the others fade: :func:`fade`)."""
     return alt.selection_point(fields=[field], bind="legend")

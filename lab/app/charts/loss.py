@@ -18,6 +18,7 @@ from lab.app.charts.common import (
     fade,
     finish,
     lane_scale,
+    layered,
     legend_pick,
     most_steps,
     run_dash,
@@ -60,25 +61,20 @@ def loss_chart(
     )
     hover = alt.selection_point(fields=["step"], nearest=True, on="pointerover", empty=False, clear="pointerout")
     hovered = hover_rows(df)
-    div = shown_divergences(runs, measure, last, y_range)
-    layers = [
-        *(
-            [rounding_band(y_range[0], level, runs[0][1].config.dtype, y_scale)]
-            if rounding_shown(y_range, level)
-            else []
-        ),
-        *([repeats_band(base, y_scale, title)] if bands else []),
+    chart = layered(
+        rounding_band(y_range, level, runs[0][1].config.dtype if runs else "", y_scale),
+        repeats_band(base, y_scale, title) if bands else None,
         curves(base, df),
         hover_points(base, hovered, hover, bands),
         hover_rule(hovered, hover),
-        *([divergence_crosses(div, y_scale)] if len(div) else []),
+        divergence_crosses(shown_divergences(runs, measure, last, y_range), y_scale),
         # The step the paths chart's slider is at, as a dashed rule (its slider here is the same
         # log-spaced one; the page keeps the two in step).
         step_rule(x_scale),
         step_label(x_scale),
-    ]
+    )
     slider, upto = step_slider(most_steps(runs), LOSS_SLIDER)
-    chart = alt.layer(*layers).properties(height=height).add_params(step_zoom(), slider, upto)
+    chart = chart.properties(height=height).add_params(step_zoom(), slider, upto)
     return finish(chart, columns=2)  # two columns: the labels carry the learning rate
 
 
@@ -93,11 +89,6 @@ def loss_range(df: pd.DataFrame, level: float) -> tuple[float, float] | None:
     top = float(min(df["value"].max(), CLIP * starts.max()))
     bottom = level / 3 if level > 0 else float(df["value"].min())
     return bottom, top
-
-
-def rounding_shown(y_range: tuple[float, float] | None, level: float) -> bool:
-    """Whether the rounding band (up to 10x the level) reaches into the plot."""
-    return y_range is not None and 10 * level > y_range[0]
 
 
 def shown_divergences(runs: Runs, measure: str, last: int | None, y_range: tuple[float, float] | None) -> pd.DataFrame:
@@ -186,8 +177,10 @@ def repeats_band(base: alt.Chart, y_scale: alt.Scale, title: str) -> alt.Chart:
     return base.mark_area(opacity=0.18, clip=True).encode(y=alt.Y("lo:Q", scale=y_scale, title=title), y2="hi:Q")
 
 
-def divergence_crosses(div: pd.DataFrame, y_scale: alt.Scale) -> alt.Chart:
-    """A red cross where each diverged curve ends, its tooltip the step it diverged."""
+def divergence_crosses(div: pd.DataFrame, y_scale: alt.Scale) -> alt.Chart | None:
+    """A red cross where each diverged curve ends, its tooltip the step it diverged (None: none did)."""
+    if not len(div):
+        return None
     return (
         alt.Chart(div)
         .mark_point(shape="cross", size=160, color=DIVERGED_COLOR, filled=True)
@@ -202,9 +195,14 @@ def divergence_crosses(div: pd.DataFrame, y_scale: alt.Scale) -> alt.Chart:
     )
 
 
-def rounding_band(bottom: float, level: float, dtype: str, y_scale: alt.Scale) -> alt.Chart:
-    """A grey band from the axis's ``bottom`` up to 10x the rounding ``level``: there the curves jitter."""
-    band = pd.DataFrame({"from": [bottom], "to": [10 * level], "what": [f"{dtype} rounding"]})
+def rounding_band(
+    y_range: tuple[float, float] | None, level: float, dtype: str, y_scale: alt.Scale
+) -> alt.Chart | None:
+    """A grey band from the axis's bottom up to 10x the rounding ``level``: there the curves jitter
+    (None where that is below the plot)."""
+    if y_range is None or 10 * level <= y_range[0]:
+        return None
+    band = pd.DataFrame({"from": [y_range[0]], "to": [10 * level], "what": [f"{dtype} rounding"]})
     return (
         alt.Chart(band)
         .mark_rect(color="#e6e6e6", opacity=0.7)
@@ -213,8 +211,8 @@ def rounding_band(bottom: float, level: float, dtype: str, y_scale: alt.Scale) -
 
 
 def step_label(x_scale: alt.Scale) -> alt.Chart:
-    """The label "step N", left of the slider's dashed rule (right of it, it was cut at the right edge, where the
-    slider starts: the last step)."""
+    """The label "step N", left of the slider's dashed rule (right of it, it was cut at the right
+    edge, where the slider starts: the last step)."""
     return (
         alt.Chart(pd.DataFrame({"at": [0]}))
         .transform_calculate(step="upto")

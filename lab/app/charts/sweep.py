@@ -16,6 +16,7 @@ from lab.app.charts.common import (
     color_of,
     fade,
     finish,
+    layered,
     legend_pick,
     log_ticks,
     thin,
@@ -43,13 +44,8 @@ def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, plot_height: int = 28
     color = alt.Color("optimizer:N", sort=names, scale=alt.Scale(domain=names, range=[color_of(n) for n in names]))
     base = alt.Chart(df).encode(x=rate_x(df), y=loss_y(axis), color=color, tooltip=sweep_tooltip())
     pick = legend_pick("optimizer")
-    layers = [
-        *([diverged_band(axis)] if axis.ceiling > axis.top else []),
-        rate_curves(base, pick),
-        chosen_rates(base, pick),
-        diverged_rates(base, pick),
-    ]
-    return finish(alt.layer(*layers).properties(height=chart_height(plot_height, len(names))))
+    chart = layered(diverged_band(axis), rate_curves(base, pick), chosen_rates(base, pick), diverged_rates(base, pick))
+    return finish(chart.properties(height=chart_height(plot_height, len(names))))
 
 
 def sweep_frame(table: pd.DataFrame, floor: float) -> tuple[pd.DataFrame, LossAxis]:
@@ -132,7 +128,9 @@ def diverged_rates(base: alt.Chart, pick: alt.Parameter) -> alt.Chart:
     )
 
 
-def diverged_band(axis: LossAxis) -> alt.Chart:
-    """The band the crosses sit in, labelled."""
+def diverged_band(axis: LossAxis) -> alt.Chart | None:
+    """The band the crosses sit in, labelled (None: no rate diverged)."""
+    if axis.ceiling <= axis.top:
+        return None
     band = pd.DataFrame({"from": [axis.top * 1.7], "to": [axis.ceiling * 1.7], "label": ["diverged"]})
     return alt.Chart(band).mark_rect(color="#fbe3e3").encode(y="from:Q", y2="to:Q")
