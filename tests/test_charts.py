@@ -358,10 +358,10 @@ def test_the_sweep_chart_gives_its_20_decades_a_plot_tall_enough_for_its_title()
 
 
 def test_log_ticks_are_powers_of_ten_or_else_one_two_five():
-    assert charts._log_ticks(3e-5, 0.02) == [1e-4, 1e-3, 1e-2]
-    assert charts._log_ticks(0.03, 0.1) == [0.05, 0.1]
-    assert charts._log_ticks(0.06, 0.09) == [0.06, 0.07, 0.08, 0.09]
-    assert charts._log_ticks(0.0, 1.0) == []
+    assert charts.log_ticks(3e-5, 0.02) == [1e-4, 1e-3, 1e-2]
+    assert charts.log_ticks(0.03, 0.1) == [0.05, 0.1]
+    assert charts.log_ticks(0.06, 0.09) == [0.06, 0.07, 0.08, 0.09]
+    assert charts.log_ticks(0.0, 1.0) == []
 
 
 def test_lanes_with_the_same_rates_are_one_line_in_the_rate_chart_naming_them_all():
