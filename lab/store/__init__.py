@@ -36,6 +36,7 @@ SHORT_LEN = 8  # 31**8: about 10**12 ids
 SHORT_ID = re.compile(f"[{ALPHABET}]{{{SHORT_LEN}}}")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # a session token (secrets.token_urlsafe)
 SAVE_TRIES = 5  # a drawn short id already taken: draw again
+BUSY_SECONDS = 30.0  # SQLite: how long a write waits for another one to finish before it fails
 
 
 class StoreError(RuntimeError):
@@ -87,10 +88,10 @@ def _new_short_id() -> str:
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     """SQLite in WAL mode, its file's folder created; each transaction takes the write lock at its
-    BEGIN (IMMEDIATE), so two writers queue (up to 30 s) instead of failing halfway."""
+    BEGIN (IMMEDIATE), so two writers queue (up to :data:`BUSY_SECONDS`) instead of failing halfway."""
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record) -> None:

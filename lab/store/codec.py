@@ -63,8 +63,7 @@ def kept_steps(loss: np.ndarray, points: int) -> np.ndarray:
     choice (first, last, and each stretch's lowest and highest loss)."""
     from lab.app.charts import downsample  # the charts' rule: what is kept is what they would draw
 
-    finite = np.where(np.isnan(loss), np.nan, loss)
-    return downsample(finite, points)
+    return downsample(loss, points)
 
 
 def _lane_dict(lane: LaneResult, points: int) -> dict[str, Any]:
@@ -97,7 +96,14 @@ def encode(res: RunResult) -> tuple[str, str]:
         "y": _pack(res.y) if uploaded and res.y is not None else None,
         "lanes": [_lane_dict(lane, points) for lane in res.lanes],
     }
-    return json.dumps(summary_rows(res), allow_nan=True), json.dumps(curves, allow_nan=True)
+    return json.dumps(summary_rows(res), default=_plain), json.dumps(curves, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (json writes those; NaN and inf included)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not kept in a run's JSON")
 
 
 def _held(steps: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
