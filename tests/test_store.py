@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from apptest_helpers import open_page
+from apptest_helpers import open_page, open_tab
 
 from lab import store
-from lab.app import archive, runs
+from lab.app import archive, runs, view
 from lab.core import engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.results import summary_rows
@@ -353,8 +353,9 @@ def test_a_sessions_history_survives_a_new_session_with_its_token(process_store,
     assert not at.exception and len(engine_calls) == 1
     assert at.query_params["s"] == TOKEN_A  # kept beside the run's settings
     (entry,) = at.session_state["opt.store"].entries.values()
-    share = " ".join(c.value for c in at.caption)
-    assert f"?r={entry.short_id}" in share and TOKEN_A not in at.text_input(key="opt.share_link").value
+    assert TOKEN_A not in at.text_input(key="opt.share_link").value
+    stored_link = " ".join(c.value for c in open_tab(at, view.DOWNLOADS).caption)
+    assert f"?r={entry.short_id}`" in stored_link and TOKEN_A not in stored_link
     archive.reset(process_store.PROCESS.url)  # a server restart: the process's store and cache are new
     runs.SHARED.clear()
     again = open_page("optimizers", {**LINK, "s": TOKEN_A})  # a reload: same URL, a new session

@@ -93,11 +93,6 @@ def share(page: Page, main: Entry) -> None:
     )
     if (warning := runs.share_warning(main.config)) is not None:
         st.caption(warning)
-    if main.short_id is not None:
-        st.caption(
-            f"Or link to this very run, kept on this server (opens it without training): "
-            f"`{view.stored_link(st.context.url or '', main.short_id)}`"
-        )
     if page.present:
         experiment = page.url_state.experiment if view.same_run(main.config, page.url_state.config) else None
         state = view.share_state(main.config, page.url_state)
