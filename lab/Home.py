@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab.app import experiments, limits, runs, session
+from lab.app import archive, experiments, limits, runs, session
 from lab.app.limits import LIMITS
 from lab.core import datasets, devices
 
@@ -143,7 +143,8 @@ def own_data() -> None:
 
 
 def sidebar() -> None:
-    session.init_from_url(st.session_state, st.query_params.to_dict())
+    session.init_from_url(st.session_state, st.query_params.to_dict(), archive.linked)
+    archive.token(st.session_state, st.query_params.to_dict())  # a ?s= the page was opened with
     session.keep_inputs(st.session_state)  # every page's inputs, whichever page is on screen
     session.keep_data(st.session_state)
     with st.sidebar:

@@ -49,7 +49,7 @@ def workspace(page: Page, form_column, results_column) -> None:
     are already in the session, and drawing its widgets first would only keep the learner waiting."""
     training.full_rerun_if_asked()  # the Present switch and Reset change what lies outside the fragment
     with form_column:
-        intro.link_notices()
+        intro.link_notices(page)
         actions_slot = st.container()  # Train all and its progress, above the form it trains
     early, _ = form.read(st.session_state)
     drawn = False

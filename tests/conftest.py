@@ -13,6 +13,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("LAB_CALIBRATE", "0")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def run_store_dir(tmp_path_factory):
+    """The embedded run store (lab/store) in a folder of the test session's, never the user's
+    ~/.local/share; the servers the tests start inherit it."""
+    from lab.app import archive
+
+    os.environ["LAB_DATA_DIR"] = str(tmp_path_factory.mktemp("run-store"))
+    os.environ.pop("LAB_DB", None)
+    archive.reset()
+    yield
+    archive.reset()
+
+
 @pytest.fixture
 def engine_calls(monkeypatch):
     """Every config engine.run is called with during a test (it still trains)."""

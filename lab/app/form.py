@@ -180,6 +180,8 @@ def run_caption(cfg: RunConfig, device: str, seconds: float, source: str) -> str
 SOURCE_WORDS = {  # where a run on screen came from, for the run's caption (trained now: nothing to say)
     "shared cache": " · from this server's cache",
     "session": " · from this session's history",
+    "stored": " · from this session's stored history",
+    "link": " · a stored run opened from its link",
 }
 
 

@@ -35,8 +35,9 @@ _TOP = {
     "sched": "scheduler",  # after steps: some schedules are checked against the run's length
 }
 _OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats", "sched"}  # added later: links at their default stay as they were
-# exp: a guided experiment (lab/app/session.py reads it); present: present mode (the page reads it)
-_FLAGS = {"opt", "same_lr", "run", "exp", "present"}
+# exp: a guided experiment (lab/app/session.py reads it); present: present mode (the page reads it);
+# s: the session's token, r: a stored run (lab/app/archive.py)
+_FLAGS = {"opt", "same_lr", "run", "exp", "present", "s", "r"}
 
 
 @dataclass

@@ -50,6 +50,7 @@ class Entry:
     result: RunResult
     source: str  # "trained", "shared cache"
     asked: RunConfig | None = None  # what was asked, when it differs (a run stopped at its time limit)
+    short_id: str | None = None  # its id in the run store (lab/store), once kept there: ?r=<short_id>
 
     def describe(self) -> dict:
         """The history's row: every setting that can tell two runs apart, in a few words each."""
@@ -158,7 +159,8 @@ class RunStore:
     """The runs of one session, newest last, bounded by count and by memory.
 
     ``trained`` counts engine calls made for this session, ``hits`` the requests answered from
-    the store without training again.
+    the store without training again. A ``keeper`` (lab/app/archive.py) writes each new run to the
+    database and takes deleted ones out of the session's stored history.
     """
 
     max_runs: int = DEFAULT_MAX_RUNS
@@ -167,6 +169,7 @@ class RunStore:
     next_id: int = 1
     trained: int = 0
     hits: int = 0
+    keeper: Any = None  # .keep(entry) -> the entry as kept (its short id); .forget(entries)
 
     def get(self, cfg: RunConfig) -> Entry | None:
         entry = self.entries.get(cfg.to_json())
@@ -184,8 +187,15 @@ class RunStore:
             run_id=self.next_id, created=datetime.now(), config=result.config, result=result, source=source, asked=asked
         )
         self.next_id += 1
+        if self.keeper is not None:
+            entry = self.keeper.keep(entry)
+        return entry, self.put(key, entry)
+
+    def put(self, key: str, entry: Entry) -> list[Entry]:
+        """Keep ``entry`` under ``key`` (a config's JSON) as it is; returns the entries dropped."""
         self.entries[key] = entry
-        return entry, self.trim()
+        self.next_id = max(self.next_id, entry.run_id + 1)
+        return self.trim()
 
     def trim(self) -> list[Entry]:
         dropped = []
@@ -200,9 +210,10 @@ class RunStore:
 
     def delete(self, run_ids: list[int]) -> int:
         keys = [k for k, e in self.entries.items() if e.run_id in set(run_ids)]
-        for k in keys:
-            del self.entries[k]
-        return len(keys)
+        gone = [self.entries.pop(k) for k in keys]
+        if self.keeper is not None:
+            self.keeper.forget(gone)
+        return len(gone)
 
     def history(self) -> pd.DataFrame:
         """One row per kept run, newest first (:data:`HISTORY_COLUMNS`)."""

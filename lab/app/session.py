@@ -4,7 +4,7 @@ plain tests can drive them with a dict standing in for ``st.session_state``."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from lab.app import experiments, limits
@@ -22,13 +22,18 @@ DATASET = SHARED("dataset")  # a learner's own data (a lab.core.datasets.Dataset
 UPLOAD, UPLOAD_SEEN, UPLOAD_ERROR = SHARED("upload"), SHARED("upload_seen"), SHARED("upload_error")
 UPLOAD_VERSION = SHARED("upload_version")  # bumped when a file is refused: the upload box starts empty
 UPLOAD_PENDING = SHARED("upload_pending")  # (name, bytes) of a file whose x and y columns are to be chosen
+LINKED = SHARED("linked")  # the stored run a link's ?r= named, until the Optimizers page shows it
 RELOAD_KEYS = (OPT("ready"), OPT("autoran"))  # cleared so the Optimizers page takes a new URL state
 
 
-def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> None:
+def init_from_url(
+    state: MutableMapping[str, Any], query: Mapping[str, Any], stored: Callable[[str], Any] | None = None
+) -> None:
     """Read the URL into the shared keys (and keep the page state it gives): once per session,
     and again whenever the URL names a guided experiment (``?exp=``) not loaded yet — a link to an
-    experiment loads it into a session already open, replacing the seed and data settings."""
+    experiment loads it into a session already open, replacing the seed and data settings. A link
+    to a stored run (``?r=``) opens its settings, the run itself left in ``state[LINKED]``;
+    ``stored(id)`` gives it (lab.app.archive.linked: ValueError with the notice when it cannot)."""
     exp = query.get("exp")
     if exp is None:
         state[EXP_SEEN] = None  # the same experiment's link can load it again later
@@ -43,6 +48,8 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
         except ValueError as exc:
             page = from_query({k: v for k, v in query.items() if k != "exp"})
             page.notices.append(f"Ignored exp={exp!r}: {exc}.")
+    elif query.get("r") and stored is not None:
+        page = from_stored(state, query, stored)
     else:
         page = from_query(query) if query else PageState()
     if page.experiment is not None:
@@ -77,6 +84,25 @@ def init_from_url(state: MutableMapping[str, Any], query: Mapping[str, Any]) -> 
     state.setdefault(TRUE_B, cfg.data.true_b)
     state[URL_STATE] = page
     state[URL_NOTICES] = list(page.notices)
+
+
+def from_stored(state: MutableMapping[str, Any], query: Mapping[str, Any], stored: Callable[[str], Any]) -> PageState:
+    """The page state of a link to a stored run: its settings, not trained again (the run is left in
+    ``state[LINKED]``); the URL's other settings and a notice when it cannot be opened."""
+    try:
+        run = stored(str(query["r"]))
+    except ValueError as exc:
+        page = from_query({k: v for k, v in query.items() if k != "r"})
+        page.notices.append(str(exc))
+        return page
+    state[LINKED] = run
+    page = PageState(config=run.asked or run.result.config)
+    if (name := page.config.data.dataset_name) is not None and page.config.is_regression:
+        page.notices.append(
+            f"This run was trained on an uploaded file, {name}: it is shown as it was kept. Upload {name} "
+            "(Data, in the sidebar) to train it again."
+        )
+    return page
 
 
 def use_dataset(state: MutableMapping[str, Any], ds: datasets.Dataset) -> None:

@@ -69,6 +69,11 @@ def share_link(base_url: str, cfg: RunConfig, url_state: PageState) -> str:
     return f"{base_url}?{urlencode(to_query(share_state(cfg, url_state)))}"
 
 
+def stored_link(base_url: str, short_id: str) -> str:
+    """The link that opens the stored run ``short_id`` as it was kept (lab/app/archive.py)."""
+    return f"{base_url}?{urlencode({'r': short_id})}"
+
+
 def source_message(source: str, run_id: int) -> str | None:
     """What to say about where a run came from, or None when it was just trained."""
     if source == "session":

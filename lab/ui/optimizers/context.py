@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import streamlit as st
 
-from lab.app import runs, session
+from lab.app import archive, runs, session
 from lab.app.form import K
 from lab.app.query import PageState
 from lab.core import optimizers
@@ -30,8 +31,46 @@ def load() -> Page:
     """The page's context from the session; present mode from the URL (its switch keeps the URL
     in step, so a reload or a teacher's ``?present=1`` link in an open session says what is on)."""
     st.session_state[K(PRESENT)] = st.query_params.get(PRESENT) == "1"
+    keep_token()
+    store = st.session_state.get(K("store"))
+    if store is None:  # the session's first visit: its history from the run store
+        token = st.session_state[archive.TOKEN]
+        store = archive.session_store(token, int(st.session_state.get(K("keep"), runs.DEFAULT_MAX_RUNS)))
+        st.session_state[K("store")] = store
+    open_linked(store)
     return Page(
         url_state=st.session_state.get(session.URL_STATE) or PageState(),
-        store=st.session_state.setdefault(K("store"), runs.RunStore()),
+        store=store,
         present=bool(st.session_state[K(PRESENT)]),
     )
+
+
+def keep_token() -> None:
+    """The session's token in the URL (``?s=``), so a reload finds its history; every change of the
+    URL's settings calls this after."""
+    token = archive.token(st.session_state, st.query_params.to_dict())
+    if st.query_params.get(archive.TOKEN_PARAM) != token:
+        st.query_params[archive.TOKEN_PARAM] = token
+
+
+def open_linked(store: runs.RunStore) -> None:
+    """A stored run a link named (``?r=``): on screen, without training (in this session's memory,
+    under the session's next number)."""
+    run = st.session_state.pop(session.LINKED, None)
+    if run is None:
+        return
+    key = (run.asked or run.result.config).to_json()
+    entry = store.entries.get(key)
+    if entry is None:
+        entry = dataclasses.replace(archive.entry_of(run, source="link"), run_id=store.next_id)
+        store.put(key, entry)
+    st.session_state[K("current")] = [entry.run_id]
+    st.session_state[K("autoran")] = True  # nothing to train: the link's run is here
+
+
+def store_trouble(store: runs.RunStore, where) -> None:
+    """Say in ``where``, once, that the run store could not be used (runs are still trained and shown)."""
+    keeper = store.keeper
+    if keeper is not None and keeper.notice is not None:
+        where.warning(keeper.notice, icon=":material/database:")
+        keeper.notice = None

@@ -9,7 +9,7 @@ from lab.app import form, limits, session
 from lab.app.form import K, hp_key
 from lab.core import optimizers, schedulers
 from lab.core.config import OBJECTIVES, REGRESSION
-from lab.ui.optimizers import present
+from lab.ui.optimizers import context, present
 from lab.ui.optimizers.context import Page
 
 
@@ -104,6 +104,7 @@ def reset_form() -> None:
     st.session_state[K("full_rerun")] = True  # the sidebar's seed and data are reset too: redraw it
     st.query_params.clear()
     present.keep_in_url()
+    context.keep_token()
 
 
 def lr_table(names: list[str], same_lr_on: bool) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lab.app import experiments, form, runs, session, view
 from lab.app.form import K
-from lab.ui.optimizers import present
+from lab.ui.optimizers import context, present
 from lab.ui.optimizers.context import THIS_PAGE, Page
 
 
@@ -43,8 +43,10 @@ def introduction(page: Page) -> None:
     )
 
 
-def link_notices() -> None:
-    """What the link asked for and could not have, until the learner trains something else."""
+def link_notices(page: Page) -> None:
+    """What the link asked for and could not have, until the learner trains something else; and,
+    once, that the run store cannot be used."""
+    context.store_trouble(page.store, st)
     if st.session_state.get(K("btn.train")) or st.session_state.get(K("btn.tune")):
         st.session_state[session.URL_NOTICES] = []  # the link's notices were about the link's run
     for notice in st.session_state.get(session.URL_NOTICES, []):

@@ -13,7 +13,7 @@ from lab.app import fairqueue, form, limits, live, runs, view
 from lab.app.form import K
 from lab.app.query import PageState, to_query
 from lab.core import cost, tuning
-from lab.ui.optimizers import present
+from lab.ui.optimizers import context, present
 from lab.ui.optimizers.context import Page
 
 LIVE_SEEN = K("live.seen")  # the form's run as last seen: an edit is a change of it
@@ -207,11 +207,13 @@ def train(page: Page, state: PageState, right, scroll: bool = True, wait: bool =
             right.info("The server is busy: this edit was not retrained. Press **Train all** to queue it.")
         except ValueError as exc:
             right.error(str(exc), icon=":material/error:")
+    context.store_trouble(page.store, right)
     if entry is not None:
         st.session_state[K("current")] = [entry.run_id]
         st.session_state[K("scroll")] = scroll  # new results from a press or a link: bring them into view
         st.query_params.from_dict(to_query(state))
         present.keep_in_url()
+        context.keep_token()
         if entry.result.stopped is not None:
             status.warning(view.stopped_message(entry.result), icon=":material/timer_off:")
         elif (message := view.source_message(source, entry.run_id)) is not None and not page.present:

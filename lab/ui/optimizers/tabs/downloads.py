@@ -16,6 +16,11 @@ from lab.ui.optimizers.tabs import Shown
 
 def draw(shown: Shown) -> None:
     exports(shown.page, shown.main)
+    if shown.main.short_id is not None:  # kept in the run store (lab/store): a link to it as it is
+        st.caption(
+            "A link to this very run as this server keeps it (it opens without training): "
+            f"`{view.stored_link(st.context.url or '', shown.main.short_id)}`"
+        )
     history(shown.page)
 
 
