@@ -16,7 +16,7 @@ from lab.app import session
 from lab.app.query import PageState, to_query
 from lab.core import caches, datasets, engine
 from lab.core.config import OptimizerConfig, RunConfig
-from lab.core.data import dataset_config
+from lab.core.data import dataset_config, kept_config
 
 GOOD = b"x,y\n0,1.1\n0.5,2.4\n1,4.2\n1.5,5.3\n2,7.1\n"
 
@@ -68,9 +68,8 @@ def test_good_files_in_the_usual_shapes():
 @pytest.mark.numeric
 def test_a_run_on_own_data_is_the_plain_torch_loop_on_that_data():
     ds = datasets.parse_csv(GOOD, "a.csv")
-    datasets.register(ds)
     opts = (OptimizerConfig("Adam"), OptimizerConfig("SGD"))
-    cfg = RunConfig(optimizers=opts, data=dataset_config(ds), steps=300, batch_size=2)
+    cfg = RunConfig(optimizers=opts, data=kept_config(ds), steps=300, batch_size=2)
     res = engine.run(cfg)
     assert np.array_equal(res.x, ds.x) and np.array_equal(res.y, ds.y)
     for lane, opt in zip(res.lanes, cfg.optimizers, strict=True):
@@ -164,7 +163,7 @@ def test_upload_train_and_switch_back_on_the_optimizers_page():
         RunConfig(
             optimizers=(OptimizerConfig("Momentum"), OptimizerConfig("Adam")),
             batch_size=2,
-            data=dataset_config(datasets.parse_csv(GOOD, "mine.csv")),
+            data=kept_config(datasets.parse_csv(GOOD, "mine.csv")),
         )
     )
     for lane in want.lanes:
@@ -198,7 +197,7 @@ def test_the_autograd_pages_fit_uses_the_uploaded_data_too():
 
 
 def test_a_link_to_a_run_on_uploaded_data_asks_for_the_file_again():
-    cfg = RunConfig(data=dataset_config(datasets.parse_csv(GOOD, "mine.csv")), batch_size=2)
+    cfg = RunConfig(data=kept_config(datasets.parse_csv(GOOD, "mine.csv")), batch_size=2)
     query = to_query(PageState(cfg))
     assert query["data"] == cfg.data.dataset and query["data_name"] == "mine.csv" and "samples" not in query
     at = open_page("optimizers", {k: v for k, v in query.items() if k != "run"})

@@ -11,7 +11,7 @@ from apptest_helpers import open_page
 from lab.app import runs, session, tables, view
 from lab.core import datasets, engine
 from lab.core.config import OptimizerConfig, RunConfig
-from lab.core.data import dataset_config
+from lab.core.data import kept_config
 
 GOOD = b"x,y\n0,1.1\n0.5,2.4\n1,4.2\n1.5,5.3\n2,7.1\n"
 BROKEN = b"x,y\n1,2\n3,oops\n"
@@ -54,7 +54,7 @@ def test_runs_differing_only_in_lr_or_dtype_read_differently(other):
 
 
 def test_the_history_says_rates_precision_schedule_and_data():
-    own = dataset_config(datasets.parse_csv(GOOD, "mine.csv"))
+    own = kept_config(datasets.parse_csv(GOOD, "mine.csv"))
     same = RunConfig(
         optimizers=(OptimizerConfig.of("SGD", lr=0.01), OptimizerConfig.of("Adam", lr=0.01)),
         steps=20,
@@ -131,7 +131,7 @@ def test_in_the_app_the_refused_file_is_gone_from_the_box():
 
 
 def test_sharing_a_run_on_uploaded_data_warns_the_sender():
-    own = RunConfig(data=dataset_config(datasets.parse_csv(GOOD, "mine.csv")), batch_size=2)
+    own = RunConfig(data=kept_config(datasets.parse_csv(GOOD, "mine.csv")), batch_size=2)
     text = runs.share_warning(own)
     assert text is not None and "mine.csv" in text and "links do not carry files" in text
     assert runs.share_warning(RunConfig()) is None  # generated data: the link carries it

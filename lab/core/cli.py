@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from lab.core import cost, datasets, engine, explain, optimizers, reproduce, schedulers
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
-from lab.core.data import dataset_config
+from lab.core.data import kept_config
 from lab.core.results import summary_rows, write_csvs
 
 PROGRESS_AFTER = 1.0  # seconds a run must have taken before its progress is reported on stderr
@@ -86,9 +86,7 @@ def _data(args: argparse.Namespace) -> DataConfig:
         raw = args.data.read_bytes()
     except OSError as exc:
         raise ValueError(f"--data {args.data}: {exc.strerror or exc}") from None
-    ds = datasets.parse_csv(raw, args.data.name, args.x_col, args.y_col)
-    datasets.register(ds)  # the engine reads it by its digest
-    return dataset_config(ds)
+    return kept_config(datasets.parse_csv(raw, args.data.name, args.x_col, args.y_col))
 
 
 def _config(args: argparse.Namespace, optimizers_: tuple[OptimizerConfig, ...], **extra) -> RunConfig:

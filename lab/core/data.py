@@ -49,6 +49,12 @@ def dataset_config(ds: datasets.Dataset) -> DataConfig:
     return DataConfig(samples=ds.rows, true_w=w, true_b=b, noise=0.0, dataset=ds.digest, dataset_name=ds.name)
 
 
+def kept_config(ds: datasets.Dataset) -> DataConfig:
+    """Keep ``ds`` in this process and return its data config: what a caller about to train on it does."""
+    datasets.register(ds)
+    return dataset_config(ds)
+
+
 @dataclass
 class BatchStream:
     """The sample indices of each step for one batch size, epoch after epoch.
