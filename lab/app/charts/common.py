@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import altair as alt
 import numpy as np
@@ -30,6 +30,11 @@ HOVER_POINTS = 100  # hover targets per curve
 # eight optimizers into an exception. Same setting for every session, set once at import.
 alt.data_transformers.disable_max_rows()
 Runs = list[tuple[str, RunResult]]  # (prefix, result): prefix labels runs when overlaying several
+
+# What ``alt.layer`` gives: a LayerChart, or a FacetChart where every layer has the same facet
+# encoding (ours have none). The charts drawn in layers are declared as this.
+LayeredChart: TypeAlias = alt.LayerChart | alt.FacetChart
+ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)  # a top-level chart, kept as its own type
 
 
 def spec(key: tuple, build: Callable[[], alt.TopLevelMixin]) -> dict:
@@ -99,7 +104,7 @@ def run_dash(df: pd.DataFrame) -> dict:
     return {"strokeDash": alt.StrokeDash("run:N", title="run")} if df["run"].astype(bool).any() else {}
 
 
-def layered(*layers: alt.Chart | None) -> alt.LayerChart:
+def layered(*layers: alt.Chart | None) -> LayeredChart:
     """The ``layers`` drawn back to front; None is a layer not drawn (nothing to show)."""
     return alt.layer(*(layer for layer in layers if layer is not None))
 
@@ -173,7 +178,7 @@ def palette(n: int) -> alt.Scale:
     return alt.Scale(range=[COLORS[i % len(COLORS)] for i in range(max(n, 1))])
 
 
-def finish(chart: alt.TopLevelMixin, columns: int = 3) -> alt.TopLevelMixin:
+def finish(chart: ChartT, columns: int = 3) -> ChartT:
     """Legends below the plot (a projected chart keeps its width for the data), in columns, with
     line swatches, so a line's colour and dash read as they are drawn."""
     return chart.configure_legend(

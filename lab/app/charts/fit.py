@@ -3,6 +3,8 @@ optimizers that ended on the same line share one, whose legend entry names them 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ from lab.app.charts.common import (
     DATA_COLOR,
     SHARED_COLOR,
     TRUE_COLOR,
+    LayeredChart,
     chart_height,
     color_of,
     fade,
@@ -20,14 +23,15 @@ from lab.app.charts.common import (
 from lab.core.results import RunResult
 
 
-def fit_chart(res: RunResult, max_scatter: int = 2_000, plot_height: int = 260) -> alt.Chart:
+def fit_chart(res: RunResult, max_scatter: int = 2_000, plot_height: int = 260) -> LayeredChart:
     """The data as a scatter, each optimizer's fitted line (first repeat), and the true line dashed;
     optimizers that ended on the same line share one (:func:`data_chart`). ``plot_height``: the plot's,
     the legend below gets room of its own."""
+    assert res.x is not None and res.y is not None  # a regression's result carries its data
     fits = [
         (ln.optimizer, ln.final_w, ln.final_b, color_of(ln.optimizer))
         for ln in res.lanes
-        if ln.repeat == 0 and ln.final_w is not None
+        if ln.repeat == 0 and ln.final_w is not None and ln.final_b is not None  # (both None: diverged)
     ]
     data = res.config.data
     target = "best fit" if data.dataset is not None else "true"
@@ -67,11 +71,11 @@ def data_chart(
     y: np.ndarray,
     true_w: float,
     true_b: float,
-    fits: list[tuple[str, float, float, str]] = (),
+    fits: Sequence[tuple[str, float, float, str]] = (),
     max_scatter: int = 2_000,
     height: int = 320,
     target: str = "true",
-) -> alt.Chart:
+) -> LayeredChart:
     """A scatter of (x, y) (at most ``max_scatter`` points), the true line dashed (``target`` names
     it: "true", or "best fit" for a learner's own data), and lines y = w·x + b for each
     (name, w, b, colour) in ``fits``. Fits that draw the same line (:func:`same_lines`) are one

@@ -48,6 +48,7 @@ def action_steps(runs: Runs, measure: str = "loss") -> int | None:
                 continue
             if not lane.settled:  # still falling, or hovering: every step matters
                 return None
+            assert lane.steps_to_tol is not None  # settled: it got within tolerance
             ends += [lane.steps_to_tol, still_falling(lane.loss - best, floor)]
     if not ends:
         return None

@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lab.app.charts.common import color_of
+from lab.app.charts.common import LayeredChart, color_of
 from lab.app.charts.slider import at_slider, slider_steps, step_slider
 from lab.core import noise
 from lab.core.caches import LRU
@@ -113,7 +113,7 @@ def arrow_heads(one: alt.Chart, color: str, width: float, opacity: float) -> alt
     ).encode(x="w2:Q", y="b2:Q", tooltip=arrow_tips())
 
 
-def noise_variance_chart(spread: pd.DataFrame, steps: int, height: int = 260) -> alt.Chart:
+def noise_variance_chart(spread: pd.DataFrame, steps: int, height: int = 260) -> LayeredChart:
     """The mini-batch gradient's total variance against batch size at the slider's point (log–log),
     exact from the data: tr Σ / m · (N − m)/(N − 1). A dot marks each optimizer's own batch size."""
     n = int(spread["samples"].max()) if len(spread) else 2

@@ -14,6 +14,7 @@ from lab.app.charts.common import (
     DIVERGED_COLOR,
     HOVER_POINTS,
     MAX_POINTS,
+    LayeredChart,
     Runs,
     fade,
     finish,
@@ -35,7 +36,7 @@ CLIP = 1e3  # the loss axis stops at this many times the largest starting value
 
 def loss_chart(
     runs: Runs, measure: str = "loss", max_points: int = MAX_POINTS, height: int = 380, focus: bool = True
-) -> alt.Chart:
+) -> LayeredChart:
     """Loss against step on a log scale, one line per optimizer (and run, when overlaying); with
     repeats, each optimizer's median across them and a shaded min–max band.
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lab.app.charts.common import chart_height, downsample, fade, finish, lane_scale, legend_pick
+from lab.app.charts.common import LayeredChart, chart_height, downsample, fade, finish, lane_scale, layered, legend_pick
 from lab.app.charts.gradient_noise import noise_layers, row_keys
 from lab.app.charts.slider import PATHS_SLIDER, slider_steps, step_slider
 from lab.core import landscapes, noise
@@ -24,7 +24,7 @@ def trajectory_chart(
     grid: int = 40,
     plot_height: int = 400,
     noise_arrows: pd.DataFrame | None = None,
-) -> alt.Chart:
+) -> LayeredChart:
     """Each optimizer's path through (w, b) over a heat map of the loss (log colour scale); with
     ``noise_arrows`` (:func:`noise_frames`), the gradient-noise arrows at the slider's step.
     ``plot_height``: the plot's (at most about 2:1 on a page 900 px wide); the legend gets room of its own.
@@ -46,10 +46,10 @@ def trajectory_chart(
         path_lines(shown, order, scale, pick),
         path_heads(shown, order, scale, pick),
         *(noise_layers(noise_arrows, arrow_points(res, path, noise_arrows), upto) if arrows else []),
-        point_marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond"),
+        optimum_marker(res),
         replay_label(int(res.config.steps)),
     ]
-    chart = alt.layer(*layers).add_params(slider, upto)
+    chart = layered(*layers).add_params(slider, upto)
     return finish(chart.properties(height=chart_height(plot_height, len(scale.domain))))
 
 
@@ -58,7 +58,7 @@ def path_frame(res: RunResult, max_points: int, with_noise: bool = False) -> pd.
     the distance to its end. ``with_noise``: a plain-SGD path keeps every step the slider can be
     at, so its head sits where the noise arrows start."""
     paths = []
-    on_slider = slider_steps(int(res.config.steps)) if with_noise else None
+    on_slider = slider_steps(int(res.config.steps)) if with_noise else np.zeros(0, dtype=np.int64)
     with_arrows = {ln.optimizer for ln in noise.eligible(res)} if with_noise else set()
     for lane in res.lanes:
         if lane.repeat != 0 or len(lane.w) == 0:
@@ -87,6 +87,7 @@ def paths_window(res: RunResult, path: pd.DataFrame) -> tuple[float, float, floa
     not diverge (all, if every one did) and the best (w, b), padded."""
     if res.x is None:
         return landscapes.get(res.config.objective).window
+    assert res.optimum is not None  # a regression's result carries its least-squares fit
     kept = path[~path["diverged"].astype(bool)] if (~path["diverged"].astype(bool)).any() else path
     ws = np.concatenate([kept["w"].to_numpy(float), [res.optimum[0]]])
     bs = np.concatenate([kept["b"].to_numpy(float), [res.optimum[1]]])
@@ -157,7 +158,7 @@ def replay_label(steps: int) -> alt.Chart:
     )
 
 
-def landscape_chart(name: str, grid: int = 40, height: int = 380):
+def landscape_chart(name: str, grid: int = 40, height: int = 380) -> LayeredChart:
     """A landscape's surface (log colour scale), its minimum (diamond) and the start (circle)."""
     land = landscapes.get(name)
     layers = [loss_surface(lambda gw, gb: _height(land, gw, gb), land.window, grid)]
@@ -193,6 +194,13 @@ def loss_surface(loss: Callable[[np.ndarray, np.ndarray], np.ndarray], window: t
             color=alt.Color("loss:Q", scale=alt.Scale(type="log", scheme="greys"), legend=None),
         )
     )
+
+
+def optimum_marker(res: RunResult) -> alt.Chart | None:
+    """A diamond at the best fit (w, b), or at a landscape's minimum (None: one unbounded below has none)."""
+    if res.optimum is None:
+        return None
+    return point_marker(res.optimum, "best fit (w, b)" if res.x is not None else "minimum", "diamond")
 
 
 def point_marker(at: tuple[float, float], what: str, shape: str) -> alt.Chart:

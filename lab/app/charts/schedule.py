@@ -11,6 +11,7 @@ from lab.app.charts.common import (
     LOG_LABELS,
     MAX_POINTS,
     SHARED_COLOR,
+    LayeredChart,
     Runs,
     color_of,
     downsample,
@@ -85,7 +86,7 @@ def lr_lines(runs: Runs, max_points: int = MAX_POINTS) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def lr_chart(runs: Runs, max_points: int = MAX_POINTS, height: int = 170, focus: bool = True) -> alt.Chart:
+def lr_chart(runs: Runs, max_points: int = MAX_POINTS, height: int = 170, focus: bool = True) -> LayeredChart:
     """The learning rate each optimizer used at each step (log scale), drawn under the loss chart on
     the same step axis (the same range as the loss chart's ``focus``), with the same dashed rule at
     the step the paths chart's slider is at. Lanes with the same rates are one line (:func:`lr_lines`),
@@ -123,7 +124,7 @@ def rate_range(df: pd.DataFrame) -> tuple[float, float]:
 def rate_axis(bottom: float, top: float) -> alt.Axis:
     """Ticks at the powers of ten (else 1, 2, 5), written 0.01 and 1e-4."""
     ticks = log_ticks(bottom, top)
-    return alt.Axis(labelExpr=LOG_LABELS, **({"values": ticks} if ticks else {}))
+    return alt.Axis(labelExpr=LOG_LABELS, values=ticks or alt.Undefined)
 
 
 def line_color(df: pd.DataFrame) -> alt.Color:

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lab.app.charts.common import TRUE_COLOR, finish
+from lab.app.charts.common import TRUE_COLOR, LayeredChart, finish
 
 PARAM_COLORS = {"w": "#4e79a7", "b": "#e15759"}
 
@@ -30,7 +30,7 @@ def step_size_frame(tr, at: np.ndarray) -> pd.DataFrame:
     return df[np.isfinite(df["value"]) & (df["value"] > 0)].reset_index(drop=True)
 
 
-def step_size_chart(tr, at: np.ndarray, k: int, height: int = 300) -> alt.Chart:
+def step_size_chart(tr, at: np.ndarray, k: int, height: int = 300) -> LayeredChart:
     """How each parameter's effective step size (solid) and the step it actually took (dashed)
     evolve over the run, log-log, with the explained step ``k`` marked."""
     layer = alt.layer(step_size_lines(step_size_frame(tr, at), tr.steps), explained_step(k))

@@ -12,6 +12,7 @@ import pandas as pd
 from lab.app.charts.common import (
     DIVERGED_COLOR,
     LOG_LABELS,
+    LayeredChart,
     chart_height,
     color_of,
     fade,
@@ -32,7 +33,7 @@ class LossAxis:
     ceiling: float  # above the top, a row per optimizer for its diverged rates (the top when none diverged)
 
 
-def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, plot_height: int = 280) -> alt.Chart:
+def sweep_chart(table: pd.DataFrame, floor: float = 1e-16, plot_height: int = 280) -> LayeredChart:
     """Final loss above the best possible against learning rate, log-log, one line per optimizer
     (a learning-rate sweep: ``lab.core.tuning.Sweep.table``). Each optimizer's chosen learning rate
     (the fewest steps to tolerance, else the lowest loss: not always the lowest point) is a large

@@ -5,10 +5,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lab.app.charts.common import TRUE_COLOR, finish, palette
+from lab.app.charts.common import TRUE_COLOR, LayeredChart, finish, palette
 
 
-def timing_chart(table: pd.DataFrame, height: int = 340) -> alt.Chart:
+def timing_chart(table: pd.DataFrame, height: int = 340) -> LayeredChart:
     """Milliseconds per training step against samples, log-log, one line per device and model:
     the device by colour, the model by dash (its legend draws each dash)."""
     df = table.dropna(subset=["ms_per_step"])
