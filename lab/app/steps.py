@@ -11,7 +11,7 @@ import pandas as pd
 
 from lab.app.lru import LRU
 from lab.app.runs import training_slot
-from lab.core import explain, scratch
+from lab.core import algorithms, explain
 from lab.core.config import RunConfig
 
 AGREE_STEPS = 2_000  # the side-by-side check trains each implementation this far (at most)
@@ -62,7 +62,7 @@ def agreement_frame(cfg: RunConfig) -> pd.DataFrame:
         short = cfg.replace(steps=min(cfg.steps, AGREE_STEPS))
         out = []
         for opt in cfg.optimizers:
-            if scratch.get(opt.spec.torch_class) is None:
+            if algorithms.get(opt.spec.torch_class) is None:
                 continue
             with training_slot():
                 diff = explain.agreement(short, opt.display)
