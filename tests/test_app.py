@@ -14,7 +14,7 @@ from reference import chaotic_lanes
 
 from lab.app import experiments, runs, tables
 from lab.app.query import PageState, to_query
-from lab.core import devices, engine, explain, optimizers, reproduce, scratch, tuning
+from lab.core import algorithms, devices, engine, explain, optimizers, reproduce, tuning
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.results import SUMMARY_COLUMNS, config_from_summary
 from lab.lessons import api, gpu
@@ -577,7 +577,7 @@ def test_side_by_side_lists_every_implementation_and_its_agreement():
     assert not at.exception
 
     codes = [c.value for c in at.code if c.value.startswith("def ")]
-    assert len(codes) >= len(scratch.ALGORITHMS)
+    assert len(codes) >= len(algorithms.ALGORITHMS)
     agreement = next(d.value for d in at.dataframe if "largest |ours − torch|" in d.value.columns)
     assert list(agreement["optimizer"]) == optimizers.registry().presets()
     assert chaotic_lanes(RunConfig()) == []  # the page's default run: so whole paths compare

@@ -13,7 +13,7 @@ import torch
 from reference import assert_follows_torch, horizon, torch_loop
 from torch import nn
 
-from lab.core import engine, explain, scratch
+from lab.core import algorithms, engine, explain
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
 
@@ -56,7 +56,7 @@ def _cfg(name: str, hp: dict, steps: int = 1000, **kw) -> RunConfig:
 
 
 def test_every_class_with_a_rule_written_down_is_covered_here():
-    assert {OptimizerConfig(name).spec.torch_class for name, _ in CASES} == set(scratch.ALGORITHMS)
+    assert {OptimizerConfig(name).spec.torch_class for name, _ in CASES} == set(algorithms.ALGORITHMS)
 
 
 @pytest.mark.parametrize(("name", "hp"), CASES, ids=[f"{n}-{'default' if not h else 'custom'}" for n, h in CASES])
@@ -138,9 +138,9 @@ def test_adams_derived_quantities_follow_from_its_state():
     for p in "wb":
         v_hat = s.state_after[p]["exp_avg_sq"] / (1 - b2**25)
         assert s.derived["v̂ = v / (1 − β₂ᵗ)"][p] == pytest.approx(v_hat, rel=1e-12)
-        assert s.derived[scratch.EFFECTIVE][p] == pytest.approx(lr / (v_hat**0.5 + eps), rel=1e-12)
+        assert s.derived[algorithms.EFFECTIVE][p] == pytest.approx(lr / (v_hat**0.5 + eps), rel=1e-12)
         m_hat = s.state_after[p]["exp_avg"] / (1 - b1**25)
-        assert s.update[p] == pytest.approx(-s.derived[scratch.EFFECTIVE][p] * m_hat, rel=1e-9)
+        assert s.update[p] == pytest.approx(-s.derived[algorithms.EFFECTIVE][p] * m_hat, rel=1e-9)
     assert s.state_before["w"]["step"] == 24 and s.state_after["w"]["step"] == 25
 
 

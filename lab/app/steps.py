@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lab.app.runs import training_slot
-from lab.core import caches, explain, scratch
+from lab.core import algorithms, caches, explain
 from lab.core.config import RunConfig
 
 AGREE_STEPS = 2_000  # the side-by-side check trains each implementation this far (at most)
@@ -61,7 +61,7 @@ def agreement_frame(cfg: RunConfig) -> pd.DataFrame:
         short = cfg.replace(steps=min(cfg.steps, AGREE_STEPS))
         out = []
         for opt in cfg.optimizers:
-            if scratch.get(opt.spec.torch_class) is None:
+            if algorithms.get(opt.spec.torch_class) is None:
                 continue
             with training_slot():
                 diff = explain.agreement(short, opt.display)

@@ -7,7 +7,7 @@ Steps count from 1: step k's gradient is taken at the parameters left by k − 1
 
 * :func:`explain_step` — step k in full: parameters, gradient and ``optimizer.state`` before and
   after, the quantities the rule names (bias corrections, effective step sizes …), and the same
-  step computed by :mod:`lab.core.scratch` from torch's state before it, with the difference.
+  step computed by :mod:`lab.core.algorithms` from torch's state before it, with the difference.
 * :func:`trace` — the whole lane: parameters, gradients and each parameter's effective step size
   at every step (for the chart of how step sizes evolve).
 * :func:`scratch_run` / :func:`agreement` — our implementation trained on its own from the same
@@ -17,7 +17,6 @@ Steps count from 1: step k's gradient is taken at the parameters left by k − 1
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lab.core import devices, objectives, schedulers, scratch
+from lab.core import algorithms, devices, objectives, schedulers
 from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.data import BatchStream
 
@@ -124,13 +123,13 @@ def hyperparams_now(kwargs: dict[str, Any], optimizer) -> dict[str, Any]:
     return {**kwargs, **{k: v for k, v in now.items() if k in kwargs}}
 
 
-def scratch_state(optimizer, params=None) -> scratch.State:
-    """torch's per-parameter state as :mod:`lab.core.scratch` keeps it: one (2,) tensor over
+def scratch_state(optimizer, params=None) -> algorithms.State:
+    """torch's per-parameter state as :mod:`lab.core.algorithms` keeps it: one (2,) tensor over
     (w, b) per entry, ``step`` as a whole number, scalars shared by both (0-d tensors) as they are.
     Entries of other shapes (LBFGS's history) are left out."""
     params = params if params is not None else optimizer.param_groups[0]["params"]
     states = [optimizer.state.get(p, {}) for p in params]
-    out: scratch.State = {}
+    out: algorithms.State = {}
     for key in dict.fromkeys(k for st in states for k in st):
         values = [st.get(key) for st in states]
         if not all(isinstance(v, torch.Tensor) for v in values):
@@ -205,9 +204,9 @@ def explain_step(cfg: RunConfig, name: str, k: int, repeat: int = 0) -> StepExpl
     optimizer not in the run or a step outside [1, steps], or if the lane diverged before k."""
     opt, k = lane_of(cfg, name), _check_step(cfg, k)
     lane = _Lane(cfg, opt, repeat)
-    algo = scratch.get(opt.spec.torch_class)
+    algo = algorithms.get(opt.spec.torch_class)
     state_before: dict = {}
-    ours_before: scratch.State = {}
+    ours_before: algorithms.State = {}
     last = None
     for last in _replay(lane, k):
         if last[0] == k - 1:
@@ -278,7 +277,7 @@ def trace(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = None, 
     opt = lane_of(cfg, name)
     steps = cfg.steps if steps is None else _check_step(cfg, steps)
     lane = _Lane(cfg, opt, repeat)
-    algo, hp = scratch.get(opt.spec.torch_class), opt.kwargs
+    algo, hp = algorithms.get(opt.spec.torch_class), opt.kwargs
     wanted = np.zeros(steps + 2, dtype=bool)
     wanted[np.arange(1, steps + 1) if at is None else np.clip(np.asarray(at, dtype=np.int64), 1, steps)] = True
     start = torch.tensor(lane.start, dtype=getattr(torch, cfg.dtype))
@@ -296,7 +295,7 @@ def trace(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = None, 
         if wanted[k]:
             mine = algo.step(before.clone(), grad.clone(), copy.deepcopy(ours_before), hp)
             worst = max(worst, float((mine - after).abs().max()))
-            value = algo.derived(hp, ours_before, ours_after, k)[scratch.EFFECTIVE]
+            value = algo.derived(hp, ours_before, ours_after, k)[algorithms.EFFECTIVE]
             effective[k - 1] = torch.as_tensor(value, dtype=torch.float64).expand(2).cpu().numpy()
         ours_before = ours_after
     n = len(grads)
@@ -314,7 +313,7 @@ def scratch_run(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = 
     """(steps + 1, 2): our implementation trained on its own (its own state, gradients at its own
     parameters) from the lane's start on the lane's batches; None without an implementation."""
     opt = lane_of(cfg, name)
-    algo = scratch.get(opt.spec.torch_class)
+    algo = algorithms.get(opt.spec.torch_class)
     if algo is None:
         return None
     steps = cfg.steps if steps is None else _check_step(cfg, steps)
@@ -347,14 +346,9 @@ def agreement(cfg: RunConfig, name: str, repeat: int = 0, steps: int | None = No
 
 
 def source(torch_class: str) -> str | None:
-    """The code of our implementation for ``torch_class`` (AdamW shows Adam's too)."""
-    algo = scratch.get(torch_class)
-    if algo is None:
-        return None
-    code = inspect.getsource(algo.step)
-    if algo.step is scratch.adamw:
-        code += "\n\n" + inspect.getsource(scratch.adam)
-    return code
+    """The code of our implementation for ``torch_class``: its step and what it calls (AdamW shows Adam's)."""
+    algo = algorithms.get(torch_class)
+    return None if algo is None else algorithms.source(algo)
 
 
 def rows(step: StepExplained) -> list[tuple[str, Any, Any]]:

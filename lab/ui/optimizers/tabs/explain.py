@@ -10,7 +10,7 @@ import streamlit as st
 
 from lab.app import charts, limits, steps
 from lab.app.form import K
-from lab.core import cli, cost, explain, scratch
+from lab.core import algorithms, cli, cost, explain
 from lab.ui.optimizers.tabs import Shown
 
 
@@ -88,7 +88,7 @@ def side_by_side(cfg) -> None:
             f"batches, for the first {int(table['steps compared'].max()):,} steps, in {cfg.dtype}."
         )
     cols = st.columns(3)
-    for i, algo in enumerate(scratch.ALGORITHMS.values()):
+    for i, algo in enumerate(algorithms.ALGORITHMS.values()):
         with cols[i % 3]:
             st.caption(f"`torch.optim.{algo.torch_class}`")
             st.code(inspect.getsource(algo.step), language="python")
