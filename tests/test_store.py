@@ -24,7 +24,7 @@ from apptest_helpers import open_page, open_tab
 
 from lab import store
 from lab.app import archive, runs, view
-from lab.core import engine
+from lab.core import caches, engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.results import summary_rows
 from lab.store import codec, schema
@@ -315,7 +315,7 @@ def test_without_a_store_training_goes_on_and_the_notice_is_said_once(engine_cal
         session = archive.session_store(TOKEN_A, 10)
         assert session.entries == {} and "Runs are not being saved" in session.keeper.notice
         session.keeper.notice = None  # said
-        entry, _, source = runs.fetch_or_train(session, RunConfig(steps=30, seed=91), shared=runs.LRU(2))
+        entry, _, source = runs.fetch_or_train(session, RunConfig(steps=30, seed=91), shared=caches.LRU(2))
         assert source == "trained" and len(engine_calls) == 1 and entry.short_id is None
         assert session.keeper.notice is None  # the same failure is not said twice
     finally:
@@ -325,12 +325,12 @@ def test_without_a_store_training_goes_on_and_the_notice_is_said_once(engine_cal
 def test_a_session_store_writes_new_runs_and_reads_them_back(process_store, engine_calls):
     first = archive.session_store(TOKEN_A, 10)
     for seed in (1, 2):
-        runs.fetch_or_train(first, RunConfig(steps=20, seed=seed), shared=runs.LRU(2))
+        runs.fetch_or_train(first, RunConfig(steps=20, seed=seed), shared=caches.LRU(2))
     first.delete([1])
     again = archive.session_store(TOKEN_A, 10)
     assert [(e.run_id, e.source) for e in again.entries.values()] == [(2, "stored")]
     assert again.next_id == 3
-    _, _, source = runs.fetch_or_train(again, RunConfig(steps=20, seed=2), shared=runs.LRU(2))
+    _, _, source = runs.fetch_or_train(again, RunConfig(steps=20, seed=2), shared=caches.LRU(2))
     assert source == "session" and len(engine_calls) == 2  # found in the history read back: not trained
     assert archive.session_store(TOKEN_B, 10).entries == {}
 

@@ -135,7 +135,9 @@ class Regression:
         b = torch.tensor([b0], dtype=self.dtype, device=self.device, requires_grad=True)
         return [w, b]
 
-    def batch_loss(self, params: Sequence[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
+    def batch_loss(self, params: Sequence[torch.Tensor], idx: torch.Tensor | None) -> torch.Tensor:
+        if idx is None:
+            raise ValueError("the regression's loss is over a batch: give its sample indices")
         idx = idx.to(self.device)
         w, b = params
         return F.mse_loss(F.linear(self.x[idx], w, b), self.y[idx])
@@ -169,8 +171,8 @@ class Surface:
     def leaf_params(self, w0: float, b0: float) -> list[torch.Tensor]:
         return [torch.tensor([v], dtype=self.dtype, device=self.device, requires_grad=True) for v in (w0, b0)]
 
-    def batch_loss(self, params: Sequence[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
-        w, b = params
+    def batch_loss(self, params: Sequence[torch.Tensor], idx: torch.Tensor | None) -> torch.Tensor:
+        w, b = params  # a surface has no data: idx is not used
         return self.land.f(w, b).sum()
 
 

@@ -262,7 +262,7 @@ _DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
 def _hyperparams_of(cls: type) -> tuple[HyperParam, ...]:
     """The editable keyword arguments of a torch.optim class, from its signature."""
     out = []
-    for p in inspect.signature(cls.__init__).parameters.values():
+    for p in inspect.signature(cls).parameters.values():
         if p.name in _MECHANICS or p.default is inspect.Parameter.empty:
             continue
         info = _KNOWN.get(f"{cls.__name__}.{p.name}") or _KNOWN.get(p.name)

@@ -109,7 +109,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
 
 
 def _where(url: sa.URL) -> str:
-    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    return (url.database or "") if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
 def open(url: str | None = None) -> Store:
