@@ -29,7 +29,7 @@ from lab.core import devices, objectives, schedulers
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
-from lab.core.rules import Rule, rule_for
+from lab.core.rules import ETA_N, ETA_Q, C, D, E, K, Rule, rule_for
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
 COMPILED_WORK = 1 << 23  # compiled chunks: about this many residuals (a few ms), at most MAX_CHUNK steps
@@ -79,7 +79,7 @@ class _Stacked:
         self.lam, self.a = self._row([r.lam for r in rules]), self._row([r.a for r in rules])
         self.beta, self.gamma = self._row([r.beta for r in rules]), self._row([r.gamma for r in rules])
         self.use_lam = any(r.lam for r in rules)
-        self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, 0] for r in rules)
+        self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, C] for r in rules)
         self.use_v = any(r.gamma or r.v0 for r in rules)
         self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).t().contiguous()
         self.m = torch.zeros_like(self.p)
@@ -95,7 +95,9 @@ class _Stacked:
     def _compiled_layout(self) -> None:
         """What the compiled loop needs besides the state: the data, and for each lane whether it
         uses all of it, else where its batch's indices sit among the step's indices."""
-        self.data = self.obj.padded_data()
+        from lab.core import kernel  # Numba is imported (0.2 s) by the first run that needs it, not by every import
+
+        self.data = kernel.Data(*self.obj.padded_data())
         self.key_full = [self.streams[k].full for k in self.keys]
         widths = [self.streams[k].width for k in self.keys]
         starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
@@ -103,7 +105,6 @@ class _Stacked:
         self.full = np.array(self.key_full)[self.batch]
         self.lo = starts[self.batch].astype(np.int64)
         self.hi = self.lo + np.array(widths, dtype=np.int64)[self.batch]
-        self.flags = (self.use_lam, self.use_m, self.use_v)
         work = int((self.hi - self.lo).sum())  # residuals per step (a full batch's width is the data's size)
         self.chunk = max(1, min(MAX_CHUNK, COMPILED_WORK // max(1, work)))
 
@@ -127,7 +128,7 @@ class _Stacked:
 
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
-        table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, 6, lanes)
+        table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, COEFFS, lanes)
         batches = [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else []
         if self.compiled:
             self._compiled_steps(done, table, batches)
@@ -136,17 +137,25 @@ class _Stacked:
         self.seconds += time.perf_counter() - t0
 
     def _compiled_steps(self, done: int, table: np.ndarray, batches: list) -> None:
-        from lab.core import kernel  # Numba is imported (0.2 s) by the first run that needs it, not by every import
+        from lab.core import kernel
 
         idx = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
         idx = torch.cat(idx, 1).numpy() if idx else np.zeros((len(table), 0), dtype=np.int64)
         scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|
-        p, m, v, hist = (t.numpy() for t in (self.p, self.m, self.v, self.hist))
-        kernel.regression_steps(
-            p, m, v, hist, done, *self.data, idx, self.full, self.lo, self.hi, self.batch, scale,
-            table.astype(p.dtype), self.lam, self.a, self.beta, self.gamma, self.flags,
-        )  # fmt: skip
-        self.alive = bool(np.isfinite(p).any())
+        state = kernel.State(*(t.numpy() for t in (self.p, self.m, self.v, self.hist)))
+        chosen = kernel.Batches(idx=idx, full=self.full, lo=self.lo, hi=self.hi, key=self.batch, scale=scale)
+        update = kernel.Update(
+            coef=table.astype(state.p.dtype),
+            lam=self.lam,
+            a=self.a,
+            beta=self.beta,
+            gamma=self.gamma,
+            use_lam=self.use_lam,
+            use_m=self.use_m,
+            use_v=self.use_v,
+        )
+        kernel.regression_steps(state, self.data, chosen, update, done)
+        self.alive = bool(np.isfinite(state.p).any())
 
     def _loop(self, done: int, count: int, table: np.ndarray, batches: list) -> None:
         """The batched steps one at a time, on NumPy views (CPU) or on the tensors (elsewhere)."""
@@ -154,9 +163,9 @@ class _Stacked:
         # A coefficient equal at every step of the chunk is one array; the others one row per step.
         columns = [
             itertools.repeat(coef[0, j], count) if (table[:, j] == table[0, j]).all() else coef[:, j]
-            for j in range(table.shape[1])
+            for j in (C, D, ETA_N, ETA_Q, K, E)
         ]
-        skip_d = bool((table[:, 1] == 1.0).all())  # no decay of the weights in this chunk
+        skip_d = bool((table[:, D] == 1.0).all())  # no decay of the weights in this chunk
         grad = self.obj.gradients(batches, self.lane_batch, count, self.numpy)
         xp = self.xp
         p, m, v, hist = self._array(self.p), self._array(self.m), self._array(self.v), self._array(self.hist)

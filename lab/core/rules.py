@@ -41,7 +41,11 @@ from typing import Any
 
 import numpy as np
 
-COEFFS = ("c", "d", "n", "q", "k", "e")  # columns of Rule.table; n and q come multiplied by η
+COEFFS = ("c", "d", "eta_n", "eta_q", "k", "e")  # the columns of Rule.table, in order
+# Their indices, for code that reads the table by column. The compiled loop (lab.core.kernel) freezes
+# them into its cached machine code, which Numba renews only when kernel.py itself changes: after
+# reordering these, touch kernel.py (or delete its __pycache__).
+C, D, ETA_N, ETA_Q, K, E = range(len(COEFFS))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,13 +60,13 @@ class Rule:
     v0: float = 0.0  # initial second moment
 
     def table(self, t0: int, t1: int) -> np.ndarray:
-        """Coefficients of steps t0+1 … t1 as a (t1 - t0, 6) float64 array with columns
-        c, d, η·n, η·q, k, e (η folded into the numerator saves an operation per step)."""
+        """Coefficients of steps t0+1 … t1 as a (t1 - t0, len(COEFFS)) float64 array with the columns
+        COEFFS: c, d, η·n, η·q, k, e (η folded into the numerator saves an operation per step)."""
         t = np.arange(t0 + 1, t1 + 1, dtype=np.float64)
         base = {"c": 0.0, "d": 1.0, "eta": 0.0, "n": 0.0, "q": 0.0, "k": 0.0, "e": 1.0}
         base.update(self.per_step(t))
-        base["n"] = np.multiply(base["n"], base["eta"])
-        base["q"] = np.multiply(base["q"], base["eta"])
+        base["eta_n"] = np.multiply(base["n"], base["eta"])
+        base["eta_q"] = np.multiply(base["q"], base["eta"])
         return np.stack([np.broadcast_to(np.asarray(base[k], dtype=np.float64), t.shape) for k in COEFFS], 1)
 
 
