@@ -75,7 +75,10 @@ class _Stacked:
         self.numpy = device.type == "cpu" and NUMPY_ON_CPU
         self.xp = np if self.numpy else torch
 
-        rules = [ln.rule for ln in lanes]
+        rules = [ln.rule for ln in lanes if ln.rule is not None]
+        if len(rules) != len(lanes):
+            raise ValueError("a lane without an update rule cannot be stacked: it runs through torch.optim")
+        self.rules = rules
         self.lam, self.a = self._row([r.lam for r in rules]), self._row([r.a for r in rules])
         self.beta, self.gamma = self._row([r.beta for r in rules]), self._row([r.gamma for r in rules])
         self.use_lam = any(r.lam for r in rules)
@@ -128,7 +131,7 @@ class _Stacked:
 
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()
-        table = np.stack([ln.rule.table(done, done + count) for ln in self.lanes], 2)  # (count, COEFFS, lanes)
+        table = np.stack([r.table(done, done + count) for r in self.rules], 2)  # (count, COEFFS, lanes)
         batches = [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else []
         if self.compiled:
             self._compiled_steps(done, table, batches)
@@ -139,8 +142,8 @@ class _Stacked:
     def _compiled_steps(self, done: int, table: np.ndarray, batches: list) -> None:
         from lab.core import kernel
 
-        idx = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
-        idx = torch.cat(idx, 1).numpy() if idx else np.zeros((len(table), 0), dtype=np.int64)
+        parts = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
+        idx = torch.cat(parts, 1).numpy() if parts else np.zeros((len(table), 0), dtype=np.int64)
         scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|
         state = kernel.State(*(t.numpy() for t in (self.p, self.m, self.v, self.hist)))
         chosen = kernel.Batches(idx=idx, full=self.full, lo=self.lo, hi=self.hi, key=self.batch, scale=scale)
@@ -257,7 +260,7 @@ def _known_schedules(cfg: RunConfig) -> dict[int, schedulers.Schedule]:
         sched = cfg.scheduler_of(opt)
         if sched is not None and not sched.spec.reacts_to_loss:
             groups.setdefault((sched, opt.spec.torch_class), []).append(i)
-    known = {}
+    known: dict[int, schedulers.Schedule] = {}
     for (sched, torch_class), members in groups.items():
         kwargs = [cfg.optimizers[i].kwargs for i in members]
         found = schedulers.schedules(sched.name, sched.kwargs(cfg.steps), torch_class, kwargs, cfg.steps)
@@ -355,12 +358,12 @@ def run(
             hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds, single.lr)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)], asked) for ln in lanes)
 
-    is_reg = cfg.is_regression
+    data = (obj.x64.numpy(), obj.y64.numpy()) if isinstance(obj, objectives.Regression) else (None, None)
     return RunResult(
         config=cfg,
         lanes=results,
-        x=obj.x64.numpy() if is_reg else None,
-        y=obj.y64.numpy() if is_reg else None,
+        x=data[0],
+        y=data[1],
         optimum=obj.optimum,
         min_loss=obj.min_loss,
         device=str(device),
@@ -392,21 +395,21 @@ def _lane_result(
     lr: np.ndarray | None,
     asked: int,
 ) -> LaneResult:
-    loss, p = loss.numpy(), params.numpy()
-    ok = np.isfinite(loss) & np.isfinite(p).all(1)
+    losses, p = loss.numpy(), params.numpy()
+    ok = np.isfinite(losses) & np.isfinite(p).all(1)
     diverged_at = None if ok.all() else int(np.argmin(ok))
-    end = len(loss) if diverged_at is None else diverged_at
-    loss, p = loss[:end], p[:end]
+    end = len(losses) if diverged_at is None else diverged_at
+    losses, p = losses[:end], p[:end]
     steps_to_tol = first_within = None
     if diverged_at is None:
-        excess = loss - (obj.min_loss if obj.min_loss is not None else 0.0)
+        excess = losses - (obj.min_loss if obj.min_loss is not None else 0.0)
         above = excess > cfg.tol
         if not above.all():
             first_within = int(np.argmin(above))
         last_above = np.flatnonzero(above)
         if len(last_above) == 0:
             steps_to_tol = 0
-        elif last_above[-1] < len(loss) - 1:
+        elif last_above[-1] < len(losses) - 1:
             steps_to_tol = int(last_above[-1]) + 1
     return LaneResult(
         optimizer=ln.opt.display,
@@ -417,7 +420,7 @@ def _lane_result(
         batch_size=ln.batch_key[0] if cfg.is_regression else None,
         w0=ln.start[0],
         b0=ln.start[1],
-        loss=loss,
+        loss=losses,
         w=p[:, 0],
         b=p[:, 1],
         steps_to_tol=steps_to_tol,

@@ -423,7 +423,7 @@ class _Watched(dict):
 
 
 def schedules(
-    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: list[Mapping[str, Any]], steps: int
+    name: str, kwargs: Mapping[str, Any], torch_class: str, opt_kwargs: Sequence[Mapping[str, Any]], steps: int
 ) -> list[Schedule]:
     """The learning rate of every step of each lane of ``torch_class`` (one per keyword-argument set
     of ``opt_kwargs``) under the schedule ``name(**kwargs)``, from the real classes in one pass
