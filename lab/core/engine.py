@@ -100,7 +100,7 @@ class _Stacked:
         uses all of it, else where its batch's indices sit among the step's indices."""
         from lab.core import kernel  # Numba is imported (0.2 s) by the first run that needs it, not by every import
 
-        self.data = kernel.Data(*self.obj.padded_data())
+        self.data = kernel.Data.of(*self.obj.padded_data())
         self.key_full = [self.streams[k].full for k in self.keys]
         widths = [self.streams[k].width for k in self.keys]
         starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
@@ -188,7 +188,7 @@ class _Stacked:
                     num = q * g
                 if use_v:
                     v *= beta
-                    v += g * g * gamma
+                    v += gamma * g * g  # (γ·g)·g, as torch's addcmul_ rounds
                     den = xp.sqrt(v)
                     den *= k
                     den += e

@@ -7,9 +7,14 @@ lane's residuals ``w·xᵢ + b − yᵢ`` of its own batch, scaled by 2/|B|, sum
 the update rule of :mod:`lab.core.rules` — every operation in the run's dtype and rounded after
 each one. Numba leaves float arithmetic as written (no fused multiply-add, no reassociation
 without ``fastmath``), so a float32 run rounds like the tutorial's loop: near the optimum the
-gradient is rounding noise, not zero, and RMSProp and Adam hover as they do in torch. The one
-freedom taken is the order of each batch sum (in sample order here; BLAS's order in the NumPy
-loop; torch's own is a third), which autograd does not fix either.
+gradient is rounding noise, not zero, and RMSProp and Adam hover as they do in torch.
+
+The batch sums follow torch's own order on the CPU, so the gradient is autograd's to the last bit:
+∂w, the product ``mm(g.t(), x)`` that MKL computes, adds in sample order (measured: no other order
+fits, on every MKL code path); ∂b, ``g.sum(0)``, is torch's cascade sum (ATen's SumKernel.cpp:
+four rows of vectors of :data:`SUM_LANES` elements, each column summed in levels of 16), which
+:func:`torch_sum` writes out. Where that cannot hold — another BLAS, a CPU whose MKL blocks
+differently — :func:`sums_match_torch` says so, in a millisecond.
 
 The loop takes four named records (:class:`State`, :class:`Data`, :class:`Batches`,
 :class:`Update`): a rule that needs more state or more constants adds fields to them, and the
@@ -23,6 +28,7 @@ Numba's cache directory; where neither can be written, each process compiles it 
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numba
@@ -44,10 +50,25 @@ class State(NamedTuple):
 
 class Data(NamedTuple):
     """The samples ``x``, ``y`` (n + 1,) in the run's dtype, with a zero row at index n: the padding
-    that a shorter batch's indices point at."""
+    that a shorter batch's indices point at; ``lanes``: :func:`sum_lanes` of that dtype; ``r``
+    scratch (n,) for one batch's residuals."""
 
     x: np.ndarray
     y: np.ndarray
+    lanes: int
+    r: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray) -> Data:
+        return cls(x=x, y=y, lanes=sum_lanes(x.dtype), r=np.empty(len(x) - 1, dtype=x.dtype))
+
+
+SUM_VECTOR_BYTES = 32  # torch's CPU sum kernel's vector on x86, under every capability (AVX-512 runs its AVX2 build)
+
+
+def sum_lanes(dtype) -> int:
+    """Elements per vector of torch's CPU sum: 8 for float32, 4 for float64."""
+    return SUM_VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
 class Batches(NamedTuple):
@@ -87,12 +108,111 @@ def _compiled(fn):
         return numba.njit(**options)(fn)
 
 
+@numba.njit(cache=True, inline="always")
+def _ceil_log2(x):
+    """ATen's CeilLog2 (native/cpu/utils.h): 1 for x ≤ 2."""
+    if x <= 2:
+        return 1
+    r, v = 0, x - 1
+    while v > 0:
+        v >>= 1
+        r += 1
+    return r
+
+
+@numba.njit(cache=True, inline="always")
+def _cascade(a, start, stride, rows, power):
+    """One column of ATen's multi_row_sum: ``rows`` operands a[start + i·stride] added into level 0,
+    which is added into level 1 every 2**power operands; level 1 into level 2 every 2**(2·power),
+    level 2 into 3 every 2**(3·power); at the end level 0 + 1 + 2 + 3."""
+    zero = a.dtype.type(0)
+    step = 1 << power
+    l0, l1, l2, l3 = zero, zero, zero, zero
+    mask = step - 1
+    i, at = 0, start
+    while i + step <= rows:
+        for _ in range(step):
+            l0 = l0 + a[at]
+            at += stride
+            i += 1
+        l1 = l1 + l0
+        l0 = zero
+        if (i & (mask << power)) == 0:
+            l2 = l2 + l1
+            l1 = zero
+            if (i & (mask << (2 * power))) == 0:
+                l3 = l3 + l2
+                l2 = zero
+    while i < rows:
+        l0 = l0 + a[at]
+        at += stride
+        i += 1
+    l0 = l0 + l1
+    l0 = l0 + l2
+    return l0 + l3
+
+
+@numba.njit(cache=True)
+def torch_sum(a, count, lanes):
+    """``a[:count].sum()`` as torch's CPU kernel adds it while the sum runs on one thread (fewer than
+    32 768 elements, or one torch thread), in a's dtype: SumKernel.cpp's cascade_sum over
+    ``lanes``-wide vectors. With V whole vectors in R = V // 4 rows of four, each lane l adds
+    column 0 (vectors 4i), the vectors left over after the rows, columns 1, 2 and 3; the result is
+    0 + the elements after the last whole vector + lane 0 + … + lane ``lanes`` − 1. Fewer than
+    ``lanes`` elements: the same with one-element vectors."""
+    zero = a.dtype.type(0)
+    width = lanes if count >= lanes else 1
+    vecs = count // width
+    rows = vecs // 4
+    power = max(4, _ceil_log2(rows) // 4)
+    total = zero
+    for t in range(vecs * width, count):  # the elements after the last whole vector (none when width is 1)
+        total = total + a[t]
+    for lane in range(width):
+        v = _cascade(a, lane, 4 * width, rows, power)
+        for q in range(rows * 4, vecs):
+            v = v + a[q * width + lane]
+        for k in range(1, 4):
+            v = v + _cascade(a, k * width + lane, 4 * width, rows, power)
+        total = total + v
+    return zero + total
+
+
+@numba.njit(cache=True)
+def _dot(g, x, count):
+    """Σ g[i]·x[i] in sample order, each product rounded before it is added."""
+    total = g.dtype.type(0)
+    for i in range(count):
+        total = total + g[i] * x[i]
+    return total
+
+
+@functools.cache
+def sums_match_torch(dtype: str = "float32") -> bool:
+    """Whether this machine's torch adds a batch's gradient in the order the loop does: ``g.sum(0)``
+    and ``mm(g.t(), x)`` on fixed vectors of the batch sizes the lab uses, spanning twelve orders of
+    magnitude, compared bit for bit (about a millisecond, once per process and dtype). False on a
+    BLAS that blocks its products otherwise (another CPU family's MKL, OpenBLAS, Accelerate)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    for size in (1, 5, 10, 32, 37, 64, 600, 1000):
+        g = (rng.standard_normal(size) * 10.0 ** rng.uniform(-6, 6, size)).astype(dtype)
+        x = rng.random(size).astype(dtype)
+        tg, tx = torch.from_numpy(g)[:, None], torch.from_numpy(x)[:, None]
+        theirs = (tg.sum(0).item(), torch.mm(tg.t(), tx).item())
+        ours = (torch_sum(g, size, sum_lanes(dtype)), _dot(g, x, size))
+        if theirs != tuple(float(o) for o in ours):
+            return False
+    return True
+
+
 @_compiled
 def regression_steps(state, data, batches, update, row0):
     """Advance every lane of ``state`` by ``len(update.coef)`` steps, writing step ``row0 + 1 + i``
     into ``state.hist``. Division by zero gives inf or NaN, as in NumPy: non-finite is data."""
     p, m, v, hist = state.p, state.m, state.v, state.hist  # by name: a record may gain fields
-    x, y = data.x, data.y
+    x, y, res = data.x, data.y, data.r
     idx, full, lo, hi, key, scale = batches.idx, batches.full, batches.lo, batches.hi, batches.key, batches.scale
     coef, lam, a, beta, gamma = update.coef, update.lam, update.a, update.beta, update.gamma
     n = x.shape[0] - 1
@@ -101,18 +221,21 @@ def regression_steps(state, data, batches, update, row0):
         for lane in range(p.shape[1]):
             w, b = p[0, lane], p[1, lane]
             s = scale[i, key[lane]]
-            gw, gb = zero, zero
+            gw = zero
             count = n if full[lane] else hi[lane] - lo[lane]
+            real = 0  # the batch's samples (a shorter last batch is padded at its end)
             for j in range(count):
                 t = j if full[lane] else idx[i, lo[lane] + j]
-                if t == n:  # padding of a shorter last batch
+                if t == n:
                     continue
                 r = x[t] * w  # rounded after each operation, as nn.Linear's forward and MSELoss's backward
                 r = r + b
                 r = r - y[t]
                 r = r * s
-                gw = gw + r * x[t]
-                gb = gb + r
+                gw = gw + r * x[t]  # MKL's order for mm(g.t(), x)
+                res[real] = r
+                real += 1
+            gb = torch_sum(res, real, data.lanes)  # torch's order for g.sum(0)
             c, d, en, eq, k, e = (
                 coef[i, C, lane],
                 coef[i, D, lane],
@@ -136,7 +259,7 @@ def regression_steps(state, data, batches, update, row0):
                     num = eq * g
                 if update.use_v:
                     vv = v[row, lane] * beta[lane]
-                    vv = vv + g * g * gamma[lane]
+                    vv = vv + gamma[lane] * g * g  # as addcmul_(g, g, value=γ) rounds: (γ·g)·g
                     v[row, lane] = vv
                     den = np.sqrt(vv)
                     den = den * k
