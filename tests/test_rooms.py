@@ -64,7 +64,7 @@ def test_nicknames_are_unique_in_a_room_whatever_their_case(db, room):
     rooms.join(db, code, "Ada", T1)
     rooms.join(db, code, "Ada", T1)  # the same session again: fine
     for other in ("Ada", "ADA", "ａｄａ"):  # fullwidth letters are the same name (NFKC)
-        with pytest.raises(RoomError, match="already called") as err:
+        with pytest.raises(RoomError, match="already has this nickname") as err:
             rooms.join(db, code, other, T2)
         assert err.value.kind == "taken"
     rooms.join(db, code, "Grace", T2)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lab.app.charts.common import downsample  # the charts' rule for what a curve keeps
 from lab.core.config import OBJECTIVES, REGRESSION
 from lab.store.rooms import RoomRun
 
@@ -175,8 +176,6 @@ def curves_frame(runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_
     """Every lane's loss curve, long format (post, student, optimizer, lr, step, loss), at most
     ``budget`` points in all: each curve keeps its first and last points and its lowest and highest
     of each stretch; only finite, positive losses (a log axis)."""
-    from lab.app.charts import downsample  # the charts' rule for what a curve keeps
-
     names = shown_names(runs, hidden)
     curves = [(r, lane) for r in runs for lane in r.lanes]
     per_curve = max(2, budget // max(1, len(curves)))

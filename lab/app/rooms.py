@@ -42,18 +42,14 @@ class Teaching:
 def clean_code(text: object) -> str:
     """A typed room code as the store keeps it (upper case; spaces and dashes dropped); ValueError
     saying what a code is."""
-    raw = str(text or "")
-    code = re.sub(r"[\s-]", "", raw).upper()
+    code = re.sub(r"[\s-]", "", str(text or "")).upper()
     longest = schema.ROOM  # codes drawn by any setting of LAB_MAX_ROOM_CODE
-    shown = raw[:20] + ("…" if len(raw) > 20 else "")
     if not code:
         raise ValueError("Type the room's code: the letters and digits your teacher shows.")
     if not MIN_CODE <= len(code) <= longest:
-        raise ValueError(f"A room code has {MIN_CODE} to {longest} letters and digits; {shown!r} has {len(code):,}.")
-    if any(c not in CODE_ALPHABET for c in code):
-        raise ValueError(
-            f"{shown!r} is not a room code: codes use only the letters A–Z and digits 2–9 (no 0, O, 1, I or L)."
-        )
+        raise ValueError(f"A room code has {MIN_CODE} to {longest} letters and digits; this one has {len(code):,}.")
+    if any(c not in CODE_ALPHABET for c in code):  # what was typed is not repeated: messages are Markdown
+        raise ValueError("That is not a room code: codes use only the letters A–Z and digits 2–9 (no 0, O, 1, I or L).")
     return code
 
 

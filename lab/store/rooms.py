@@ -108,7 +108,7 @@ def _locked(conn: sa.Connection, code: str) -> Room:
     """The room ``code`` (its row locked till the transaction ends, where the database can); RoomError when none."""
     row = conn.execute(sa.select(ROOMS).where(ROOMS.c.code == code).with_for_update()).first()
     if row is None:
-        raise RoomError("unknown", f"There is no room {code[:20]!r}.")
+        raise RoomError("unknown", f"There is no room {code[:20]} (a code is on the teacher's screen).")
     return _room(row)
 
 
@@ -165,7 +165,7 @@ def join(store: Store, code: str, nickname: str, session: str) -> Room:
                 sa.select(MEMBERS.c.session).where(MEMBERS.c.room == code, MEMBERS.c.name_key == key)
             ).first()
             if holder is not None and holder.session != session:
-                raise RoomError("taken", f"Someone in room {code} is already called {nickname}.")
+                raise RoomError("taken", f"Someone in room {code} already has this nickname: choose another.")
             if holder is None:
                 conn.execute(
                     sa.insert(MEMBERS).values(
@@ -173,7 +173,7 @@ def join(store: Store, code: str, nickname: str, session: str) -> Room:
                     )
                 )
     except exc.IntegrityError as e:  # two joined with one name at once: the second is refused
-        raise RoomError("taken", f"Someone in room {code} is already called {nickname}.") from e
+        raise RoomError("taken", f"Someone in room {code} already has this nickname: choose another.") from e
     return room
 
 
@@ -211,7 +211,7 @@ def post(
             sa.select(MEMBERS.c.session).where(MEMBERS.c.room == code, MEMBERS.c.name_key == key)
         ).first()
         if holder is None or holder.session != session:
-            raise RoomError("member", f"You are not in room {code} as {nickname}: join it again.")
+            raise RoomError("member", f"You are not in room {code} under this nickname: join it again.")
         held = conn.execute(sa.select(sa.func.count()).select_from(RUNS).where(RUNS.c.room == code)).scalar_one()
         if held >= limits.runs:
             raise RoomError("room_runs", f"Room {code} holds {limits.runs:,} runs, its limit.", limits.runs)
@@ -265,8 +265,14 @@ def _teacher(conn: sa.Connection, code: str, key: str) -> Room:
     """Room ``code``, locked, when ``key`` is its teacher's; RoomError "key" otherwise."""
     row = conn.execute(sa.select(ROOMS).where(ROOMS.c.code == code).with_for_update()).first()
     if row is None or not hmac.compare_digest(row.key_hash, key_hash(key)):
-        raise RoomError("key", f"This is not the teacher key of room {code[:20]!r}.")
+        raise RoomError("key", f"This is not the teacher key of room {code[:20]}.")
     return _room(row)
+
+
+def teacher(store: Store, code: str, key: str) -> Room:
+    """Room ``code`` when ``key`` is its teacher's (another tab takes the room up); RoomError "key" otherwise."""
+    with _writing(store, "be read") as conn:
+        return _teacher(conn, code, key)
 
 
 def _set(store: Store, code: str, key: str, doing: str, **values) -> None:

@@ -1,0 +1,62 @@
+"""What one rerun of the Class page knows, passed to the functions that draw it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lab import store as db
+from lab.app import archive, rooms
+from lab.app.keys import CLASS
+
+PRESENT = "present"  # the query parameter of present mode (as on the Optimizers page)
+FALLBACK_URL = "http://localhost:8501/class"  # where st.context has no URL (a test)
+
+
+@dataclass(frozen=True)
+class ClassPage:
+    store: db.Store | None  # None: the run store cannot be used (failure says why)
+    failure: str | None
+    token: str  # this browser session's token (lab/app/archive.py): a student's runs and membership
+    teaching: rooms.Teaching | None
+    member: rooms.Membership | None
+    present: bool
+    link_code: str  # the code a join link carried (?room=), as typed
+
+    @property
+    def url(self) -> str:
+        """This page's address without its query: the base of the join link."""
+        return (st.context.url or FALLBACK_URL).split("?")[0]
+
+
+def load() -> ClassPage:
+    state = st.session_state
+    store, failure = archive.PROCESS.get()
+    token = archive.token(state, st.query_params.to_dict())
+    return ClassPage(
+        store=store,
+        failure=failure,
+        token=token,
+        teaching=state.get(rooms.TEACHING),
+        member=state.get(rooms.MEMBER),
+        present=st.query_params.get(PRESENT) == "1",
+        link_code=str(st.query_params.get(rooms.JOIN_PARAM, ""))[:64],
+    )
+
+
+def rerun_with(**params: str | None) -> None:
+    """Set (or, for None, drop) query parameters, then rerun the whole page."""
+    for name, value in params.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
+    st.rerun()
+
+
+def say(where, message: str) -> None:
+    where.error(message, icon=":material/error:")
+
+
+ERROR = CLASS("error")  # a message a callback left for the next run to show
