@@ -113,3 +113,14 @@ def test_leaving_stops_the_posting(fresh_store):
     student.button(key="opt.btn.train").click().run()
     teacher.run()
     assert teacher.dataframe[0].value.iloc[0]["attempts"] == 1
+
+
+def test_a_reload_with_the_sessions_token_is_still_in_the_room(fresh_store):
+    _, code = _teacher()
+    student = _join(code, "Ada")
+    token = student.query_params["s"]
+    token = token[0] if isinstance(token, list) else token
+    again = open_page("optimizers", {**LINK, "s": token})  # a reload: a new session, the same URL
+    assert not again.exception and f"Posting to room {code} as Ada" in _texts(again)
+    other = open_page("optimizers", LINK)
+    assert not any("Posting to room" in t for t in _texts(other))

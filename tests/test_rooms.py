@@ -68,7 +68,9 @@ def test_nicknames_are_unique_in_a_room_whatever_their_case(db, room):
             rooms.join(db, code, other, T2)
         assert err.value.kind == "taken"
     rooms.join(db, code, "Grace", T2)
+    assert rooms.member_of(db, T1) == (code, "Ada") and rooms.member_of(db, T3) is None
     rooms.leave(db, code, T1)
+    assert rooms.member_of(db, T1) is None
     rooms.join(db, code, "ada", T3)  # free again once Ada left
 
 

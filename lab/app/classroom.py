@@ -173,9 +173,10 @@ def attempts(runs: list[RoomRun], hidden: bool = False) -> pd.DataFrame:
 
 
 def curves_frame(runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_POINTS) -> pd.DataFrame:
-    """Every lane's loss curve, long format (post, student, optimizer, lr, step, loss), at most
-    ``budget`` points in all: each curve keeps its first and last points and its lowest and highest
-    of each stretch; only finite, positive losses (a log axis)."""
+    """Every lane's loss curve, long format (post, student, optimizer, lr, step, loss), about
+    ``budget`` points in all (each curve at least its first and last, lowest and highest points:
+    300 runs of 7 optimizers draw 8 400): each curve keeps its first and last points and the lowest
+    and highest of each stretch; only finite, positive losses (a log axis)."""
     names = shown_names(runs, hidden)
     curves = [(r, lane) for r in runs for lane in r.lanes]
     per_curve = max(2, budget // max(1, len(curves)))

@@ -116,6 +116,24 @@ def join(store: db.Store, code_text: object, nickname_text: object, session: str
     return Membership(code, nickname)
 
 
+CHECKED = SHARED("room.checked")  # session state: whether the store was asked which room this session is in
+
+
+def restore(state, store: db.Store | None, token: str) -> Membership | None:
+    """The session's membership: from its state, else (once per session) from the store by its token —
+    a reload or another replica finds the room the browser joined."""
+    if MEMBER in state or state.get(CHECKED) or store is None:
+        return state.get(MEMBER)
+    state[CHECKED] = True
+    try:
+        found = rooms.member_of(store, token)
+    except db.StoreError:
+        return None
+    if found is not None:
+        state[MEMBER] = Membership(*found)
+    return state.get(MEMBER)
+
+
 def post(store: db.Store, result: RunResult, member: Membership, session: str, seq: int, asked=None) -> str:
     """Post a student's new run to their room; its short id. RoomError when refused (nothing written)."""
     return rooms.post(

@@ -177,6 +177,24 @@ def join(store: Store, code: str, nickname: str, session: str) -> Room:
     return room
 
 
+def member_of(store: Store, session: str) -> tuple[str, str] | None:
+    """(room, nickname) of the open room ``session`` joined last, or None: a reload finds its room."""
+    cutoff = _now() - timedelta(hours=ROOM_HOURS)
+    query = (
+        sa.select(MEMBERS.c.room, MEMBERS.c.nickname)
+        .join(ROOMS, ROOMS.c.code == MEMBERS.c.room)
+        .where(MEMBERS.c.session == session, ROOMS.c.is_open, ROOMS.c.created_at >= cutoff)
+        .order_by(MEMBERS.c.joined_at.desc())
+        .limit(1)
+    )
+    try:
+        with store.engine.connect() as conn:
+            row = conn.execute(query).first()
+    except exc.SQLAlchemyError as e:
+        raise store._fail("be read", e) from e
+    return None if row is None else (row.room, row.nickname)
+
+
 def leave(store: Store, code: str, session: str) -> None:
     """``session`` leaves room ``code``: its nickname is free again (its runs stay on the board)."""
     with _writing(store, "leave the room") as conn:

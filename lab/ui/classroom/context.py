@@ -34,6 +34,9 @@ def load() -> ClassPage:
     state = st.session_state
     store, failure = archive.PROCESS.get()
     token = archive.token(state, st.query_params.to_dict())
+    if st.query_params.get(archive.TOKEN_PARAM) != token:  # a reload finds the room this session joined
+        st.query_params[archive.TOKEN_PARAM] = token
+    rooms.restore(state, store, token)
     return ClassPage(
         store=store,
         failure=failure,

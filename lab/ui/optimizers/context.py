@@ -38,7 +38,7 @@ def load() -> Page:
         store = archive.session_store(token, int(st.session_state.get(K("keep"), runs.DEFAULT_MAX_RUNS)))
         st.session_state[K("store")] = store
     if store.keeper is not None:  # the class room new runs are posted to (the Class page), if any
-        store.keeper.room = st.session_state.get(rooms.MEMBER)
+        store.keeper.room = rooms.restore(st.session_state, archive.current(), st.session_state[archive.TOKEN])
     open_linked(store)
     return Page(
         url_state=st.session_state.get(session.URL_STATE) or PageState(),
