@@ -37,13 +37,18 @@ def board(code: str, present: bool) -> None:
 def summary(built: classroom.Board, room: room_store.Room) -> None:
     state = "open" if room.is_open else "closed: no more joins or posts"
     hidden = " · names hidden" if room.names_hidden else ""
-    st.markdown(f"**{built.runs:,} runs** from **{built.students:,} students** · room {state}{hidden}")
+    runs, students = counted(built.runs, "run"), counted(built.students, "student")
+    st.markdown(f"**{runs}** from **{students}** · room {state}{hidden}")
     st.caption(built.challenge.text())
     if not built.runs:
         st.info(
             "No run yet: students join with the code, then train on the Optimizers page.",
             icon=":material/hourglass_top:",
         )
+
+
+def counted(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def chart(key: tuple, name: str, build, present: bool) -> None:
