@@ -3,6 +3,8 @@ Optimizers page, their runs land on the board; hidden names, a closed room, name
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from apptest_helpers import PAGES, open_page
 
@@ -124,3 +126,15 @@ def test_a_reload_with_the_sessions_token_is_still_in_the_room(fresh_store):
     assert not again.exception and f"Posting to room {code} as Ada" in _texts(again)
     other = open_page("optimizers", LINK)
     assert not any("Posting to room" in t for t in _texts(other))
+
+
+def test_present_mode_shows_the_board_for_a_projector(fresh_store):
+    teacher, code = _teacher()
+    _train(_join(code, "Ada"), 13)
+    teacher.query_params["present"] = "1"
+    teacher.run()
+    assert not teacher.exception and not teacher.title  # no title, no controls: the code, its QR code, the board
+    assert not any(b.key == "class.btn.close" for b in teacher.button)
+    assert list(teacher.dataframe[0].value["student"]) == ["Ada"]
+    specs = [json.loads(c.proto.spec) for c in teacher.get("vega_lite_chart")]
+    assert len(specs) == 3 and all(s["config"]["axis"]["labelFontSize"] >= 16 for s in specs)

@@ -8,7 +8,6 @@ import streamlit as st
 
 from lab import store as db
 from lab.app import archive, rooms
-from lab.app.keys import CLASS
 
 PRESENT = "present"  # the query parameter of present mode (as on the Optimizers page)
 FALLBACK_URL = "http://localhost:8501/class"  # where st.context has no URL (a test)
@@ -46,20 +45,3 @@ def load() -> ClassPage:
         present=st.query_params.get(PRESENT) == "1",
         link_code=str(st.query_params.get(rooms.JOIN_PARAM, ""))[:64],
     )
-
-
-def rerun_with(**params: str | None) -> None:
-    """Set (or, for None, drop) query parameters, then rerun the whole page."""
-    for name, value in params.items():
-        if value is None:
-            st.query_params.pop(name, None)
-        else:
-            st.query_params[name] = value
-    st.rerun()
-
-
-def say(where, message: str) -> None:
-    where.error(message, icon=":material/error:")
-
-
-ERROR = CLASS("error")  # a message a callback left for the next run to show

@@ -70,7 +70,8 @@ def controls(page: ClassPage, room: room_store.Room) -> None:
     teaching = page.teaching
     assert teaching is not None and page.store is not None
     hide, close, clear, done = st.columns(4, vertical_alignment="center")
-    hidden = hide.toggle("Hide names", value=room.names_hidden, key=CLASS("hide"))
+    st.session_state.setdefault(CLASS("hide"), room.names_hidden)  # the widget's value: its key's, kept
+    hidden = hide.toggle("Hide names", key=CLASS("hide"))
     if hidden != room.names_hidden:
         act(lambda: room_store.hide_names(page.store, room.code, teaching.key, hidden))
     if close.button("Close the room", key=CLASS("btn.close"), disabled=not room.is_open, icon=":material/lock:"):
