@@ -51,6 +51,14 @@ SECTIONS = [
         "gpu",
         "Move model and data to a device, bring results back, and measure what an accelerator really buys.",
     ),
+    (
+        "5_Class.py",
+        "Class",
+        ":material/groups:",
+        "class",
+        "Teach with it: open a room, students join with its code, and every run they train lands on one board — "
+        "a leaderboard, every loss curve, and the class's own learning-rate sweep.",
+    ),
 ]
 
 

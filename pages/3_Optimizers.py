@@ -15,6 +15,7 @@ import streamlit as st
 
 from lab.app import form, view
 from lab.app.form import K
+from lab.ui.classroom import student
 from lab.ui.optimizers import context, controls, intro, results, training
 from lab.ui.optimizers.context import Page
 
@@ -24,6 +25,7 @@ def main() -> None:
     intro.init_defaults(page)
     form.apply_tuned_lrs(st.session_state)
     intro.introduction(page)
+    student.posting_line()  # "Posting to room K7MQ as Ada" when this session joined a class (the Class page)
     form_column, results_column = layout(page)
     stop = form_column.empty()  # outside the workspace's fragment: a click here interrupts a training
     training.stop_button(page, stop)

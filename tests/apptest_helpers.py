@@ -15,6 +15,7 @@ PAGES = {
     "api": "../pages/2_PyTorch_API.py",
     "optimizers": "../pages/3_Optimizers.py",
     "gpu": "../pages/4_GPU.py",
+    "class": "../pages/5_Class.py",
 }
 
 

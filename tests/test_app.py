@@ -34,8 +34,8 @@ def test_home_links_every_section_and_shares_a_sidebar():
     at = open_page()
     assert not at.exception
     links = at.get("page_link")
-    assert [link.label.strip("*") for link in links[:4]] == ["Autograd", "PyTorch API", "Optimizers", "GPU"]
-    experiment_links = [(link.proto.page, link.proto.query_string) for link in links[4:]]
+    assert [link.label.strip("*") for link in links[:5]] == ["Autograd", "PyTorch API", "Optimizers", "GPU", "Class"]
+    experiment_links = [(link.proto.page, link.proto.query_string) for link in links[5:]]
     assert [q for _, q in experiment_links] == [f"exp={e.key}" for e in experiments.EXPERIMENTS]
     assert {p for p, _ in experiment_links} == {links[2].proto.page}  # each opens the Optimizers page
     device = at.sidebar.selectbox(key="shared.device")

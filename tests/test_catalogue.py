@@ -312,3 +312,79 @@ def test_dry_run_prints_the_estimate_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     rc, err = _run_cli(["compare", "--out", str(out), "--dry-run", "--steps", "-1"], capsys)
     assert rc == 2 and "steps = -1 is outside" in err and not out.exists()
+
+
+# ------------------------------------------------------------------------------------ class rooms
+@pytest.fixture
+def room_code(tmp_path):
+    """An open room and a closed one in a fresh store of this test's: (open code, closed code)."""
+    from lab.app import archive
+    from lab.store import rooms
+
+    archive.reset(f"sqlite:///{tmp_path / 'runs.sqlite'}")
+    store = archive.current()
+    opened, _ = rooms.open_room(store, 4, 10)
+    closed, key = rooms.open_room(store, 4, 10)
+    rooms.close(store, closed.code, key)
+    yield opened.code, closed.code
+    archive.reset()
+
+
+NO_SUCH_ROOM = "ZZZZZZ"  # drawn codes have 4 letters: never this one
+SQL = "'; DROP TABLE rooms; --"
+JOIN_CASES = [
+    # (code, nickname, what the page says; None: joined)
+    ("", "Ada", "Type the room's code"),
+    ("x" * 10_000, "Ada", "this one has 64"),  # the box keeps 64 characters
+    ("<script>alert(1)</script>", "Ada", "4 to 16 letters and digits"),
+    ("<b>AB</b>", "Ada", "not a room code"),
+    (SQL, "Ada", "4 to 16 letters and digits"),
+    ("'OR'1'='1", "Ada", "not a room code"),
+    ("😀😀😀😀", "Ada", "not a room code"),
+    ("\u202eABCD", "Ada", "not a room code"),
+    ("אבגדהו", "Ada", "not a room code"),
+    (NO_SUCH_ROOM, "Ada", "There is no room ZZZZZZ"),
+    ("closed", "Ada", "is closed"),
+    ("open", "", "Choose a nickname"),
+    ("open", "x" * 10_000, "at most 24 characters here (LAB_MAX_NICKNAME); this one has 200"),  # the box keeps 200
+    ("open", "evil\u202etxt", "control or invisible characters (here U+202E)"),
+    ("open", "a\x00b", "U+0000"),
+    ("open", "<script>alert(1)</script>"[:24], None),  # a name like any other, shown as text
+    ("open", SQL, None),
+    ("open", "\"quoted\" 'name'", None),
+    ("open", "Zoë 😀", None),
+    ("open", "مرحبا", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "nickname", "said"), JOIN_CASES, ids=[f"{c[:12]!r}-{n[:12]!r}" for c, n, _ in JOIN_CASES]
+)
+def test_joining_a_room_with_every_bad_value(room_code, code, nickname, said):
+    from lab.app import rooms
+
+    typed = {"open": room_code[0], "closed": room_code[1]}.get(code, code)
+    at = open_page("class")
+    at.text_input[0].set_value(typed)
+    at.text_input[1].set_value(nickname)
+    at.button(key="class.btn.join").click().run()
+    assert not at.exception
+    if said is None:
+        assert at.session_state[rooms.MEMBER].nickname == nickname and not at.error
+        assert f"as {nickname}." in " ".join(t.value for t in at.text)
+        return
+    assert any(said in e.value for e in at.error), [e.value for e in at.error]
+    assert rooms.MEMBER not in at.session_state and at.button(key="class.btn.join")  # still there, usable
+    if code and code not in ("open", "closed", NO_SUCH_ROOM):
+        assert all(code not in e.value for e in at.error)  # what was typed is never repeated as Markdown
+
+
+def test_a_teachers_key_that_is_not_the_rooms_takes_nothing_up(room_code):
+    from lab.app import rooms
+
+    at = open_page("class")
+    at.text_input[2].set_value(room_code[0])
+    at.text_input[3].set_value(SQL)
+    at.button(key="class.btn.resume").click().run()
+    assert not at.exception and rooms.TEACHING not in at.session_state
+    assert any("not the teacher key" in e.value for e in at.error)

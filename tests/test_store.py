@@ -6,15 +6,8 @@ session with the same token, and ``?r=`` opens a stored run without training."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-from glob import glob
 from pathlib import Path
 
 import numpy as np
@@ -36,72 +29,6 @@ TOKEN_A, TOKEN_B = "a" * 22, "b" * 22
 @pytest.fixture(scope="module")
 def short_run():
     return engine.run(SHORT)
-
-
-# ------------------------------------------------------------------------------------------ servers
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _initdb() -> str | None:
-    found = shutil.which("initdb") or next(iter(sorted(glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None)
-    return found
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A private PostgreSQL server on a free loopback port for the test session (its own data folder,
-    trust authentication, stopped and removed at the end); the URL of its maintenance database."""
-    initdb = _initdb()
-    if initdb is None:
-        pytest.skip("PostgreSQL is not installed (initdb not found): CI installs it (.ci/run)")
-    bindir = Path(initdb).parent
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # postgres refuses root
-    folder = Path(tempfile.mkdtemp(prefix="lab-pg-"))
-    data = folder / "data"
-    if as_postgres:
-        shutil.chown(folder, "postgres")
-    port = _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
-
-    try:
-        run(str(bindir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres")
-        options = f"-k {folder} -h 127.0.0.1 -p {port} -F"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-o", options, "-w", "start")
-    except (subprocess.CalledProcessError, OSError) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"could not start a private PostgreSQL server: {exc}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError, OSError):
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-_DATABASES = iter(range(1_000_000))
-
-
-def _fresh_postgres(server: str) -> str:
-    """A new, empty database on the private server."""
-    name = f"lab_test_{next(_DATABASES)}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server}/{name}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    """An empty database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    return _fresh_postgres(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from lab import store as db
+from lab.app import rooms
 from lab.app.keys import SHARED
 from lab.app.runs import Entry, RunStore
 
@@ -78,6 +79,8 @@ class Keeper:
     token: str
     notice: str | None = None
     told: set[str] = dataclasses.field(default_factory=set)  # each failure is said once
+    room: rooms.Membership | None = None  # the class room each new run is posted to (the Class page)
+    room_notice: str | None = None  # why the last run was not posted, until the page has said it
 
     def _tell(self, failure: str) -> None:
         if failure not in self.told:
@@ -89,11 +92,23 @@ class Keeper:
         if store is None:
             return entry
         try:
-            short_id = store.save(entry.result, session=self.token, seq=entry.run_id, asked=entry.asked)
+            short_id = self._post(store, entry)
+            if short_id is None:
+                short_id = store.save(entry.result, session=self.token, seq=entry.run_id, asked=entry.asked)
         except db.StoreError as exc:
             self._tell(str(exc))
             return entry
         return dataclasses.replace(entry, short_id=short_id)
+
+    def _post(self, store: db.Store, entry: Entry) -> str | None:
+        """Post ``entry`` to the session's room; None when there is none or it refused (then said)."""
+        if self.room is None:
+            return None
+        try:
+            return rooms.post(store, entry.result, self.room, self.token, entry.run_id, entry.asked)
+        except rooms.RoomError as err:
+            self.room_notice = rooms.refused(err, self.room)
+            return None
 
     def forget(self, entries: list[Entry]) -> None:
         store = self._store()

@@ -26,4 +26,5 @@ AUTOGRAD = Namespace("ag")
 API = Namespace("api")
 OPT = Namespace("opt")
 GPU = Namespace("gpu")
-PAGES = (AUTOGRAD, API, OPT, GPU)  # each page's inputs; kept alive across page visits
+CLASS = Namespace("class")
+PAGES = (AUTOGRAD, API, OPT, GPU, CLASS)  # each page's inputs; kept alive across page visits

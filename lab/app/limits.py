@@ -32,6 +32,12 @@ class Limits:
     upload_kb: int  # size of an uploaded CSV (Streamlit's own cap, server.maxUploadSize, is 5 MB)
     upload_rows: int  # rows of an uploaded CSV (and at most `samples`)
     seconds: int  # estimated seconds of training one request may ask for (0: no budget); cap: twice that
+    # The Class page's rooms (defaults: the local profile's).
+    rooms: int = 20  # class rooms open at once on this server
+    room_runs: int = 2_000  # runs one room holds
+    posts_per_minute: int = 30  # runs one session posts to its room in a minute (Live posts every retrained edit)
+    nickname: int = 24  # characters of a nickname in a room
+    room_code: int = 4  # characters of the room codes this server draws (31 letters and digits each: 31**4 ≈ 920 000)
 
 
 _CORES = max(1, os.cpu_count() or 1)
@@ -60,6 +66,9 @@ PROFILES = {
         upload_kb=1_024,
         upload_rows=5_000,
         seconds=4,
+        rooms=10,
+        room_runs=600,
+        posts_per_minute=12,
     ),
 }
 CEILINGS = {
@@ -71,8 +80,11 @@ CEILINGS = {
     "upload_kb": 5_120,
     "upload_rows": MAX_SAMPLES,
     "seconds": 3_600,
+    "room_runs": 20_000,
+    "nickname": 40,  # the database's column (lab/store/schema.py)
+    "room_code": 16,
 }
-FLOORS = {"seconds": 0}  # 0 seconds: no budget
+FLOORS = {"seconds": 0, "room_code": 4}  # 0 seconds: no budget; a code of 4 or more: not guessed by trying
 
 
 def variable(name: str) -> str:

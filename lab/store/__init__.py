@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,8 +167,10 @@ class Store:
         asked: RunConfig | None = None,
         room: str | None = None,
         nickname: str | None = None,
+        check: Callable[[sa.Connection], None] | None = None,
     ) -> str:
-        """Keep ``result`` (one row, one transaction); returns its short id."""
+        """Keep ``result`` (one row, one transaction); returns its short id. ``check(conn)`` runs in
+        that transaction first: what it raises (a room's refusal) leaves nothing written."""
         summary, curves = codec.encode(result)
         cfg = result.config
         row = {
@@ -184,11 +186,14 @@ class Store:
             "curves": curves,
             "room": room,
             "nickname": nickname,
+            "board": None if room is None else codec.board(result),
         }
         for attempt in range(SAVE_TRIES):
             short_id = _new_short_id()
             try:
                 with self.engine.begin() as conn:
+                    if check is not None:
+                        check(conn)
                     conn.execute(sa.insert(RUNS).values(short_id=short_id, **row))
                 return short_id
             except exc.IntegrityError as e:  # the short id was taken (the only unique column)

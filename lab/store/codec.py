@@ -27,6 +27,7 @@ LANE_POINTS = 600  # per lane: twice what a chart draws of a curve (lab.app.char
 RUN_POINTS = 6_000  # per run: many lanes share it (each keeps at least MIN_LANE_POINTS)
 MIN_LANE_POINTS = 150
 FORMAT = 1  # of the curves JSON; a reader refuses a format it does not know
+BOARD_POINTS = 40  # per lane, what a class board draws of a run posted to a room (hundreds of runs overlaid)
 
 _LANE_SCALARS = (
     "optimizer",
@@ -154,3 +155,21 @@ def decode(config: str, curves: str) -> RunResult:
         seconds=d["seconds"],
         stopped=d["stopped"],
     )
+
+
+def board(res: RunResult, points: int = BOARD_POINTS) -> str:
+    """The board JSON of ``res``: each lane's optimizer, learning rate and its loss at a few steps
+    (the first, the last, each stretch's lowest and highest), as plain numbers — what a class board
+    overlays of hundreds of runs, read without decoding the full curves."""
+    lanes = []
+    for lane in res.lanes:
+        steps = kept_steps(lane.loss, points)
+        lanes.append(
+            {
+                "optimizer": lane.optimizer,
+                "lr": lane.hyperparams.get("lr"),
+                "steps": [int(s) for s in steps],
+                "loss": [float(v) for v in lane.loss[steps]],
+            }
+        )
+    return json.dumps({"format": FORMAT, "lanes": lanes}, default=_plain)

@@ -17,6 +17,8 @@ SHORT_ID = 10  # characters of a run's short id (lab/store/__init__.py draws the
 TOKEN = 64  # at most, a session token's characters
 ROOM = 16  # a room's code (the Class page, issue 22 point 2)
 NICKNAME = 40
+NAME_KEY = 160  # a nickname as compared (NFKC, case-folded: may be longer than it)
+KEY_HASH = 64  # a teacher key's SHA-256, in hex
 
 
 def run_columns_v1() -> list[sa.Column]:
@@ -45,9 +47,39 @@ def run_columns_v2() -> list[sa.Column]:
     ]
 
 
+def run_columns_v3() -> list[sa.Column]:
+    """What version 3 added to runs: the few points of each lane a class board draws."""
+    return [sa.Column("board", sa.Text, nullable=True)]  # JSON: lab/store/codec.py's board()
+
+
+def room_columns_v3() -> list[sa.Column]:
+    """The rooms table as version 3 made it: a class's room, its teacher key's hash and its challenge."""
+    return [
+        sa.Column("code", sa.String(ROOM), primary_key=True),  # what students type: "K7MQ"
+        sa.Column("key_hash", sa.String(KEY_HASH), nullable=False),  # SHA-256 of the teacher's key
+        sa.Column("challenge", sa.Text, nullable=True),  # JSON (lab/app/classroom.py); None: open
+        sa.Column("is_open", sa.Boolean, nullable=False),
+        sa.Column("names_hidden", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),  # UTC
+    ]
+
+
+def member_columns_v3() -> list[sa.Column]:
+    """The members table as version 3 made it: who joined a room, under which nickname."""
+    return [
+        sa.Column("room", sa.String(ROOM), primary_key=True),
+        sa.Column("name_key", sa.String(NAME_KEY), primary_key=True),  # unique in the room
+        sa.Column("nickname", sa.String(NICKNAME), nullable=False),  # as typed
+        sa.Column("session", sa.String(TOKEN), nullable=False),  # the browser session that took it
+        sa.Column("joined_at", sa.DateTime, nullable=False),
+    ]
+
+
 METADATA = sa.MetaData()
 VERSION = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
-RUNS = sa.Table("runs", METADATA, *run_columns_v1(), *run_columns_v2())
+RUNS = sa.Table("runs", METADATA, *run_columns_v1(), *run_columns_v2(), *run_columns_v3())
+ROOMS = sa.Table("rooms", METADATA, *room_columns_v3())
+MEMBERS = sa.Table("members", METADATA, *member_columns_v3())
 SESSION_INDEX = sa.Index("runs_by_session", RUNS.c.session, RUNS.c.id)
 ROOM_INDEX = sa.Index("runs_by_room", RUNS.c.room, RUNS.c.id)
 
@@ -60,13 +92,24 @@ def _v1(conn: sa.Connection) -> None:
     sa.Index(SESSION_INDEX.name, runs.c.session, runs.c.id).create(conn)
 
 
-def _v2(conn: sa.Connection) -> None:
-    for column in run_columns_v2():  # fixed DDL, no values: nothing to parameterise
+def _add_columns(conn: sa.Connection, columns: list[sa.Column]) -> None:
+    for column in columns:  # fixed DDL, no values: nothing to parameterise
         conn.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"))
+
+
+def _v2(conn: sa.Connection) -> None:
+    _add_columns(conn, run_columns_v2())
     ROOM_INDEX.create(conn)
 
 
-STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2]  # STEPS[k] takes version k to k + 1
+def _v3(conn: sa.Connection) -> None:
+    _add_columns(conn, run_columns_v3())
+    meta = sa.MetaData()
+    sa.Table("rooms", meta, *room_columns_v3()).create(conn)
+    sa.Table("members", meta, *member_columns_v3()).create(conn)
+
+
+STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]  # STEPS[k] takes version k to k + 1
 LATEST = len(STEPS)
 
 

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu"]
+PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu", "class"]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "home")

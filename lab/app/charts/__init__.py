@@ -11,6 +11,9 @@ spikes survive), and only finite, positive values go to a log scale — a diverg
 at its last finite step and is marked there.
 """
 
+from lab.app.charts.attempts import attempts_chart
+from lab.app.charts.class_curves import class_curves_chart
+from lab.app.charts.class_sweep import class_sweep_chart
 from lab.app.charts.common import (
     DATA_COLOR,
     DIVERGED_COLOR,
@@ -62,9 +65,12 @@ __all__ = [
     "TRUE_COLOR",
     "Runs",
     "action_steps",
+    "attempts_chart",
     "band_frame",
     "banded",
     "chart_height",
+    "class_curves_chart",
+    "class_sweep_chart",
     "color_of",
     "curve_chart",
     "curve_frame",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lab.app import archive, runs, session
+from lab.app import archive, rooms, runs, session
 from lab.app.form import K
 from lab.app.query import PageState
 from lab.core import optimizers
@@ -37,6 +37,8 @@ def load() -> Page:
         token = st.session_state[archive.TOKEN]
         store = archive.session_store(token, int(st.session_state.get(K("keep"), runs.DEFAULT_MAX_RUNS)))
         st.session_state[K("store")] = store
+    if store.keeper is not None:  # the class room new runs are posted to (the Class page), if any
+        store.keeper.room = rooms.restore(st.session_state, archive.current(), st.session_state[archive.TOKEN])
     open_linked(store)
     return Page(
         url_state=st.session_state.get(session.URL_STATE) or PageState(),
@@ -69,8 +71,12 @@ def open_linked(store: runs.RunStore) -> None:
 
 
 def store_trouble(store: runs.RunStore, where) -> None:
-    """Say in ``where``, once, that the run store could not be used (runs are still trained and shown)."""
+    """Say in ``where``, once, that the run store could not be used (runs are still trained and shown),
+    or that the class room refused the run."""
     keeper = store.keeper
     if keeper is not None and keeper.notice is not None:
         where.warning(keeper.notice, icon=":material/database:")
         keeper.notice = None
+    if keeper is not None and keeper.room_notice is not None:  # a run the class room refused
+        where.warning(keeper.room_notice, icon=":material/groups:")
+        keeper.room_notice = None

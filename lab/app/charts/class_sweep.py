@@ -1,0 +1,42 @@
+"""The class's own learning-rate sweep: each lane that counts for the room's challenge, its learning
+rate against its result, one colour per optimizer (lab/app/classroom.py's scatter_frame)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from lab.app.charts.class_curves import optimizer_color
+from lab.app.charts.common import LOG_LABELS, chart_height, fade, finish, legend_pick
+from lab.app.charts.sweep import rate_x
+
+FADED = 0.15
+
+
+def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260) -> alt.Chart:
+    """Result against learning rate (log), a point per lane: the final loss on a log axis, or the
+    steps to tolerance on a linear one. A legend click picks one optimizer."""
+    names = list(dict.fromkeys(df["optimizer"]))
+    pick = legend_pick("optimizer")
+    chart = points(df, names, measure, pick).add_params(pick)
+    return finish(chart.properties(height=chart_height(plot_height, len(names))))
+
+
+def result_axis(measure: str) -> alt.Y:
+    if measure == "final loss":
+        return alt.Y("result:Q", title="final loss", scale=alt.Scale(type="log"), axis=alt.Axis(labelExpr=LOG_LABELS))
+    return alt.Y("result:Q", title="steps to tolerance", scale=alt.Scale(zero=False))
+
+
+def points(df: pd.DataFrame, names: list[str], measure: str, pick: alt.Parameter) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=rate_x(df),  # the sweep chart's learning-rate axis
+            y=result_axis(measure),
+            color=optimizer_color(names),
+            opacity=fade(pick, FADED),
+            tooltip=["student:N", "optimizer:N", alt.Tooltip("lr:Q", format="g"), alt.Tooltip("result:Q", format=".4")],
+        )
+    )

@@ -1,0 +1,79 @@
+"""The teacher's board: it redraws by itself every :data:`REFRESH` seconds (a fragment), from the
+room's runs read again only when one was posted or cleared. The leaderboard, every loss curve, the
+class's learning rate against result, and attempts per student; larger in present mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab import store as db
+from lab.app import archive, charts, classroom, rooms
+from lab.app.keys import CLASS
+from lab.app.present import presentable
+from lab.store import rooms as room_store
+
+REFRESH = 1.0  # seconds between two looks at the room (a look is one small query when nothing changed)
+
+
+@st.fragment(run_every=REFRESH)
+def board(code: str, present: bool) -> None:
+    store = archive.current()
+    if store is None:
+        return
+    try:
+        room = room_store.get(store, code)
+        if room is None:
+            st.warning(f"Room {code} is gone from the store.", icon=":material/error:")
+            return
+        built, key = rooms.board(store, room)
+    except db.StoreError as exc:
+        st.warning(f"The board cannot be read: {exc}. It tries again in a moment.", icon=":material/database:")
+        return
+    summary(built, room)
+    if built.runs:
+        draw(built, key, present)
+
+
+def summary(built: classroom.Board, room: room_store.Room) -> None:
+    state = "open" if room.is_open else "closed: no more joins or posts"
+    hidden = " · names hidden" if room.names_hidden else ""
+    runs, students = counted(built.runs, "run"), counted(built.students, "student")
+    st.markdown(f"**{runs}** from **{students}** · room {state}{hidden}")
+    st.caption(built.challenge.text())
+    if not built.runs:
+        st.info(
+            "No run yet: students join with the code, then train on the Optimizers page.",
+            icon=":material/hourglass_top:",
+        )
+
+
+def counted(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def chart(key: tuple, name: str, build, present: bool) -> None:
+    spec = charts.spec(("class", name, key, present), build)
+    st.vega_lite_chart(spec=presentable(spec) if present else spec, width="stretch")
+
+
+def draw(built: classroom.Board, key: tuple, present: bool) -> None:
+    """Leaderboard and attempts beside each other, then the two charts (stacked on a projector)."""
+    ranks, tries = st.columns([3, 2])
+    with ranks, st.container(key=CLASS("leaderboard")):
+        st.markdown("**Leaderboard**")
+        st.dataframe(
+            built.leaderboard, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(built.leaderboard))
+        )
+    with tries:
+        st.markdown("**Attempts per student**")
+        chart(key, "attempts", lambda: charts.attempts_chart(built.attempts), present)
+    curves, sweep = (st.container(), st.container()) if present else st.columns(2)
+    with curves, st.container(key=CLASS("curves")):
+        st.markdown("**Every loss curve** (a thin line per optimizer of each run)")
+        chart(key, "curves", lambda: charts.class_curves_chart(built.curves), present)
+    with sweep:
+        st.markdown(f"**Learning rate against {built.challenge.measure}** (the class's own sweep)")
+        if built.scatter.empty:
+            st.caption("No run counts for the challenge yet.")
+        else:
+            chart(key, "sweep", lambda: charts.class_sweep_chart(built.scatter, built.challenge.measure), present)
