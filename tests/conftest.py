@@ -31,12 +31,15 @@ def engine_calls(monkeypatch):
 
 @pytest.fixture
 def fresh_shared_cache():
-    """The process-wide run cache empty before and after the test (a page test must train, not find)."""
+    """The process-wide run and sweep caches empty before and after the test (a page test must train,
+    not find)."""
     from lab.app import runs
 
     runs.SHARED.clear()
+    runs.SWEEPS.clear()
     yield
     runs.SHARED.clear()
+    runs.SWEEPS.clear()
 
 
 # ------------------------------------------------------------------------------------------ test tiers
