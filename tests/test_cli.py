@@ -124,11 +124,15 @@ def _compare_stderr(tmp_path, *args: str) -> str:
     return proc.stderr
 
 
-def test_runs_that_last_report_progress_on_stderr_and_quick_ones_do_not(tmp_path):
+def test_runs_that_last_report_progress_on_stderr(tmp_path):
     # Adadelta runs through torch.optim itself (0.1-0.3 ms a step): 20 000 steps take seconds.
     slow = _compare_stderr(tmp_path, "--optimizers", "Adadelta,Adam", "--steps", "20000")
     shown = [int(p) for p in re.findall(r"training … (\d+)%", slow)]
     assert len(shown) >= 5 and shown == sorted(shown) and shown[-1] == 100, slow
+
+
+@pytest.mark.alone  # within cli.PROGRESS_AFTER (1 s) of wall time: no other test's training beside it
+def test_quick_runs_report_no_progress(tmp_path):
     # The seven presets, batched and compiled: 2 000 steps are over long before a second.
     assert "training" not in _compare_stderr(tmp_path, "--steps", "2000")
 
