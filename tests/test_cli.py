@@ -124,7 +124,7 @@ def _compare_stderr(tmp_path, *args: str) -> str:
     return proc.stderr
 
 
-def test_runs_that_last_report_progress_on_stderr_and_quick_ones_do_not(tmp_path):
+def test_runs_that_last_report_progress_on_stderr(tmp_path):
     # Adadelta runs through torch.optim itself (0.1-0.3 ms a step): 20 000 steps take seconds.
     slow = _compare_stderr(tmp_path, "--optimizers", "Adadelta,Adam", "--steps", "20000")
     shown = [int(p) for p in re.findall(r"training … (\d+)%", slow)]

@@ -13,7 +13,7 @@ from app import exceptions
 from conftest import ARTIFACTS, _require_browser
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.alone]  # a latency measured with no other test beside it
 HEAVY = [
     # five classes through torch.optim at every limit: about 20 minutes of a core, refused at once
     "optimizers?opt=LBFGS,Rprop,Adadelta,Adafactor,Adamax&steps=30000&samples=5000&repeats=8&run=1",
