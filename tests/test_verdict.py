@@ -88,8 +88,10 @@ def test_best_marks_only_values_apart_beyond_the_precisions_rounding(default_run
     # On the saddle every final loss is -1.000000 up to its last bits: none is green.
     saddle = engine.run(RunConfig(steps=1_000, objective="saddle"))
     assert not {c for _, c in _marked(tables.results_table(saddle), saddle)} & {"final loss", "|w − w at the minimum|"}
-    # GD settled and the others hover far above the floor: GD's loss and errors are marked.
-    marks = _marked(tables.results_table(hover_run), hover_run)
+    # GD settled and RMSProp circles far above the floor: GD's loss and errors are marked. (Adam, which
+    # jumps about near the floor, may end a run at any height: it is left out.)
+    gd_rms = engine.run(hover_run.config.replace(optimizers=hover_run.config.optimizers[:2]))
+    marks = _marked(tables.results_table(gd_rms), gd_rms)
     assert {("GD", "final loss"), ("GD", "|w − true w|"), ("GD", "|b − true b|")} <= marks
 
 
