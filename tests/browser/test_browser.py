@@ -473,7 +473,7 @@ def test_home_cuts_no_text(browser, app_server, size):
         page = ctx.new_page()
         open_page(page, app_server, "")
         labels = page.locator("[data-testid=stPageLink] p")
-        expect(labels).to_have_count(10)  # four sections, six experiments
+        expect(labels).to_have_count(11)  # five sections (the Class page too), six experiments
         cut = labels.evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)")
         assert cut == [], cut
         assert exceptions(page) == []
