@@ -227,7 +227,8 @@ defaults
     timeout tunnel 1h        # Streamlit's WebSocket stays open for the whole visit
     timeout http-request 30s
     retries 3
-    option redispatch        # a replica that refuses the connection (it died): try another one
+    option redispatch        # a replica that died: the request goes to another one
+    retry-on conn-failure empty-response   # … also when it died with the connection open
 
 frontend lab
     bind $bind:$port
