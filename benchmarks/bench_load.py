@@ -10,7 +10,10 @@ equals a solo ``python -m lab compare`` run of the same config, bit for bit (w, 
 steps to tolerance). Then one session trains ``--runs`` runs in a row and the server's RSS growth is
 reported (a session keeps its last runs only; the shared cache is bounded in bytes).
 
-    python benchmarks/bench_load.py [--sessions 10] [--steps 2000] [--runs 100]
+    python benchmarks/bench_load.py [--sessions 10] [--steps 2000] [--runs 100] [--db sqlite|postgres]
+
+The servers keep their runs in a data folder of the benchmark's own (never the user's store); the
+cluster's replicas share it as one SQLite file, or a PostgreSQL server of the cluster's own (--db).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def app_processes(root: int) -> list[int]:
             cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"streamlit" in cmd and b"run" in cmd:
+        if (b"streamlit" in cmd and b"run" in cmd) or b"-m lab.serve" in cmd:  # cluster.sh starts lab.serve
             found.append(pid)
         todo += _children(pid)
     return found
@@ -135,6 +138,7 @@ def class_at_once(browser, base: str, pids: list[int], sessions: int, steps: int
                     errors.append(f"seed {seed}: {page.locator('[data-testid=stException]').first.inner_text()[:200]}")
                     continue
                 times.append(page.evaluate("() => window.__done") / 1000)
+                page.get_by_role("tab", name="Downloads & history", exact=True).click()  # drawn when opened
                 with page.expect_download(timeout=60_000) as info:
                     page.get_by_role("button", name="Summary CSV", exact=True).click()
                 got = pd.read_csv(info.value.path())[COMPARED].sort_values("optimizer").reset_index(drop=True)
@@ -192,11 +196,11 @@ def report(name: str, r: dict) -> None:
         print(f"  error: {e}")
 
 
-def start_cluster(log_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_cluster(log_dir: Path, db: str) -> tuple[subprocess.Popen, str]:
     port = server.free_port()
     out = log_dir / "cluster.out"
     proc = subprocess.Popen(
-        ["bash", str(ROOT / "deploy" / "cluster.sh"), "--replicas", "2", "--port", str(port)],
+        ["bash", str(ROOT / "deploy" / "cluster.sh"), "--replicas", "2", "--port", str(port), "--db", db],
         cwd=ROOT,
         env={**os.environ, "LAB_CLUSTER_LOGS": str(log_dir)},
         stdout=out.open("w"),
@@ -214,9 +218,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=100, help="runs trained by one session (0: skip)")
     ap.add_argument("--no-cluster", action="store_true")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite", help="the cluster's run store")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    tmp.chmod(0o755)  # --db postgres as root: the postgres user reaches its folder in here
+    os.environ["LAB_DATA_DIR"] = str(tmp / "data")  # the servers' run store: the benchmark's own
     seeds = sorted({100 + (i % max(1, args.sessions - 2)) for i in range(args.sessions)})
     solo = {s: solo_summary(s, args.steps, tmp / f"solo{s}") for s in seeds}
     print(f"{len(seeds)} distinct configs trained solo by python -m lab compare ({args.steps} steps each)")
@@ -237,12 +244,12 @@ def main() -> None:
             server.stop(proc)
         if not args.no_cluster:
             (tmp / "cluster").mkdir()
-            cproc, cbase = start_cluster(tmp / "cluster")
+            cproc, cbase = start_cluster(tmp / "cluster", args.db)
             try:
                 time.sleep(1)
                 pids = app_processes(cproc.pid)
                 report(
-                    f"cluster.sh, {len(pids)} replicas",
+                    f"cluster.sh, {len(pids)} replicas, {args.db}",
                     class_at_once(browser, cbase, pids, args.sessions, args.steps, solo),
                 )
             finally:

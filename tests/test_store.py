@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import threading
 from pathlib import Path
 
@@ -133,6 +134,44 @@ def test_concurrent_saves_from_threads_are_each_kept_once(db, short_run):
     assert db.count() == threads * per_thread
     for k in range(threads):
         assert [r.seq for r in db.history(f"{k:022d}", 50)] == list(range(per_thread))
+
+
+def _save_from_a_process(url: str, result, k: int, runs: int, start, failures) -> None:
+    """One server process of a cluster: its own store (own connections), saving ``runs`` runs."""
+    try:
+        opened = store.open(url)
+        start.wait(timeout=60)  # every process writes at once
+        for i in range(runs):
+            opened.save(result, session=f"{k:022d}", seq=i)
+        opened.close()
+    except Exception as exc:  # reported by the test
+        failures.put(repr(exc))
+
+
+@pytest.mark.slow
+def test_concurrent_saves_from_processes_sharing_the_database_are_each_kept_once(url, short_run):
+    """Replicas of deploy/cluster.sh write one SQLite file (WAL, writers queue) or one PostgreSQL."""
+    mp = multiprocessing.get_context("fork")  # the test's modules inherited: no second import of torch
+    processes, per_process = 4, 10
+    store.open(url).close()  # the schema made once, as the first replica to start does
+    start, failures = mp.Barrier(processes), mp.Queue()
+    workers = [
+        mp.Process(target=_save_from_a_process, args=(url, short_run, k, per_process, start, failures))
+        for k in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0] * processes
+    assert failures.empty(), failures.get()
+    opened = store.open(url)
+    try:
+        assert opened.count() == processes * per_process
+        for k in range(processes):
+            assert [r.seq for r in opened.history(f"{k:022d}", 50)] == list(range(per_process))
+    finally:
+        opened.close()
 
 
 # ------------------------------------------------------------------------------------------ schema

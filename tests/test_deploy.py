@@ -1,0 +1,64 @@
+"""The deployment files (deploy/) agree with each other and with the run store, and cluster.sh
+refuses a bad database choice before it starts anything. (They run for real in
+tests/browser/test_cluster.py; the container and Kubernetes files cannot be built here.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def _cluster(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "LAB_DB"} | env
+    return subprocess.run(
+        ["bash", str(DEPLOY / "cluster.sh"), *args], capture_output=True, text=True, env=environ, timeout=30
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (("--db", "mysql"), {}, "--db must be sqlite, postgres or env, got 'mysql'"),
+        (("--db", "env"), {}, "--db env needs LAB_DB"),
+        (("--replicas", "0"), {}, "outside [1, 32]"),
+    ],
+)
+def test_cluster_sh_refuses_a_bad_choice_before_starting_anything(args, env, said):
+    done = _cluster(*args, **env)
+    assert done.returncode == 2
+    assert said in done.stderr
+
+
+def test_cluster_sh_help_names_every_database_choice():
+    done = _cluster("--help")
+    assert done.returncode == 0
+    for word in ("--db sqlite", "--db postgres", "--db env", "--data", "Ctrl-C"):
+        assert word in done.stdout
+
+
+def test_the_container_keeps_its_sqlite_file_in_its_volume():
+    text = (DEPLOY / "Dockerfile").read_text()
+    folder = re.search(r"LAB_DATA_DIR=(\S+)", text).group(1)
+    assert re.search(rf"^VOLUME {re.escape(folder)}$", text, re.M)
+    assert f"chown lab:lab {folder}" in text  # the app's user may write there
+
+
+def test_every_kubernetes_replica_reaches_the_database_the_manifest_defines():
+    text = (DEPLOY / "kubernetes.yaml").read_text()
+    url = re.search(r"^\s+LAB_DB: (\S+)$", text, re.M).group(1)
+    password = re.search(r"^\s+POSTGRES_PASSWORD: (\S+)$", text, re.M).group(1)
+    found = re.fullmatch(r"postgresql\+psycopg://(\w+):([^@]+)@([\w-]+):(\d+)/(\w+)", url)
+    assert found is not None, url
+    user, url_password, host, port, database = found.groups()
+    assert url_password == password
+    assert f"{{name: POSTGRES_USER, value: {user}}}" in text
+    assert f"{{name: POSTGRES_DB, value: {database}}}" in text
+    assert re.search(rf"kind: Service\nmetadata:\n  name: {host}\n", text)  # the host is the database's Service
+    assert f"port: {port}" in text
+    assert text.count("secretKeyRef: {name: optimizer-lab-db, key: LAB_DB}") == 1  # the app's Deployment
