@@ -41,35 +41,27 @@ class Limits:
 
 
 _CORES = max(1, os.cpu_count() or 1)
+# The two profiles, one row a limit: local (one person on their own machine: generous, no seconds budget) and
+# hosted (a class on ~2 cores and < 3 GB: every request a few seconds at most, memory bounded per session).
+_PROFILE_NAMES = ("local", "hosted")
+_BY_PROFILE = {  # limit: (local, hosted)
+    "steps": (50_000, 30_000),
+    "samples": (MAX_SAMPLES, 5_000),
+    "repeats": (MAX_REPEATS, 8),
+    "optimizers": (MAX_LANES, 12),
+    "sweep_lanes": (400, 120),
+    "runs_kept": (50, 10),
+    "trainings": (_CORES, _CORES),
+    "upload_kb": (5_120, 1_024),
+    "upload_rows": (MAX_SAMPLES, 5_000),
+    "seconds": (0, 4),
+    "rooms": (20, 10),
+    "room_runs": (2_000, 600),
+    "posts_per_minute": (30, 12),
+}
 PROFILES = {
-    "local": Limits(
-        steps=50_000,
-        samples=MAX_SAMPLES,
-        repeats=MAX_REPEATS,
-        optimizers=MAX_LANES,
-        sweep_lanes=400,
-        runs_kept=50,
-        trainings=_CORES,
-        upload_kb=5_120,
-        upload_rows=MAX_SAMPLES,
-        seconds=0,  # one person on their own machine: no budget
-    ),
-    # A class on ~2 cores and < 3 GB: every request a few seconds at most, memory bounded per session.
-    "hosted": Limits(
-        steps=30_000,
-        samples=5_000,
-        repeats=8,
-        optimizers=12,
-        sweep_lanes=120,
-        runs_kept=10,
-        trainings=_CORES,
-        upload_kb=1_024,
-        upload_rows=5_000,
-        seconds=4,
-        rooms=10,
-        room_runs=600,
-        posts_per_minute=12,
-    ),
+    profile: Limits(**{name: values[i] for name, values in _BY_PROFILE.items()})
+    for i, profile in enumerate(_PROFILE_NAMES)
 }
 CEILINGS = {
     "steps": MAX_STEPS,

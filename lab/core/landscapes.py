@@ -38,40 +38,36 @@ def _saddle(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return w**2 - b**2 + b**4 / 4
 
 
-_ALL = (
-    Landscape(
-        name="rosenbrock",
-        f=_rosenbrock,
-        start=(-1.5, 2.0),
-        minimum=(1.0, 1.0),
-        min_loss=0.0,
-        window=(-2.0, 2.0, -1.0, 3.0),
-        jitter=0.2,
-        description="A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
-        title="Rosenbrock — a curved, narrow valley",
+# One row a landscape: name, function, start, minimum, min_loss, window, jitter (see Landscape).
+_ROWS = (
+    ("rosenbrock", _rosenbrock, (-1.5, 2.0), (1.0, 1.0), 0.0, (-2.0, 2.0, -1.0, 3.0), 0.2),
+    ("beale", _beale, (1.0, 1.5), (3.0, 0.5), 0.0, (-4.5, 4.5, -4.5, 4.5), 0.2),
+    ("saddle", _saddle, (-1.0, 1e-3), (0.0, 2**0.5), -1.0, (-1.5, 1.5, -2.0, 2.0), 0.05),
+)
+_WORDS = {  # name: (title, description)
+    "rosenbrock": (
+        "Rosenbrock — a curved, narrow valley",
+        "A curved, narrow valley: easy to reach, slow to follow to the minimum at (1, 1).",
     ),
-    Landscape(
-        name="beale",
-        f=_beale,
-        start=(1.0, 1.5),
-        minimum=(3.0, 0.5),
-        min_loss=0.0,
-        window=(-4.5, 4.5, -4.5, 4.5),
-        jitter=0.2,
-        description="Flat plateaus and sharp ridges; the minimum sits at (3, 0.5).",
-        title="Beale — plateaus and sharp ridges",
+    "beale": ("Beale — plateaus and sharp ridges", "Flat plateaus and sharp ridges; the minimum sits at (3, 0.5)."),
+    "saddle": (
+        "Saddle — escape a saddle point",
+        "A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
     ),
+}
+_ALL = tuple(
     Landscape(
-        name="saddle",
-        f=_saddle,
-        start=(-1.0, 1e-3),
-        minimum=(0.0, 2**0.5),
-        min_loss=-1.0,
-        window=(-1.5, 1.5, -2.0, 2.0),
-        jitter=0.05,
-        description="A saddle point at the origin between two valleys at b = ±√2: who escapes it fastest?",
-        title="Saddle — escape a saddle point",
-    ),
+        name=name,
+        f=f,
+        start=start,
+        minimum=minimum,
+        min_loss=min_loss,
+        window=window,
+        jitter=jitter,
+        title=_WORDS[name][0],
+        description=_WORDS[name][1],
+    )
+    for name, f, start, minimum, min_loss, window, jitter in _ROWS
 )
 LANDSCAPES: dict[str, Landscape] = {land.name: land for land in _ALL}
 

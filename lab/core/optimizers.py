@@ -188,64 +188,44 @@ class _Named:
     description: str
 
 
-# The tutorial's seven algorithms. Learning rates are chosen so that each one converges on the
-# default data (50 samples of y = 3x + 0.8) within the default 1 000 steps; tests check it.
-_PRESETS = (
-    _Named(
-        name="GD",
-        torch_class="SGD",
-        overrides={"lr": 0.5},
-        description="Gradient descent: every step uses all samples.",
-    ),
-    _Named(
-        name="SGD",
-        torch_class="SGD",
-        overrides={"lr": 0.2},
-        batch="single",
-        description="Stochastic gradient descent: every step uses one random sample.",
-    ),
-    _Named(
-        name="Mini-batch SGD",
-        torch_class="SGD",
-        overrides={"lr": 0.3},
-        batch="mini",
-        description="Every step uses a small random batch.",
-    ),
-    _Named(
-        name="Momentum",
-        torch_class="SGD",
-        overrides={"lr": 0.1, "momentum": 0.9},
-        description="SGD with a velocity that averages past gradients, damping zig-zags.",
-    ),
-    _Named(
-        name="AdaGrad",
-        torch_class="Adagrad",
-        overrides={"lr": 0.5},
-        description="Divides each step by the root of the sum of all past squared gradients.",
-    ),
-    _Named(
-        name="RMSProp",
-        torch_class="RMSprop",
-        overrides={"lr": 0.01},
-        description="Divides each step by a running root-mean-square of recent gradients.",
-    ),
-    _Named(
-        name="Adam",
-        torch_class="Adam",
-        overrides={"lr": 0.05},
-        description="Momentum plus RMSProp-style scaling, with bias correction.",
-    ),
+# The tutorial's seven algorithms, one row each: name, torch.optim class, its differences from torch's
+# defaults, batch. Learning rates are chosen so that each one converges on the default data (50 samples
+# of y = 3x + 0.8) within the default 1 000 steps; tests check it.
+_Row = tuple[str, str, dict[str, Any], str]
+_PRESET_ROWS: tuple[_Row, ...] = (
+    ("GD", "SGD", {"lr": 0.5}, "full"),
+    ("SGD", "SGD", {"lr": 0.2}, "single"),
+    ("Mini-batch SGD", "SGD", {"lr": 0.3}, "mini"),
+    ("Momentum", "SGD", {"lr": 0.1, "momentum": 0.9}, "full"),
+    ("AdaGrad", "Adagrad", {"lr": 0.5}, "full"),
+    ("RMSProp", "RMSprop", {"lr": 0.01}, "full"),
+    ("Adam", "Adam", {"lr": 0.05}, "full"),
 )
+# Named variants beyond the seven, in the same columns.
+_VARIANT_ROWS: tuple[_Row, ...] = (("Nesterov", "SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "full"),)
+_DESCRIPTIONS = {
+    "GD": "Gradient descent: every step uses all samples.",
+    "SGD": "Stochastic gradient descent: every step uses one random sample.",
+    "Mini-batch SGD": "Every step uses a small random batch.",
+    "Momentum": "SGD with a velocity that averages past gradients, damping zig-zags.",
+    "AdaGrad": "Divides each step by the root of the sum of all past squared gradients.",
+    "RMSProp": "Divides each step by a running root-mean-square of recent gradients.",
+    "Adam": "Momentum plus RMSProp-style scaling, with bias correction.",
+    "Nesterov": "Momentum that takes the gradient at the look-ahead point.",
+}
 
-# Named variants beyond the seven, and defaults for discovered classes that converge here.
-_VARIANTS = (
-    _Named(
-        name="Nesterov",
-        torch_class="SGD",
-        overrides={"lr": 0.1, "momentum": 0.9, "nesterov": True},
-        description="Momentum that takes the gradient at the look-ahead point.",
-    ),
-)
+
+def _named(rows: tuple[_Row, ...]) -> tuple[_Named, ...]:
+    return tuple(
+        _Named(name=name, torch_class=torch_class, overrides=overrides, batch=batch, description=_DESCRIPTIONS[name])
+        for name, torch_class, overrides, batch in rows
+    )
+
+
+_PRESETS = _named(_PRESET_ROWS)
+_VARIANTS = _named(_VARIANT_ROWS)
+
+# Defaults for discovered classes that converge here.
 _DISCOVERED_DEFAULTS: dict[str, dict[str, Any]] = {
     "AdamW": {"lr": 0.05},
     "NAdam": {"lr": 0.1},
