@@ -128,6 +128,35 @@ def test_a_reload_with_the_sessions_token_is_still_in_the_room(fresh_store):
     assert not any("Posting to room" in t for t in _texts(other))
 
 
+def _token(at) -> str:
+    token = at.query_params["s"]
+    return token[0] if isinstance(token, list) else token
+
+
+def test_a_reload_or_present_mode_keeps_the_teacher_in_the_room(fresh_store):
+    teacher, code = _teacher()
+    key, token = teacher.session_state[rooms.TEACHING].key, _token(teacher)
+    for query in ({"s": token}, {"s": token, "present": "1"}):  # a reload: a new session, the same URL
+        again = open_page("class", query)
+        assert not again.exception and again.session_state[rooms.TEACHING].code == code
+        assert any(code in m.value for m in again.markdown) and key not in str(again.query_params)
+    again = open_page("class", {"s": token})
+    again.button(key="class.btn.close").click().run()  # the token holds the room as the key does
+    assert not again.exception and any("closed" in m.value for m in again.markdown)
+    again.button(key="class.btn.done").click().run()  # stop teaching here: a reload no longer finds it
+    assert rooms.TEACHING not in open_page("class", {"s": token}).session_state
+    assert rooms.TEACHING not in open_page("class").session_state  # another browser: not its room
+
+
+def test_the_present_switch_turns_present_mode_on_and_off(fresh_store):
+    teacher, code = _teacher()
+    teacher.toggle(key="class.present").set_value(True).run()
+    assert not teacher.exception and teacher.query_params["present"] in ("1", ["1"]) and not teacher.title
+    assert teacher.session_state[rooms.TEACHING].code == code and teacher.toggle(key="class.present").value
+    teacher.toggle(key="class.present").set_value(False).run()
+    assert "present" not in teacher.query_params and teacher.title
+
+
 def test_present_mode_shows_the_board_for_a_projector(fresh_store):
     teacher, code = _teacher()
     _train(_join(code, "Ada"), 13)

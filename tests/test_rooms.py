@@ -143,6 +143,31 @@ def test_only_the_teacher_key_hides_names_sets_the_challenge_closes_and_clears(d
     assert not rooms.get(db, code).is_open
 
 
+def test_the_teachers_session_holds_the_room_until_it_lets_it_go(db):
+    opened, key = rooms.open_room(db, 4, 10, session=T1)
+    code = opened.code
+    assert rooms.taught_by(db, T1) == code and rooms.taught_by(db, T2) is None
+    rooms.hide_names(db, code, T1, True)  # the session's token acts as the key does
+    with pytest.raises(RoomError, match="not the teacher key"):
+        rooms.close(db, code, T2)
+    rooms.teacher(db, code, key, session=T2)  # another tab takes it up with the key: its session holds it too
+    assert rooms.taught_by(db, T2) == code
+    rooms.stop_teaching(db, code, T1)
+    assert rooms.taught_by(db, T1) is None and rooms.get(db, code).names_hidden  # the room stays as it was
+    with pytest.raises(RoomError, match="not the teacher key"):
+        rooms.close(db, code, T1)
+    with db.engine.connect() as conn:
+        kept = conn.execute(sa.select(schema.TEACHERS.c.session_hash)).scalars().all()
+    assert kept == [rooms.key_hash(T2)]  # tokens only as their hashes
+
+
+def test_a_student_finds_the_room_again_after_its_teacher_closed_it(db, room):
+    code, key = room
+    rooms.join(db, code, "Ada", T1)
+    rooms.close(db, code, key)
+    assert rooms.member_of(db, T1) == (code, "Ada") and not rooms.get(db, code).is_open
+
+
 def test_rooms_per_server_and_a_room_left_open_past_its_hours(db, monkeypatch):
     for _ in range(2):
         rooms.open_room(db, 5, 2)

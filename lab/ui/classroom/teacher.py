@@ -15,7 +15,7 @@ from lab.app.keys import CLASS
 from lab.core import optimizers
 from lab.core.config import OBJECTIVES
 from lab.store import rooms as room_store
-from lab.ui.classroom.context import ClassPage
+from lab.ui.classroom.context import PRESENT, PRESENT_KEY, ClassPage
 
 ANY = "any"
 
@@ -31,7 +31,7 @@ def start(page: ClassPage) -> None:
     if st.button("Open a room", key=CLASS("btn.open"), icon=":material/co_present:"):
         assert page.store is not None
         try:
-            st.session_state[rooms.TEACHING] = rooms.open_room(page.store)
+            st.session_state[rooms.TEACHING] = rooms.open_room(page.store, page.token)
         except (ValueError, db.StoreError) as exc:
             st.error(str(exc), icon=":material/error:")
         else:
@@ -47,7 +47,7 @@ def resume(page: ClassPage, code_text: str, key: str) -> None:
     assert page.store is not None
     try:
         code = rooms.clean_code(code_text)
-        room_store.teacher(page.store, code, key)
+        room_store.teacher(page.store, code, key, page.token)
     except (ValueError, db.StoreError) as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -63,6 +63,27 @@ def header(page: ClassPage, room: room_store.Room) -> None:
         st.image(present.qr_svg(link), width=220 if page.present else 160)
     words.markdown(f"### Room `{room.code}`" + ("" if room.is_open else " — closed"))
     words.markdown(f"Join at **{link.split('://', 1)[-1]}**, or on the Class page with the code.")
+    with words:
+        present_switch()
+
+
+def present_switch() -> None:
+    """Present mode on and off; the URL follows (``?present=1``: a reload keeps it, the session's
+    token in the URL keeps the room)."""
+    st.toggle(
+        "Present",
+        key=PRESENT_KEY,
+        on_change=present_switched,
+        help="For a projector: no sidebar, title or controls; the code, the leaderboard and the charts on one "
+        "screen, in larger type. The link with `?present=1` opens the page this way.",
+    )
+
+
+def present_switched() -> None:
+    if st.session_state.get(PRESENT_KEY):
+        st.query_params[PRESENT] = "1"
+    else:
+        st.query_params.pop(PRESENT, None)
 
 
 def controls(page: ClassPage, room: room_store.Room) -> None:
@@ -81,11 +102,13 @@ def controls(page: ClassPage, room: room_store.Room) -> None:
         if st.button("Clear every run", key=CLASS("btn.clear"), type="primary"):
             act(lambda: room_store.clear(page.store, room.code, teaching.key))
     if done.button("Stop teaching here", key=CLASS("btn.done"), help="This tab forgets the room; it stays as it is."):
-        st.session_state.pop(rooms.TEACHING, None)
-        st.rerun()
+        act(lambda: rooms.stop_teaching(st.session_state, page.store, page.token))
     with st.expander("Teacher key"):
-        st.caption("With the code, it takes the room up in another tab. Never put it in a link.")
-        st.code(teaching.key, language=None)
+        if teaching.key_known:
+            st.caption("With the code, it takes the room up in another tab. Never put it in a link.")
+            st.code(teaching.key, language=None)
+        else:
+            st.caption("This tab found the room again by its session; the key was shown in the tab that opened it.")
 
 
 def act(change) -> None:
