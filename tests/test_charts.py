@@ -468,3 +468,13 @@ def test_the_loss_charts_slider_says_where_its_step_is_printed():
     assert bind["name"] == charts.LOSS_SLIDER and "printed at the dashed line" in bind["name"]
     texts = [layer["mark"]["text"]["expr"] for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
     assert "'step ' + upto" in texts  # the step, printed beside the dashed line
+
+
+@pytest.mark.parametrize("students", [1, 2, 12, 60])
+def test_the_attempts_chart_holds_its_bars_and_its_axis(students):
+    from lab.app.charts import attempts, common
+
+    df = pd.DataFrame({"student": [f"s{i}" for i in range(students)], "attempts": range(students, 0, -1)})
+    spec = charts.attempts_chart(df).to_dict()
+    bars = attempts.BAR * min(students, 40)
+    assert spec["height"] == max(bars, attempts.LEAST) + common.X_AXIS_ROOM
