@@ -10,6 +10,7 @@ from apptest_helpers import PAGES, open_page
 
 from lab.app import archive, rooms
 from lab.core import caches
+from lab.ui.classroom import style
 
 LINK = {"opt": "GD,Adam", "steps": "40", "run": "1"}
 
@@ -159,11 +160,15 @@ def test_the_present_switch_turns_present_mode_on_and_off(fresh_store):
 
 def test_present_mode_shows_the_board_for_a_projector(fresh_store):
     teacher, code = _teacher()
-    _train(_join(code, "Ada"), 13)
+    _train(_join(code, "<b>Ada</b>"), 13)
     teacher.query_params["present"] = "1"
     teacher.run()
     assert not teacher.exception and not teacher.title  # no title, no controls: the code, its QR code, the board
     assert not any(b.key == "class.btn.close" for b in teacher.button)
-    assert list(teacher.dataframe[0].value["student"]) == ["Ada"]
+    html = "".join(h.proto.body for h in teacher.get("html"))
+    assert "class-leaderboard" in html and "&lt;b&gt;Ada&lt;/b&gt;" in html and "<b>Ada" not in html  # as text
+    assert f"font-size: {style.PRESENT_CODE_PX}px" in html and style.PRESENT_CODE_PX >= 48  # the code, large
+    assert [t.label for t in teacher.tabs][:2] == ["Every loss curve", "Learning rate against final loss"]
     specs = [json.loads(c.proto.spec) for c in teacher.get("vega_lite_chart")]
     assert len(specs) == 3 and all(s["config"]["axis"]["labelFontSize"] >= 16 for s in specs)
+    assert all(s["height"] <= 300 for s in specs)  # beside the leaderboard, under the code: one screen

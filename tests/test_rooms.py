@@ -379,6 +379,14 @@ def test_a_board_of_300_runs_is_built_in_well_under_a_second(short_run):
     assert took < 1.0, took
 
 
+def test_the_projected_leaderboard_is_text_and_one_screen_long():
+    board = pd.DataFrame({"rank": range(1, 11), "student": ["<script>x</script>", *"abcdefghi"], "attempts": 1})
+    html = classroom.leaderboard_html(board, rows=8)
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert html.count("<td>") == 16 and "and 2 more" in html  # 8 rows of 2 cells
+    assert "more" not in classroom.leaderboard_html(board.head(3), rows=8)
+
+
 def test_a_board_without_runs_is_empty_not_an_error():
     board = classroom.board([], Challenge())
     assert (board.runs, board.students) == (0, 0)

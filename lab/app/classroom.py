@@ -155,6 +155,20 @@ def leaderboard(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
     return best[LEADERBOARD_COLUMNS]
 
 
+PRESENT_ROWS = 8  # the leaderboard's rows on a projector (one screen)
+PRESENT_COLUMNS = {"rank": "#", "student": "student", "result": "result", "optimizer": "optimizer", "lr": "lr"}
+
+
+def leaderboard_html(board: pd.DataFrame, rows: int = PRESENT_ROWS) -> str:
+    """The leaderboard's first ``rows`` as an HTML table for a projector (its type set by the page's
+    CSS; the attempts have their own tab there), every cell escaped: a name is text, never markup;
+    how many more under it."""
+    shown = board.head(rows)[[c for c in PRESENT_COLUMNS if c in board]].rename(columns=PRESENT_COLUMNS)
+    table = shown.to_html(index=False, escape=True, border=0, classes="class-leaderboard", na_rep="")
+    more = len(board) - rows
+    return table + (f'<p class="class-more">and {more:,} more</p>' if more > 0 else "")
+
+
 def scatter_frame(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
     """The class's own sweep: each lane that counts and has a result, its learning rate against
     that result (the measure; a final loss below :data:`FLOOR` at the floor), per optimizer."""

@@ -27,7 +27,7 @@ def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_serv
         teacher, *students = (ctx.new_page() for ctx in contexts)
         open_page(teacher, app_server, "class")
         click_and_wait(teacher, "Open a room")
-        heading = teacher.locator("h3").filter(has_text="Room").first.inner_text()
+        heading = teacher.locator("h2").filter(has_text="Room").first.inner_text()
         code = re.search(r"Room\s+([A-Z0-9]+)", heading).group(1)
         expect(teacher.locator(".st-key-class-qr img")).to_have_count(1)
         for n, (page, nickname) in enumerate(zip(students, ["Ada", "<b>Grace</b>"], strict=True), start=1):

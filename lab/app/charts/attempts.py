@@ -16,7 +16,7 @@ def attempts_chart(df: pd.DataFrame, most: int = 40) -> LayeredChart:
     for holds the bars and, under them, the x axis."""
     shown = df.head(most)
     base = alt.Chart(shown).encode(
-        y=alt.Y("student:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)),
+        y=alt.Y("student:N", sort=None, title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)),
         x=alt.X("attempts:Q", title="runs posted", axis=alt.Axis(tickMinStep=1)),
     )
     return layered(bars(base), counts(base)).properties(height=chart_height(max(LEAST, BAR * len(shown))))

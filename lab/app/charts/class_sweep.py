@@ -13,13 +13,14 @@ from lab.app.charts.sweep import rate_x
 FADED = 0.15
 
 
-def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260) -> alt.Chart:
+def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260, legend_beside: bool = False) -> alt.Chart:
     """Result against learning rate (log), a point per lane: the final loss on a log axis, or the
-    steps to tolerance on a linear one. A legend click picks one optimizer."""
+    steps to tolerance on a linear one. A legend click picks one optimizer. The height as
+    :func:`~lab.app.charts.class_curves.class_curves_chart`'s."""
     names = list(dict.fromkeys(df["optimizer"]))
     pick = legend_pick("optimizer")
     chart = points(df, names, measure, pick).add_params(pick)
-    return finish(chart.properties(height=chart_height(plot_height, len(names))))
+    return finish(chart.properties(height=chart_height(plot_height, 0 if legend_beside else len(names))))
 
 
 def result_axis(measure: str) -> alt.Y:

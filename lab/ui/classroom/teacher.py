@@ -56,15 +56,18 @@ def resume(page: ClassPage, code_text: str, key: str) -> None:
 
 
 def header(page: ClassPage, room: room_store.Room) -> None:
-    """The code in large type beside the QR code of the join link."""
+    """The code in large type beside the QR code of the join link, and the Present switch."""
     link = join_link(page, room.code)
-    qr, words = st.columns([1, 3], vertical_alignment="center")
+    qr, words = st.columns([1, 5], vertical_alignment="center")
     with qr, st.container(key=CLASS("qr")):
-        st.image(present.qr_svg(link), width=220 if page.present else 160)
-    words.markdown(f"### Room `{room.code}`" + ("" if room.is_open else " — closed"))
-    words.markdown(f"Join at **{link.split('://', 1)[-1]}**, or on the Class page with the code.")
+        st.image(present.qr_svg(link), width=140 if page.present else 120)
     with words:
-        present_switch()
+        with st.container(key=CLASS("code")):
+            st.markdown(f"## Room `{room.code}`" + ("" if room.is_open else " — closed"))
+        join, switch = st.columns([3, 1], vertical_alignment="center")
+        join.markdown(f"Join at **{link.split('://', 1)[-1]}**, or on the Class page with the code.")
+        with switch:
+            present_switch()
 
 
 def present_switch() -> None:
