@@ -86,6 +86,23 @@ def test_hidden_names_and_a_closed_room(fresh_store):
     assert any("closed" in e.value for e in late.error)
 
 
+def test_a_closed_room_is_said_closed_where_it_posted_and_after_a_reload(fresh_store):
+    teacher, code = _teacher()
+    student = _train(_join(code, "Ada"), 14)
+    teacher.button(key="class.btn.close").click().run()
+    student.number_input(key="shared.seed").set_value(15)
+    student.button(key="opt.btn.train").click().run()
+    closed = f"Room {code} is closed: your runs are no longer posted to it."
+    assert closed in _texts(student) and f"Posting to room {code} as Ada" not in _texts(student)
+    assert student.button(key="class.btn.leave_here")
+    token = _token(student)
+    again = open_page("class", {"s": token})  # a reload of the Class page: the room, closed, not a join form
+    assert not again.exception and f"You are in room {code} as Ada." in _texts(again)
+    assert any(f"Room {code} is closed" in w.value for w in again.warning) and again.button(key="class.btn.leave")
+    assert not any(b.key == "class.btn.join" for b in again.button)
+    assert closed in _texts(open_page("optimizers", {**LINK, "s": token}))
+
+
 @pytest.mark.parametrize("nickname", ["<script>alert(1)</script>"[:24], "**bold**", "[x](y)", "שלום :smile:"])
 def test_a_nickname_is_shown_as_text_never_markdown(fresh_store, nickname):
     teacher, code = _teacher()
