@@ -39,6 +39,7 @@ def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_serv
             page.wait_for_timeout(100)
             wait_idle(page)
             expect(page.get_by_text(f"Posting to room {code} as {nickname}", exact=True)).to_have_count(1)
+            expect(page.get_by_text("Ignored unknown parameter")).to_have_count(0)  # the link carries ?room=
             click_and_wait(page, "Train all")
             expect(page.get_by_text("Results — run #1")).to_have_count(1)
             shown = time.monotonic()
