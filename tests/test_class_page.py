@@ -61,6 +61,7 @@ def test_a_students_run_lands_on_the_teachers_board(fresh_store):
     assert f"You are in room {code} as Ada." in _texts(student)
     _train(student, 7)
     assert f"Posting to room {code} as Ada" in _texts(student)
+    assert [t.value for t in student.toast] == [f"Posted to room {code}: it is on the board."]
     teacher.run()
     board = teacher.dataframe[0].value
     assert list(board["student"]) == ["Ada"] and board.iloc[0]["attempts"] == 1
@@ -80,6 +81,7 @@ def test_hidden_names_and_a_closed_room(fresh_store):
     student.button(key="opt.btn.train").click().run()
     assert not student.exception
     assert any(f"not posted to room {code}" in w.value and "closed" in w.value for w in student.warning)
+    assert not student.toast  # refused: no "Posted to room"
     teacher.run()
     assert len(teacher.dataframe[0].value) == 1 and teacher.dataframe[0].value.iloc[0]["attempts"] == 1
     late = _join(code, "Linus")
