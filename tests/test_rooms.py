@@ -323,6 +323,7 @@ def test_the_leaderboard_ranks_each_students_best_by_final_loss():
     assert list(board["student"]) == ["Grace", "Alan", "Ada", "Linus"]
     assert list(board["rank"]) == [1, 2, 3, 4] and list(board["attempts"]) == [2, 1, 2, 1]
     assert board.iloc[2]["result"] == "1.000e-06" and board.iloc[3]["result"] == "diverged"
+    assert list(board.columns) == ["rank", "student", "result", "optimizer", "lr", "attempts"]  # no run length
 
 
 def test_the_leaderboard_follows_the_challenge():

@@ -140,12 +140,13 @@ def result_text(score: float, measure: str) -> str:
     return f"{score:.3e}" if measure == FINAL_LOSS else f"{int(score):,} steps"
 
 
-LEADERBOARD_COLUMNS = ["rank", "student", "result", "optimizer", "lr", "steps", "attempts"]
+LEADERBOARD_COLUMNS = ["rank", "student", "result", "optimizer", "lr", "attempts"]
 
 
 def leaderboard(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
     """Each student's best lane that counts, best first (ties: the lower final loss, then the earlier
-    post): rank, student, result, optimizer, learning rate, steps, and how many runs they posted."""
+    post): rank, student, result, optimizer, learning rate, and how many runs they posted (not the
+    run's length: beside a result in steps it read as another result)."""
     attempts = lanes.groupby("student", sort=False)["post"].nunique()
     df = scored(lanes, challenge).sort_values(["score", "tiebreak", "post"], kind="stable")
     best = df.drop_duplicates("student").reset_index(drop=True)

@@ -14,6 +14,12 @@ from lab.app.present import presentable
 from lab.store import rooms as room_store
 
 REFRESH = 1.0  # seconds between two looks at the room (a look is one small query when nothing changed)
+LEADERBOARD_CONFIG = {  # the student's name gets the room; the numbers are narrow
+    "rank": st.column_config.NumberColumn("#", width=40),
+    "student": st.column_config.TextColumn("student", width="medium"),
+    "lr": st.column_config.NumberColumn("lr", format="%g", width=60),
+    "attempts": st.column_config.NumberColumn("runs", width=50, help="Runs this student posted"),
+}
 PRESENT_PLOT = 200  # px: a chart's plot on a projector (1024 x 576: the code, the board and the axis on one screen)
 
 
@@ -70,7 +76,11 @@ def draw(built: classroom.Board, key: tuple) -> None:
     with ranks, st.container(key=CLASS("leaderboard")):
         st.markdown("**Leaderboard**")
         st.dataframe(
-            built.leaderboard, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(built.leaderboard))
+            built.leaderboard,
+            hide_index=True,
+            width="stretch",
+            height=min(420, 38 + 35 * len(built.leaderboard)),
+            column_config=LEADERBOARD_CONFIG,
         )
     with tries:
         st.markdown("**Attempts per student**")
@@ -101,7 +111,7 @@ def scatter(built: classroom.Board, key: tuple, present: bool) -> None:
 def projected(built: classroom.Board, key: tuple) -> None:
     """One projector screen: the leaderboard in large type beside the charts, a tab each (the
     curves first)."""
-    ranks, right = st.columns([2, 3], gap="medium")
+    ranks, right = st.columns([1, 1], gap="medium")
     with ranks, st.container(key=CLASS("leaderboard")):
         st.html(classroom.leaderboard_html(built.leaderboard))
     with right, st.container(key=CLASS("curves")):

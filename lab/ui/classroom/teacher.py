@@ -90,28 +90,44 @@ def present_switched() -> None:
 
 
 def controls(page: ClassPage, room: room_store.Room) -> None:
-    """Hide names, close, clear, the teacher key, and stop teaching here."""
+    """Hide names, close, clear, the teacher key, and stop teaching here: one row of short labels
+    (each says more on hover), wrapping on a narrow screen rather than cutting its labels."""
     teaching = page.teaching
     assert teaching is not None and page.store is not None
-    hide, close, clear, done = st.columns(4, vertical_alignment="center")
-    st.session_state.setdefault(CLASS("hide"), room.names_hidden)  # the widget's value: its key's, kept
-    hidden = hide.toggle("Hide names", key=CLASS("hide"))
-    if hidden != room.names_hidden:
-        act(lambda: room_store.hide_names(page.store, room.code, teaching.key, hidden))
-    if close.button("Close the room", key=CLASS("btn.close"), disabled=not room.is_open, icon=":material/lock:"):
-        act(lambda: room_store.close(page.store, room.code, teaching.key))
-    with clear.popover("Clear the board", icon=":material/delete_sweep:"):
-        st.caption("Every run leaves the board (each stays in its student's history).")
-        if st.button("Clear every run", key=CLASS("btn.clear"), type="primary"):
-            act(lambda: room_store.clear(page.store, room.code, teaching.key))
-    if done.button("Stop teaching here", key=CLASS("btn.done"), help="This tab forgets the room; it stays as it is."):
-        act(lambda: rooms.stop_teaching(st.session_state, page.store, page.token))
-    with st.expander("Teacher key"):
-        if teaching.key_known:
-            st.caption("With the code, it takes the room up in another tab. Never put it in a link.")
-            st.code(teaching.key, language=None)
-        else:
-            st.caption("This tab found the room again by its session; the key was shown in the tab that opened it.")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key=CLASS("controls")):
+        st.session_state.setdefault(CLASS("hide"), room.names_hidden)  # the widget's value: its key's, kept
+        hidden = st.toggle("Hide names", key=CLASS("hide"), help="Students show as Student 1, Student 2, …")
+        if hidden != room.names_hidden:
+            act(lambda: room_store.hide_names(page.store, room.code, teaching.key, hidden))
+        if st.button(
+            "Close",
+            key=CLASS("btn.close"),
+            disabled=not room.is_open,
+            icon=":material/lock:",
+            help="Close the room: no more joins or posts; the board stays.",
+        ):
+            act(lambda: room_store.close(page.store, room.code, teaching.key))
+        with st.popover("Clear", icon=":material/delete_sweep:", help="Clear the board"):
+            st.caption("Every run leaves the board (each stays in its student's history).")
+            if st.button("Clear every run", key=CLASS("btn.clear"), type="primary"):
+                act(lambda: room_store.clear(page.store, room.code, teaching.key))
+        with st.popover("Key", icon=":material/key:", help="The teacher key: takes the room up in another tab"):
+            key_shown(teaching)
+        if st.button(
+            "Stop",
+            key=CLASS("btn.done"),
+            icon=":material/logout:",
+            help="Stop teaching here: this tab forgets the room; the room stays as it is.",
+        ):
+            act(lambda: rooms.stop_teaching(st.session_state, page.store, page.token))
+
+
+def key_shown(teaching: rooms.Teaching) -> None:
+    if teaching.key_known:
+        st.caption("With the code, it takes the room up in another tab. Never put it in a link.")
+        st.code(teaching.key, language=None)
+    else:
+        st.caption("This tab found the room again by its session; the key was shown in the tab that opened it.")
 
 
 def act(change) -> None:
