@@ -69,6 +69,15 @@ def test_a_students_run_lands_on_the_teachers_board(fresh_store):
     assert len(teacher.get("vega_lite_chart")) == 3  # attempts, every curve, the class's sweep
 
 
+def test_the_challenge_is_named_once_in_its_forms_label(fresh_store):
+    teacher, _ = _teacher()
+    teacher.multiselect[0].set_value(["Adam"])
+    teacher.button(key="class.btn.challenge").click().run()
+    labels = [e.label for e in teacher.expander]
+    assert "Challenge: on any problem, with Adam; the lowest final loss wins." in labels, labels
+    assert not any("Challenge: Challenge" in label for label in labels)
+
+
 def test_hidden_names_and_a_closed_room(fresh_store):
     teacher, code = _teacher()
     student = _train(_join(code, "Grace"), 8)

@@ -144,7 +144,7 @@ def challenge_form(page: ClassPage, room: room_store.Room) -> None:
     teaching = page.teaching
     assert teaching is not None and page.store is not None
     now = Challenge.from_json(room.challenge)
-    with st.expander("Challenge: " + now.text(), expanded=False), st.form(key=CLASS("challenge")):
+    with st.expander(now.text(), expanded=False, icon=":material/flag:"), st.form(key=CLASS("challenge")):
         problem = st.selectbox("Problem", [ANY, *OBJECTIVES], index=[ANY, *OBJECTIVES].index(now.problem or ANY))
         names = optimizers.registry().names()
         chosen = st.multiselect("Optimizers (none: any)", names, default=[n for n in now.optimizers if n in names])
