@@ -368,6 +368,13 @@ def test_the_curves_stay_within_their_point_budget_and_off_zero():
     assert df.groupby(["post", "optimizer"]).ngroups == 600
 
 
+def test_a_challenge_on_some_optimizers_draws_only_their_curves():
+    two = [_lane("Adam", 0.1, [1.0, 0.5]), _lane("SGD", 1.0, [2.0, 1.0])]
+    runs = [_run(1, "Ada", [], two)]
+    assert set(classroom.board(runs, Challenge(optimizers=("Adam",))).curves["optimizer"]) == {"Adam"}
+    assert set(classroom.board(runs, Challenge()).curves["optimizer"]) == {"Adam", "SGD"}
+
+
 def test_a_board_of_300_runs_is_built_in_well_under_a_second(short_run):
     """The board's own work on a refresh after a post (reading the runs too: benchmarks/bench_board.py)."""
     lanes = json.loads(codec.board(short_run))["lanes"]

@@ -4,7 +4,8 @@ measure, the class's learning rate against result, each student's attempts, and 
 within a point budget.
 
 A run's lanes count for the challenge when they fit it: its problem, one of its optimizers, at
-most its steps. The board shows every run; the leaderboard and the scatter only what counts.
+most its steps. The board shows every run; the leaderboard and the scatter only what counts, the
+curves only the challenge's optimizers.
 """
 
 from __future__ import annotations
@@ -187,13 +188,16 @@ def attempts(runs: list[RoomRun], hidden: bool = False) -> pd.DataFrame:
     return df.sort_values("attempts", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def curves_frame(runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_POINTS) -> pd.DataFrame:
-    """Every lane's loss curve, long format (post, student, optimizer, lr, step, loss), about
+def curves_frame(
+    runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_POINTS, optimizers: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Every lane's loss curve (of ``optimizers`` only, when any are named: a challenge's), long
+    format (post, student, optimizer, lr, step, loss), about
     ``budget`` points in all (each curve at least its first and last, lowest and highest points:
     300 runs of 7 optimizers draw 8 400): each curve keeps its first and last points and the lowest
     and highest of each stretch; only finite, positive losses (a log axis)."""
     names = shown_names(runs, hidden)
-    curves = [(r, lane) for r in runs for lane in r.lanes]
+    curves = [(r, lane) for r in runs for lane in r.lanes if not optimizers or lane["optimizer"] in optimizers]
     per_curve = max(2, budget // max(1, len(curves)))
     parts: list[dict[str, Any]] = []
     for r, lane in curves:
@@ -226,7 +230,7 @@ def board(runs: list[RoomRun], challenge: Challenge, hidden: bool = False) -> Bo
         runs=len(runs),
         students=len({r.nickname for r in runs}),
         leaderboard=leaderboard(lanes, challenge),
-        curves=curves_frame(runs, hidden),
+        curves=curves_frame(runs, hidden, optimizers=challenge.optimizers),
         scatter=scatter_frame(lanes, challenge),
         attempts=attempts(runs, hidden),
     )
