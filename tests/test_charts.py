@@ -478,3 +478,10 @@ def test_the_attempts_chart_holds_its_bars_and_its_axis(students):
     spec = charts.attempts_chart(df).to_dict()
     bars = attempts.BAR * min(students, 40)
     assert spec["height"] == max(bars, attempts.LEAST) + common.X_AXIS_ROOM
+
+
+def test_the_class_sweep_keeps_its_lowest_and_highest_rate_off_the_edges():
+    df = pd.DataFrame({"optimizer": "Adam", "lr": [0.05, 0.1, 0.3], "result": [500.0, 250.0, 143.0]})
+    spec = charts.class_sweep_chart(df, "steps to tolerance").to_dict()
+    lo, hi = spec["encoding"]["x"]["scale"]["domain"]
+    assert lo < 0.05 and hi > 0.3 and spec["encoding"]["x"]["scale"]["type"] == "log"

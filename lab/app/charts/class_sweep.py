@@ -7,10 +7,10 @@ import altair as alt
 import pandas as pd
 
 from lab.app.charts.class_curves import optimizer_color
-from lab.app.charts.common import LOG_LABELS, chart_height, fade, finish, legend_pick
-from lab.app.charts.sweep import rate_x
+from lab.app.charts.common import LOG_LABELS, chart_height, fade, finish, legend_pick, log_ticks
 
 FADED = 0.15
+PAD = 1.5  # the rate axis reaches this factor past the lowest and highest rate: no point on its edge
 
 
 def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260, legend_beside: bool = False) -> alt.Chart:
@@ -29,12 +29,26 @@ def result_axis(measure: str) -> alt.Y:
     return alt.Y("result:Q", title="steps to tolerance", scale=alt.Scale(zero=False))
 
 
+def rate_axis(df: pd.DataFrame) -> alt.X:
+    """The learning rate (log), from a little below the lowest rate tried to a little above the
+    highest, ticks at powers of ten (else 1, 2, 5)."""
+    if not len(df):
+        return alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"))
+    lo, hi = float(df["lr"].min()) / PAD, float(df["lr"].max()) * PAD
+    return alt.X(
+        "lr:Q",
+        title="learning rate",
+        scale=alt.Scale(type="log", domain=[lo, hi], nice=False),
+        axis=alt.Axis(labelExpr=LOG_LABELS, values=log_ticks(lo, hi) or alt.Undefined),
+    )
+
+
 def points(df: pd.DataFrame, names: list[str], measure: str, pick: alt.Parameter) -> alt.Chart:
     return (
         alt.Chart(df)
         .mark_point(filled=True, size=70)
         .encode(
-            x=rate_x(df),  # the sweep chart's learning-rate axis
+            x=rate_axis(df),
             y=result_axis(measure),
             color=optimizer_color(names),
             opacity=fade(pick, FADED),
