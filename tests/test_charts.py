@@ -485,3 +485,5 @@ def test_the_class_sweep_keeps_its_lowest_and_highest_rate_off_the_edges():
     spec = charts.class_sweep_chart(df, "steps to tolerance").to_dict()
     lo, hi = spec["encoding"]["x"]["scale"]["domain"]
     assert lo < 0.05 and hi > 0.3 and spec["encoding"]["x"]["scale"]["type"] == "log"
+    for measure in ("steps to tolerance", "final loss"):  # the best and worst results whole, not cut by the edge
+        assert charts.class_sweep_chart(df, measure).to_dict()["encoding"]["y"]["scale"]["padding"] > 0

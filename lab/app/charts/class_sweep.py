@@ -11,6 +11,7 @@ from lab.app.charts.common import LOG_LABELS, chart_height, fade, finish, legend
 
 FADED = 0.15
 PAD = 1.5  # the rate axis reaches this factor past the lowest and highest rate: no point on its edge
+EDGE = 10  # px: the result axis's room past the best and worst result (a point is drawn whole)
 
 
 def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260, legend_beside: bool = False) -> alt.Chart:
@@ -25,8 +26,9 @@ def class_sweep_chart(df: pd.DataFrame, measure: str, plot_height: int = 260, le
 
 def result_axis(measure: str) -> alt.Y:
     if measure == "final loss":
-        return alt.Y("result:Q", title="final loss", scale=alt.Scale(type="log"), axis=alt.Axis(labelExpr=LOG_LABELS))
-    return alt.Y("result:Q", title="steps to tolerance", scale=alt.Scale(zero=False))
+        scale = alt.Scale(type="log", padding=EDGE)
+        return alt.Y("result:Q", title="final loss", scale=scale, axis=alt.Axis(labelExpr=LOG_LABELS))
+    return alt.Y("result:Q", title="steps to tolerance", scale=alt.Scale(zero=False, padding=EDGE))
 
 
 def rate_axis(df: pd.DataFrame) -> alt.X:
