@@ -13,7 +13,7 @@ import streamlit as st
 
 from lab.app import archive, rooms
 from lab.store import rooms as room_store
-from lab.ui.classroom import board, context, student, teacher
+from lab.ui.classroom import board, context, student, style, teacher
 from lab.ui.optimizers import present
 
 
@@ -23,6 +23,7 @@ def main() -> None:
         present.style()
     else:
         st.title("Class")
+    style.style(page.present)
     if page.store is None:
         st.warning(f"{archive.said(page.failure or 'unknown')} Rooms need it.", icon=":material/database:")
         return

@@ -468,3 +468,22 @@ def test_the_loss_charts_slider_says_where_its_step_is_printed():
     assert bind["name"] == charts.LOSS_SLIDER and "printed at the dashed line" in bind["name"]
     texts = [layer["mark"]["text"]["expr"] for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
     assert "'step ' + upto" in texts  # the step, printed beside the dashed line
+
+
+@pytest.mark.parametrize("students", [1, 2, 12, 60])
+def test_the_attempts_chart_holds_its_bars_and_its_axis(students):
+    from lab.app.charts import attempts, common
+
+    df = pd.DataFrame({"student": [f"s{i}" for i in range(students)], "attempts": range(students, 0, -1)})
+    spec = charts.attempts_chart(df).to_dict()
+    bars = attempts.BAR * min(students, 40)
+    assert spec["height"] == max(bars, attempts.LEAST) + common.X_AXIS_ROOM
+
+
+def test_the_class_sweep_keeps_its_lowest_and_highest_rate_off_the_edges():
+    df = pd.DataFrame({"optimizer": "Adam", "lr": [0.05, 0.1, 0.3], "result": [500.0, 250.0, 143.0]})
+    spec = charts.class_sweep_chart(df, "steps to tolerance").to_dict()
+    lo, hi = spec["encoding"]["x"]["scale"]["domain"]
+    assert lo < 0.05 and hi > 0.3 and spec["encoding"]["x"]["scale"]["type"] == "log"
+    for measure in ("steps to tolerance", "final loss"):  # the best and worst results whole, not cut by the edge
+        assert charts.class_sweep_chart(df, measure).to_dict()["encoding"]["y"]["scale"]["padding"] > 0

@@ -160,3 +160,9 @@ def test_url_is_read_once_unless_it_names_an_experiment_not_loaded_yet():
     session.init_from_url(state, {"opt": "GD"})  # the page rewrote the URL after training
     session.init_from_url(state, {"exp": "noise"})  # the same link clicked again loads it again
     assert "opt.ready" not in state
+
+
+def test_a_class_join_links_room_is_not_an_unknown_parameter():
+    """The Class page's link to the Optimizers page carries its ?room= along (lab/app/rooms.py)."""
+    state = from_query({"room": "K7MQ", "s": "a" * 22})
+    assert state.notices == [] and state.config == PageState().config

@@ -143,6 +143,31 @@ def test_only_the_teacher_key_hides_names_sets_the_challenge_closes_and_clears(d
     assert not rooms.get(db, code).is_open
 
 
+def test_the_teachers_session_holds_the_room_until_it_lets_it_go(db):
+    opened, key = rooms.open_room(db, 4, 10, session=T1)
+    code = opened.code
+    assert rooms.taught_by(db, T1) == code and rooms.taught_by(db, T2) is None
+    rooms.hide_names(db, code, T1, True)  # the session's token acts as the key does
+    with pytest.raises(RoomError, match="not the teacher key"):
+        rooms.close(db, code, T2)
+    rooms.teacher(db, code, key, session=T2)  # another tab takes it up with the key: its session holds it too
+    assert rooms.taught_by(db, T2) == code
+    rooms.stop_teaching(db, code, T1)
+    assert rooms.taught_by(db, T1) is None and rooms.get(db, code).names_hidden  # the room stays as it was
+    with pytest.raises(RoomError, match="not the teacher key"):
+        rooms.close(db, code, T1)
+    with db.engine.connect() as conn:
+        kept = conn.execute(sa.select(schema.TEACHERS.c.session_hash)).scalars().all()
+    assert kept == [rooms.key_hash(T2)]  # tokens only as their hashes
+
+
+def test_a_student_finds_the_room_again_after_its_teacher_closed_it(db, room):
+    code, key = room
+    rooms.join(db, code, "Ada", T1)
+    rooms.close(db, code, key)
+    assert rooms.member_of(db, T1) == (code, "Ada") and not rooms.get(db, code).is_open
+
+
 def test_rooms_per_server_and_a_room_left_open_past_its_hours(db, monkeypatch):
     for _ in range(2):
         rooms.open_room(db, 5, 2)
@@ -298,6 +323,7 @@ def test_the_leaderboard_ranks_each_students_best_by_final_loss():
     assert list(board["student"]) == ["Grace", "Alan", "Ada", "Linus"]
     assert list(board["rank"]) == [1, 2, 3, 4] and list(board["attempts"]) == [2, 1, 2, 1]
     assert board.iloc[2]["result"] == "1.000e-06" and board.iloc[3]["result"] == "diverged"
+    assert list(board.columns) == ["rank", "student", "result", "optimizer", "lr", "attempts"]  # no run length
 
 
 def test_the_leaderboard_follows_the_challenge():
@@ -342,6 +368,13 @@ def test_the_curves_stay_within_their_point_budget_and_off_zero():
     assert df.groupby(["post", "optimizer"]).ngroups == 600
 
 
+def test_a_challenge_on_some_optimizers_draws_only_their_curves():
+    two = [_lane("Adam", 0.1, [1.0, 0.5]), _lane("SGD", 1.0, [2.0, 1.0])]
+    runs = [_run(1, "Ada", [], two)]
+    assert set(classroom.board(runs, Challenge(optimizers=("Adam",))).curves["optimizer"]) == {"Adam"}
+    assert set(classroom.board(runs, Challenge()).curves["optimizer"]) == {"Adam", "SGD"}
+
+
 def test_a_board_of_300_runs_is_built_in_well_under_a_second(short_run):
     """The board's own work on a refresh after a post (reading the runs too: benchmarks/bench_board.py)."""
     lanes = json.loads(codec.board(short_run))["lanes"]
@@ -352,6 +385,14 @@ def test_a_board_of_300_runs_is_built_in_well_under_a_second(short_run):
     assert board.runs == 300 and board.students == 30 and len(board.leaderboard) == 30
     assert len(board.curves) <= classroom.CURVE_POINTS and len(board.scatter) == 600
     assert took < 1.0, took
+
+
+def test_the_projected_leaderboard_is_text_and_one_screen_long():
+    board = pd.DataFrame({"rank": range(1, 11), "student": ["<script>x</script>", *"abcdefghi"], "attempts": 1})
+    html = classroom.leaderboard_html(board, rows=8)
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert html.count("<td>") == 16 and "and 2 more" in html  # 8 rows of 2 cells
+    assert "more" not in classroom.leaderboard_html(board.head(3), rows=8)
 
 
 def test_a_board_without_runs_is_empty_not_an_error():

@@ -81,6 +81,7 @@ class Keeper:
     told: set[str] = dataclasses.field(default_factory=set)  # each failure is said once
     room: rooms.Membership | None = None  # the class room each new run is posted to (the Class page)
     room_notice: str | None = None  # why the last run was not posted, until the page has said it
+    room_posted: str | None = None  # the room the last run was posted to, until the page has said it
 
     def _tell(self, failure: str) -> None:
         if failure not in self.told:
@@ -105,10 +106,12 @@ class Keeper:
         if self.room is None:
             return None
         try:
-            return rooms.post(store, entry.result, self.room, self.token, entry.run_id, entry.asked)
+            short_id = rooms.post(store, entry.result, self.room, self.token, entry.run_id, entry.asked)
         except rooms.RoomError as err:
             self.room_notice = rooms.refused(err, self.room)
             return None
+        self.room_posted = self.room.code
+        return short_id
 
     def forget(self, entries: list[Entry]) -> None:
         store = self._store()

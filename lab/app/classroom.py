@@ -4,7 +4,8 @@ measure, the class's learning rate against result, each student's attempts, and 
 within a point budget.
 
 A run's lanes count for the challenge when they fit it: its problem, one of its optimizers, at
-most its steps. The board shows every run; the leaderboard and the scatter only what counts.
+most its steps. The board shows every run; the leaderboard and the scatter only what counts, the
+curves only the challenge's optimizers.
 """
 
 from __future__ import annotations
@@ -140,12 +141,13 @@ def result_text(score: float, measure: str) -> str:
     return f"{score:.3e}" if measure == FINAL_LOSS else f"{int(score):,} steps"
 
 
-LEADERBOARD_COLUMNS = ["rank", "student", "result", "optimizer", "lr", "steps", "attempts"]
+LEADERBOARD_COLUMNS = ["rank", "student", "result", "optimizer", "lr", "attempts"]
 
 
 def leaderboard(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
     """Each student's best lane that counts, best first (ties: the lower final loss, then the earlier
-    post): rank, student, result, optimizer, learning rate, steps, and how many runs they posted."""
+    post): rank, student, result, optimizer, learning rate, and how many runs they posted (not the
+    run's length: beside a result in steps it read as another result)."""
     attempts = lanes.groupby("student", sort=False)["post"].nunique()
     df = scored(lanes, challenge).sort_values(["score", "tiebreak", "post"], kind="stable")
     best = df.drop_duplicates("student").reset_index(drop=True)
@@ -153,6 +155,20 @@ def leaderboard(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
     best["result"] = [result_text(s, challenge.measure) for s in best["score"]]
     best["attempts"] = best["student"].map(attempts).astype(int)
     return best[LEADERBOARD_COLUMNS]
+
+
+PRESENT_ROWS = 8  # the leaderboard's rows on a projector (one screen)
+PRESENT_COLUMNS = {"rank": "#", "student": "student", "result": "result", "optimizer": "optimizer", "lr": "lr"}
+
+
+def leaderboard_html(board: pd.DataFrame, rows: int = PRESENT_ROWS) -> str:
+    """The leaderboard's first ``rows`` as an HTML table for a projector (its type set by the page's
+    CSS; the attempts have their own tab there), every cell escaped: a name is text, never markup;
+    how many more under it."""
+    shown = board.head(rows)[[c for c in PRESENT_COLUMNS if c in board]].rename(columns=PRESENT_COLUMNS)
+    table = shown.to_html(index=False, escape=True, border=0, classes="class-leaderboard", na_rep="")
+    more = len(board) - rows
+    return table + (f'<p class="class-more">and {more:,} more</p>' if more > 0 else "")
 
 
 def scatter_frame(lanes: pd.DataFrame, challenge: Challenge) -> pd.DataFrame:
@@ -172,13 +188,16 @@ def attempts(runs: list[RoomRun], hidden: bool = False) -> pd.DataFrame:
     return df.sort_values("attempts", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def curves_frame(runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_POINTS) -> pd.DataFrame:
-    """Every lane's loss curve, long format (post, student, optimizer, lr, step, loss), about
+def curves_frame(
+    runs: list[RoomRun], hidden: bool = False, budget: int = CURVE_POINTS, optimizers: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Every lane's loss curve (of ``optimizers`` only, when any are named: a challenge's), long
+    format (post, student, optimizer, lr, step, loss), about
     ``budget`` points in all (each curve at least its first and last, lowest and highest points:
     300 runs of 7 optimizers draw 8 400): each curve keeps its first and last points and the lowest
     and highest of each stretch; only finite, positive losses (a log axis)."""
     names = shown_names(runs, hidden)
-    curves = [(r, lane) for r in runs for lane in r.lanes]
+    curves = [(r, lane) for r in runs for lane in r.lanes if not optimizers or lane["optimizer"] in optimizers]
     per_curve = max(2, budget // max(1, len(curves)))
     parts: list[dict[str, Any]] = []
     for r, lane in curves:
@@ -211,7 +230,7 @@ def board(runs: list[RoomRun], challenge: Challenge, hidden: bool = False) -> Bo
         runs=len(runs),
         students=len({r.nickname for r in runs}),
         leaderboard=leaderboard(lanes, challenge),
-        curves=curves_frame(runs, hidden),
+        curves=curves_frame(runs, hidden, optimizers=challenge.optimizers),
         scatter=scatter_frame(lanes, challenge),
         attempts=attempts(runs, hidden),
     )

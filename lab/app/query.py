@@ -36,8 +36,9 @@ _TOP = {
 }
 _OMITTED_AT_DEFAULT = {"problem", "dtype", "repeats", "sched"}  # added later: links at their default stay as they were
 # exp: a guided experiment (lab/app/session.py reads it); present: present mode (the page reads it);
-# s: the session's token, r: a stored run (lab/app/archive.py)
-_FLAGS = {"opt", "same_lr", "run", "exp", "present", "s", "r"}
+# s: the session's token, r: a stored run (lab/app/archive.py); room: a class's join link (lab/app/rooms.py),
+# which the Class page's link to this page carries along
+_FLAGS = {"opt", "same_lr", "run", "exp", "present", "s", "r", "room"}
 
 
 @dataclass

@@ -36,7 +36,8 @@ class Membership:
 @dataclass(frozen=True)
 class Teaching:
     code: str
-    key: str  # the teacher key: only in the teacher's session, never in a link
+    key: str  # the teacher key: only in the teacher's session, never in a link; or the session's token
+    key_known: bool = True  # False: found again by the session's token (a reload), the key is not known here
 
 
 def clean_code(text: object) -> str:
@@ -96,10 +97,11 @@ def post_limits(lim: limits.Limits | None = None) -> rooms.PostLimits:
     return rooms.PostLimits(runs=lim.room_runs, per_minute=lim.posts_per_minute)
 
 
-def open_room(store: db.Store) -> Teaching:
-    """A new room for a teacher; ValueError with the message when refused."""
+def open_room(store: db.Store, session: str) -> Teaching:
+    """A new room for the teacher of browser session ``session`` (a reload finds it again by the
+    session's token); ValueError with the message when refused."""
     try:
-        room, key = rooms.open_room(store, limits.LIMITS.room_code, limits.LIMITS.rooms)
+        room, key = rooms.open_room(store, limits.LIMITS.room_code, limits.LIMITS.rooms, session)
     except RoomError as err:
         raise ValueError(said(err)) from None
     return Teaching(room.code, key)
@@ -121,17 +123,26 @@ CHECKED = SHARED("room.checked")  # session state: whether the store was asked w
 
 def restore(state, store: db.Store | None, token: str) -> Membership | None:
     """The session's membership: from its state, else (once per session) from the store by its token —
-    a reload or another replica finds the room the browser joined."""
-    if MEMBER in state or state.get(CHECKED) or store is None:
+    a reload or another replica finds the room the browser joined, or the room its teacher holds."""
+    if MEMBER in state or TEACHING in state or state.get(CHECKED) or store is None:
         return state.get(MEMBER)
     state[CHECKED] = True
     try:
-        found = rooms.member_of(store, token)
+        found, taught = rooms.member_of(store, token), rooms.taught_by(store, token)
     except db.StoreError:
         return None
     if found is not None:
         state[MEMBER] = Membership(*found)
+    if taught is not None:
+        state[TEACHING] = Teaching(taught, token, key_known=False)
     return state.get(MEMBER)
+
+
+def stop_teaching(state, store: db.Store | None, token: str) -> None:
+    """This session no longer holds its room (a reload will not find it); the room stays as it is."""
+    teaching = state.pop(TEACHING, None)
+    if teaching is not None and store is not None:
+        rooms.stop_teaching(store, teaching.code, token)
 
 
 def post(store: db.Store, result: RunResult, member: Membership, session: str, seq: int, asked=None) -> str:

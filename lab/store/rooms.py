@@ -26,7 +26,7 @@ from sqlalchemy import exc
 from lab.core.config import RunConfig
 from lab.core.results import RunResult
 from lab.store import Store
-from lab.store.schema import MEMBERS, ROOMS, RUNS
+from lab.store.schema import MEMBERS, ROOMS, RUNS, TEACHERS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: a code read off a projector
 ROOM_HOURS = 24  # a room left open closes by itself after this long (and stops counting as open)
@@ -125,9 +125,10 @@ def open_rooms(conn: sa.Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def open_room(store: Store, code_length: int, max_rooms: int) -> tuple[Room, str]:
+def open_room(store: Store, code_length: int, max_rooms: int, session: str | None = None) -> tuple[Room, str]:
     """A new room with a code of ``code_length`` letters and digits; returns it and its teacher key
-    (kept here only as a hash). RoomError "rooms" when ``max_rooms`` are open already."""
+    (kept here only as a hash). ``session``, the teacher's browser session, holds it from then on
+    (:func:`taught_by`). RoomError "rooms" when ``max_rooms`` are open already."""
     key = secrets.token_urlsafe(18)
     for attempt in range(OPEN_TRIES):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(code_length))
@@ -138,6 +139,8 @@ def open_room(store: Store, code_length: int, max_rooms: int) -> tuple[Room, str
                 if open_rooms(conn) >= max_rooms:
                     raise RoomError("rooms", f"{max_rooms} rooms are open on this server already.", max_rooms)
                 conn.execute(sa.insert(ROOMS).values(**row, challenge=None))
+                if session is not None:
+                    _hold(conn, code, session)
             return Room(code, None, True, False, created.replace(tzinfo=UTC)), key
         except exc.IntegrityError as e:  # the code was taken
             if attempt == OPEN_TRIES - 1:
@@ -178,12 +181,13 @@ def join(store: Store, code: str, nickname: str, session: str) -> Room:
 
 
 def member_of(store: Store, session: str) -> tuple[str, str] | None:
-    """(room, nickname) of the open room ``session`` joined last, or None: a reload finds its room."""
+    """(room, nickname) of the room ``session`` joined last and has not left, or None: a reload finds
+    its room (closed by its teacher too: the page then says so; not one older than ROOM_HOURS)."""
     cutoff = _now() - timedelta(hours=ROOM_HOURS)
     query = (
         sa.select(MEMBERS.c.room, MEMBERS.c.nickname)
         .join(ROOMS, ROOMS.c.code == MEMBERS.c.room)
-        .where(MEMBERS.c.session == session, ROOMS.c.is_open, ROOMS.c.created_at >= cutoff)
+        .where(MEMBERS.c.session == session, ROOMS.c.created_at >= cutoff)
         .order_by(MEMBERS.c.joined_at.desc())
         .limit(1)
     )
@@ -279,18 +283,56 @@ def version(store: Store, code: str) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------ the teacher
+def _hold(conn: sa.Connection, code: str, session: str) -> None:
+    """``session`` holds room ``code`` as its teacher (once: holding it again changes nothing)."""
+    if not _holds(conn, code, session):
+        conn.execute(sa.insert(TEACHERS).values(room=code, session_hash=key_hash(session), since=_now()))
+
+
+def _holds(conn: sa.Connection, code: str, session: str) -> bool:
+    held = sa.select(TEACHERS.c.room).where(TEACHERS.c.room == code, TEACHERS.c.session_hash == key_hash(session))
+    return conn.execute(held).first() is not None
+
+
 def _teacher(conn: sa.Connection, code: str, key: str) -> Room:
-    """Room ``code``, locked, when ``key`` is its teacher's; RoomError "key" otherwise."""
+    """Room ``code``, locked, when ``key`` is its teacher key or the token of a session that holds
+    it (:func:`taught_by`); RoomError "key" otherwise."""
     row = conn.execute(sa.select(ROOMS).where(ROOMS.c.code == code).with_for_update()).first()
-    if row is None or not hmac.compare_digest(row.key_hash, key_hash(key)):
+    if row is None or not (hmac.compare_digest(row.key_hash, key_hash(key)) or _holds(conn, code, key)):
         raise RoomError("key", f"This is not the teacher key of room {code[:20]}.")
     return _room(row)
 
 
-def teacher(store: Store, code: str, key: str) -> Room:
-    """Room ``code`` when ``key`` is its teacher's (another tab takes the room up); RoomError "key" otherwise."""
-    with _writing(store, "be read") as conn:
-        return _teacher(conn, code, key)
+def teacher(store: Store, code: str, key: str, session: str | None = None) -> Room:
+    """Room ``code`` when ``key`` is its teacher's (another tab takes the room up: ``session``, that
+    tab's, holds it from then on); RoomError "key" otherwise."""
+    with _writing(store, "take the room up") as conn:
+        room = _teacher(conn, code, key)
+        if session is not None:
+            _hold(conn, code, session)
+        return room
+
+
+def taught_by(store: Store, session: str) -> str | None:
+    """The code of the room ``session`` took up last as its teacher, or None: a reload, or the
+    same page in present mode, finds the teacher's room by the session's token."""
+    query = (
+        sa.select(TEACHERS.c.room)
+        .where(TEACHERS.c.session_hash == key_hash(session))
+        .order_by(TEACHERS.c.since.desc())
+        .limit(1)
+    )
+    try:
+        with store.engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+    except exc.SQLAlchemyError as e:
+        raise store._fail("be read", e) from e
+
+
+def stop_teaching(store: Store, code: str, session: str) -> None:
+    """``session`` no longer holds room ``code`` (the room stays as it is)."""
+    with _writing(store, "let the room go") as conn:
+        conn.execute(sa.delete(TEACHERS).where(TEACHERS.c.room == code, TEACHERS.c.session_hash == key_hash(session)))
 
 
 def _set(store: Store, code: str, key: str, doing: str, **values) -> None:

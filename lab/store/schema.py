@@ -75,11 +75,22 @@ def member_columns_v3() -> list[sa.Column]:
     ]
 
 
+def teacher_columns_v4() -> list[sa.Column]:
+    """The teachers table as version 4 made it: the browser sessions that hold a room as its
+    teacher (the one that opened it, and any that took it up with the key), so that a reload finds it."""
+    return [
+        sa.Column("room", sa.String(ROOM), primary_key=True),
+        sa.Column("session_hash", sa.String(KEY_HASH), primary_key=True),  # SHA-256 of the session's token
+        sa.Column("since", sa.DateTime, nullable=False),  # UTC
+    ]
+
+
 METADATA = sa.MetaData()
 VERSION = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 RUNS = sa.Table("runs", METADATA, *run_columns_v1(), *run_columns_v2(), *run_columns_v3())
 ROOMS = sa.Table("rooms", METADATA, *room_columns_v3())
 MEMBERS = sa.Table("members", METADATA, *member_columns_v3())
+TEACHERS = sa.Table("teachers", METADATA, *teacher_columns_v4())
 SESSION_INDEX = sa.Index("runs_by_session", RUNS.c.session, RUNS.c.id)
 ROOM_INDEX = sa.Index("runs_by_room", RUNS.c.room, RUNS.c.id)
 
@@ -109,7 +120,11 @@ def _v3(conn: sa.Connection) -> None:
     sa.Table("members", meta, *member_columns_v3()).create(conn)
 
 
-STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]  # STEPS[k] takes version k to k + 1
+def _v4(conn: sa.Connection) -> None:
+    sa.Table("teachers", sa.MetaData(), *teacher_columns_v4()).create(conn)
+
+
+STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3, _v4]  # STEPS[k] takes version k to k + 1
 LATEST = len(STEPS)
 
 

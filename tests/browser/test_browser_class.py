@@ -27,7 +27,7 @@ def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_serv
         teacher, *students = (ctx.new_page() for ctx in contexts)
         open_page(teacher, app_server, "class")
         click_and_wait(teacher, "Open a room")
-        heading = teacher.locator("h3").filter(has_text="Room").first.inner_text()
+        heading = teacher.locator("h2").filter(has_text="Room").first.inner_text()
         code = re.search(r"Room\s+([A-Z0-9]+)", heading).group(1)
         expect(teacher.locator(".st-key-class-qr img")).to_have_count(1)
         for n, (page, nickname) in enumerate(zip(students, ["Ada", "<b>Grace</b>"], strict=True), start=1):
@@ -39,6 +39,7 @@ def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_serv
             page.wait_for_timeout(100)
             wait_idle(page)
             expect(page.get_by_text(f"Posting to room {code} as {nickname}", exact=True)).to_have_count(1)
+            expect(page.get_by_text("Ignored unknown parameter")).to_have_count(0)  # the link carries ?room=
             click_and_wait(page, "Train all")
             expect(page.get_by_text("Results — run #1")).to_have_count(1)
             shown = time.monotonic()

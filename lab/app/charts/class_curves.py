@@ -13,13 +13,14 @@ OPACITY = 0.45  # overlapping lines darken where many students land
 FADED = 0.05  # the optimizers not picked in the legend
 
 
-def class_curves_chart(df: pd.DataFrame, plot_height: int = 300) -> alt.Chart:
+def class_curves_chart(df: pd.DataFrame, plot_height: int = 300, legend_beside: bool = False) -> alt.Chart:
     """Loss (log) against step, a thin line per posted lane, coloured by optimizer; a legend click
-    picks one optimizer and fades the others; a curve's tooltip names its student and rate."""
+    picks one optimizer and fades the others; a curve's tooltip names its student and rate. The
+    height holds the legend under the plot, or (``legend_beside``: present mode puts it there) not."""
     names = list(dict.fromkeys(df["optimizer"]))
     pick = legend_pick("optimizer")
     chart = curves(df, names, pick).add_params(pick)
-    return finish(chart.properties(height=chart_height(plot_height, len(names))))
+    return finish(chart.properties(height=chart_height(plot_height, 0 if legend_beside else len(names))))
 
 
 def optimizer_color(names: list[str]) -> alt.Color:

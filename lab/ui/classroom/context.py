@@ -8,8 +8,10 @@ import streamlit as st
 
 from lab import store as db
 from lab.app import archive, rooms
+from lab.app.keys import CLASS
 
 PRESENT = "present"  # the query parameter of present mode (as on the Optimizers page)
+PRESENT_KEY = CLASS(PRESENT)  # its switch's key (lab/ui/classroom/teacher.py)
 FALLBACK_URL = "http://localhost:8501/class"  # where st.context has no URL (a test)
 
 
@@ -36,6 +38,7 @@ def load() -> ClassPage:
     if st.query_params.get(archive.TOKEN_PARAM) != token:  # a reload finds the room this session joined
         st.query_params[archive.TOKEN_PARAM] = token
     rooms.restore(state, store, token)
+    state[PRESENT_KEY] = st.query_params.get(PRESENT) == "1"  # the switch follows the URL (a reload keeps it)
     return ClassPage(
         store=store,
         failure=failure,

@@ -76,12 +76,28 @@ def leave(store: db.Store | None, token: str) -> None:
 
 
 def posting_line() -> None:
-    """On the Optimizers page: "Posting to room K7MQ as Ada", and Leave."""
+    """On the Optimizers page: "Posting to room K7MQ as Ada", or that the room is closed, and Leave."""
     member = st.session_state.get(rooms.MEMBER)
     if member is None:
         return
+    store = archive.current()
     with st.container(key=CLASS("posting")):
         words, button = st.columns([4, 1], vertical_alignment="center")
-        words.text(f"Posting to room {member.code} as {member.nickname}")
+        if is_open(store, member.code):
+            words.text(f"Posting to room {member.code} as {member.nickname}")
+        else:
+            words.text(f"Room {member.code} is closed: your runs are no longer posted to it.")
         with button:
-            leave_button(archive.current(), st.session_state[archive.TOKEN], CLASS("btn.leave_here"))
+            leave_button(store, st.session_state[archive.TOKEN], CLASS("btn.leave_here"))
+
+
+def is_open(store: db.Store | None, code: str) -> bool:
+    """Whether room ``code`` takes posts (one small query; a store that cannot say: assumed open,
+    the post itself then says what went wrong)."""
+    if store is None:
+        return True
+    try:
+        room = room_store.get(store, code)
+    except db.StoreError:
+        return True
+    return room is not None and room.is_open

@@ -15,7 +15,7 @@ from lab.app.keys import CLASS
 from lab.core import optimizers
 from lab.core.config import OBJECTIVES
 from lab.store import rooms as room_store
-from lab.ui.classroom.context import ClassPage
+from lab.ui.classroom.context import PRESENT, PRESENT_KEY, ClassPage
 
 ANY = "any"
 
@@ -31,7 +31,7 @@ def start(page: ClassPage) -> None:
     if st.button("Open a room", key=CLASS("btn.open"), icon=":material/co_present:"):
         assert page.store is not None
         try:
-            st.session_state[rooms.TEACHING] = rooms.open_room(page.store)
+            st.session_state[rooms.TEACHING] = rooms.open_room(page.store, page.token)
         except (ValueError, db.StoreError) as exc:
             st.error(str(exc), icon=":material/error:")
         else:
@@ -47,7 +47,7 @@ def resume(page: ClassPage, code_text: str, key: str) -> None:
     assert page.store is not None
     try:
         code = rooms.clean_code(code_text)
-        room_store.teacher(page.store, code, key)
+        room_store.teacher(page.store, code, key, page.token)
     except (ValueError, db.StoreError) as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -56,36 +56,78 @@ def resume(page: ClassPage, code_text: str, key: str) -> None:
 
 
 def header(page: ClassPage, room: room_store.Room) -> None:
-    """The code in large type beside the QR code of the join link."""
+    """The code in large type beside the QR code of the join link, and the Present switch."""
     link = join_link(page, room.code)
-    qr, words = st.columns([1, 3], vertical_alignment="center")
+    qr, words = st.columns([1, 5], vertical_alignment="center")
     with qr, st.container(key=CLASS("qr")):
-        st.image(present.qr_svg(link), width=220 if page.present else 160)
-    words.markdown(f"### Room `{room.code}`" + ("" if room.is_open else " — closed"))
-    words.markdown(f"Join at **{link.split('://', 1)[-1]}**, or on the Class page with the code.")
+        st.image(present.qr_svg(link), width=140 if page.present else 120)
+    with words:
+        with st.container(key=CLASS("code")):
+            st.markdown(f"## Room `{room.code}`" + ("" if room.is_open else " — closed"))
+        join, switch = st.columns([3, 1], vertical_alignment="center")
+        join.markdown(f"Join at **{link.split('://', 1)[-1]}**, or on the Class page with the code.")
+        with switch:
+            present_switch()
+
+
+def present_switch() -> None:
+    """Present mode on and off; the URL follows (``?present=1``: a reload keeps it, the session's
+    token in the URL keeps the room)."""
+    st.toggle(
+        "Present",
+        key=PRESENT_KEY,
+        on_change=present_switched,
+        help="For a projector: no sidebar, title or controls; the code, the leaderboard and the charts on one "
+        "screen, in larger type. The link with `?present=1` opens the page this way.",
+    )
+
+
+def present_switched() -> None:
+    if st.session_state.get(PRESENT_KEY):
+        st.query_params[PRESENT] = "1"
+    else:
+        st.query_params.pop(PRESENT, None)
 
 
 def controls(page: ClassPage, room: room_store.Room) -> None:
-    """Hide names, close, clear, the teacher key, and stop teaching here."""
+    """Hide names, close, clear, the teacher key, and stop teaching here: one row of short labels
+    (each says more on hover), wrapping on a narrow screen rather than cutting its labels."""
     teaching = page.teaching
     assert teaching is not None and page.store is not None
-    hide, close, clear, done = st.columns(4, vertical_alignment="center")
-    st.session_state.setdefault(CLASS("hide"), room.names_hidden)  # the widget's value: its key's, kept
-    hidden = hide.toggle("Hide names", key=CLASS("hide"))
-    if hidden != room.names_hidden:
-        act(lambda: room_store.hide_names(page.store, room.code, teaching.key, hidden))
-    if close.button("Close the room", key=CLASS("btn.close"), disabled=not room.is_open, icon=":material/lock:"):
-        act(lambda: room_store.close(page.store, room.code, teaching.key))
-    with clear.popover("Clear the board", icon=":material/delete_sweep:"):
-        st.caption("Every run leaves the board (each stays in its student's history).")
-        if st.button("Clear every run", key=CLASS("btn.clear"), type="primary"):
-            act(lambda: room_store.clear(page.store, room.code, teaching.key))
-    if done.button("Stop teaching here", key=CLASS("btn.done"), help="This tab forgets the room; it stays as it is."):
-        st.session_state.pop(rooms.TEACHING, None)
-        st.rerun()
-    with st.expander("Teacher key"):
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key=CLASS("controls")):
+        st.session_state.setdefault(CLASS("hide"), room.names_hidden)  # the widget's value: its key's, kept
+        hidden = st.toggle("Hide names", key=CLASS("hide"), help="Students show as Student 1, Student 2, …")
+        if hidden != room.names_hidden:
+            act(lambda: room_store.hide_names(page.store, room.code, teaching.key, hidden))
+        if st.button(
+            "Close",
+            key=CLASS("btn.close"),
+            disabled=not room.is_open,
+            icon=":material/lock:",
+            help="Close the room: no more joins or posts; the board stays.",
+        ):
+            act(lambda: room_store.close(page.store, room.code, teaching.key))
+        with st.popover("Clear", icon=":material/delete_sweep:", help="Clear the board"):
+            st.caption("Every run leaves the board (each stays in its student's history).")
+            if st.button("Clear every run", key=CLASS("btn.clear"), type="primary"):
+                act(lambda: room_store.clear(page.store, room.code, teaching.key))
+        with st.popover("Key", icon=":material/key:", help="The teacher key: takes the room up in another tab"):
+            key_shown(teaching)
+        if st.button(
+            "Stop",
+            key=CLASS("btn.done"),
+            icon=":material/logout:",
+            help="Stop teaching here: this tab forgets the room; the room stays as it is.",
+        ):
+            act(lambda: rooms.stop_teaching(st.session_state, page.store, page.token))
+
+
+def key_shown(teaching: rooms.Teaching) -> None:
+    if teaching.key_known:
         st.caption("With the code, it takes the room up in another tab. Never put it in a link.")
         st.code(teaching.key, language=None)
+    else:
+        st.caption("This tab found the room again by its session; the key was shown in the tab that opened it.")
 
 
 def act(change) -> None:
@@ -102,7 +144,7 @@ def challenge_form(page: ClassPage, room: room_store.Room) -> None:
     teaching = page.teaching
     assert teaching is not None and page.store is not None
     now = Challenge.from_json(room.challenge)
-    with st.expander("Challenge: " + now.text(), expanded=False), st.form(key=CLASS("challenge")):
+    with st.expander(now.text(), expanded=False, icon=":material/flag:"), st.form(key=CLASS("challenge")):
         problem = st.selectbox("Problem", [ANY, *OBJECTIVES], index=[ANY, *OBJECTIVES].index(now.problem or ANY))
         names = optimizers.registry().names()
         chosen = st.multiselect("Optimizers (none: any)", names, default=[n for n in now.optimizers if n in names])

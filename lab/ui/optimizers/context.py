@@ -72,7 +72,8 @@ def open_linked(store: runs.RunStore) -> None:
 
 def store_trouble(store: runs.RunStore, where) -> None:
     """Say in ``where``, once, that the run store could not be used (runs are still trained and shown),
-    or that the class room refused the run."""
+    or that the class room refused the run; a toast when it took it (Live posts every retrained edit:
+    the student sees what the board gets)."""
     keeper = store.keeper
     if keeper is not None and keeper.notice is not None:
         where.warning(keeper.notice, icon=":material/database:")
@@ -80,3 +81,6 @@ def store_trouble(store: runs.RunStore, where) -> None:
     if keeper is not None and keeper.room_notice is not None:  # a run the class room refused
         where.warning(keeper.room_notice, icon=":material/groups:")
         keeper.room_notice = None
+    if keeper is not None and keeper.room_posted is not None:
+        st.toast(f"Posted to room {keeper.room_posted}: it is on the board.", icon=":material/groups:")
+        keeper.room_posted = None
