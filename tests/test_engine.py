@@ -46,7 +46,7 @@ def test_every_registry_entry_equals_torch_optim(name):
 VARIANTS = [
     OptimizerConfig.of("SGD", lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.01),
     OptimizerConfig.of("Nesterov", batch_size=7, lr=0.05, weight_decay=0.02),
-    OptimizerConfig.of("Adam", amsgrad=True),  # no rule: runs through torch.optim
+    OptimizerConfig.of("Adam", amsgrad=True),  # no generic rule: its own kind, compiled (test_compiled_rules.py)
     OptimizerConfig.of("Adam", lr=0.02, weight_decay=0.05, decoupled_weight_decay=True, betas=(0.8, 0.99)),
     OptimizerConfig.of("AdamW", batch_size=16, weight_decay=0.1),
     OptimizerConfig.of("AdaGrad", lr_decay=0.01, initial_accumulator_value=0.5, weight_decay=0.01),
