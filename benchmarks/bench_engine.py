@@ -10,7 +10,11 @@ the same optimizers side by side (see lab/core/engine.py).
                                                       # and both as whole processes
     python benchmarks/bench_engine.py --steps 5000    # a quicker look
 
-It also times the 7 presets x 30 000 steps under a learning-rate schedule (CosineAnnealingLR): the
+    python benchmarks/bench_engine.py --only-all      # just every registry optimizer x 30 000 steps
+
+It also times every registry optimizer x 30 000 steps (the classes the compiled loop has a rule
+for, and the rest through torch.optim), and the 7 presets x 30 000 steps under a learning-rate
+schedule (CosineAnnealingLR): the
 naive loop then calls ``scheduler.step()`` after every ``optimizer.step()``; the engine takes the
 schedule's rates from the real class once and stays batched.
 
@@ -33,8 +37,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lab.core import engine, tuning
-from lab.core.config import RunConfig
+from lab.core import engine, optimizers, tuning
+from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
 
 
@@ -59,7 +63,17 @@ def naive(cfg: RunConfig, out: Path | None = None) -> float:
             loss = criterion(model(x[idx]), y[idx])
             optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
+            if opt.spec.torch_class == "LBFGS":  # it evaluates the loss again, as the tutorial's closure
+
+                def closure(idx=idx):
+                    optimizer.zero_grad()
+                    again = criterion(model(x[idx]), y[idx])
+                    again.backward()
+                    return again
+
+                optimizer.step(closure)
+            else:
+                optimizer.step()
             if scheduler is not None:
                 scheduler.step(loss)
             rows.append((opt.name, step, loss.item(), model.weight.item(), model.bias.item()))
@@ -82,6 +96,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads for both sides (default: torch's)")
     ap.add_argument("--naive-process", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # the process case's baseline
     ap.add_argument("--no-process", action="store_true", help="skip the whole-process case")
+    ap.add_argument("--only-all", action="store_true", help="only every registry optimizer x --steps")
     args = ap.parse_args()
     if args.naive_process:
         naive(RunConfig(steps=args.steps), out=args.naive_process)
@@ -91,6 +106,9 @@ def main() -> None:
 
     long_cfg, short_cfg = RunConfig(steps=args.steps), RunConfig(steps=args.short)
     engine.run(short_cfg)  # warm-up: registry probe, first allocations
+    every_optimizer(args.steps, args.repeats)
+    if args.only_all:
+        return
 
     def timed(cfg):
         t0 = time.perf_counter()
@@ -156,6 +174,25 @@ def processes(steps: int) -> None:
         f"whole process, 7 presets x {steps} steps (imports, training, CSVs): naive loop {naive_s:.2f}s, "
         f"python -m lab compare {lab_s:.2f}s (median of 3), speed-up {naive_s / lab_s:.1f}x"
     )
+
+
+def every_optimizer(steps: int, repeats: int) -> None:
+    """Every registry optimizer side by side against the naive loop once per optimizer."""
+    names = optimizers.registry().names()
+    cfg = RunConfig(optimizers=tuple(OptimizerConfig(n) for n in names), steps=steps)
+    engine.run(cfg.replace(steps=10))  # warm-up: the compiled loop's code for these kinds
+    naive_s = naive(cfg)
+    eng, times = best_of(lambda: _timed(cfg), repeats)
+    print(
+        f"every registry optimizer ({len(names)}) x {steps} steps: naive loop {naive_s:.2f}s, "
+        f"engine {eng:.3f}s (median of {[round(t, 3) for t in times]}), speed-up {naive_s / eng:.1f}x"
+    )
+
+
+def _timed(cfg: RunConfig) -> float:
+    t0 = time.perf_counter()
+    engine.run(cfg)
+    return time.perf_counter() - t0
 
 
 def timed_sweep(cfg: RunConfig) -> float:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from lab.core import cost, datasets, engine, explain, optimizers, reproduce, schedulers
+from lab.core import cost, datasets, engine, explain, optimizers, reproduce, rules, schedulers
 from lab.core.config import OBJECTIVES, DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import kept_config
 from lab.core.results import summary_rows, write_csvs
@@ -231,6 +231,8 @@ def _list() -> int:
     for s in reg.specs:
         tag = "preset" if s.preset else "      "
         print(f"{s.name:16s} {tag} torch.optim.{s.torch_class:10s} batch={s.batch:6s} {dict(s.defaults)}")
+        why = rules.not_compiled(s.torch_class, s.defaults)
+        print(f"{'':23s} {'compiled (the regression on the CPU)' if why is None else 'not compiled: ' + why}")
     for name, why in reg.unavailable.items():
         print(f"{name:16s} cannot apply: {why}")
     print("\nlearning-rate schedules (--scheduler NAME[:key=value,...]; one step per optimizer step):")

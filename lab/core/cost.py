@@ -94,8 +94,9 @@ CYCLING = ("OneCycleLR", "CyclicLR")  # schedules that can cycle momentum or β�
 
 def batched(cfg: RunConfig, opt: OptimizerConfig) -> bool:
     """Whether ``opt`` steps in the batched loop (a rule, and a schedule, if any, that only sets the
-    rate) rather than through torch.optim — as :mod:`lab.core.engine` decides it."""
-    if rule_for(opt.spec.torch_class, opt.kwargs) is None:
+    rate) rather than through torch.optim — as :mod:`lab.core.engine` decides it (the compiled loop
+    also has the kinds of rule besides the generic one)."""
+    if rule_for(opt.spec.torch_class, opt.kwargs, compiled=_compiled(cfg)) is None:
         return False
     sched = cfg.scheduler_of(opt)
     if sched is None:
@@ -106,11 +107,16 @@ def batched(cfg: RunConfig, opt: OptimizerConfig) -> bool:
     return not (sched.name in CYCLING and sched.kwargs(cfg.steps).get("cycle_momentum") and cycled)
 
 
+def _compiled(cfg: RunConfig) -> bool:
+    """Whether the batched lanes of ``cfg`` run compiled (the regression on the CPU)."""
+    return cfg.is_regression and cfg.device in ("cpu", "auto")
+
+
 def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
     """Estimated seconds to train ``cfg`` here (on the CPU)."""
     c = unit or costs()
     n = cfg.data.samples if cfg.is_regression else 0
-    compiled = cfg.is_regression and cfg.device in ("cpu", "auto")
+    compiled = _compiled(cfg)
     total, stacked = c.setup, False
     scheduled = set()  # (schedule, class): each runs its real class ahead of the batched loop, once
     for opt in cfg.optimizers:

@@ -29,7 +29,7 @@ from lab.core import devices, objectives, schedulers
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
-from lab.core.rules import ETA_N, ETA_Q, C, D, E, K, Rule, rule_for
+from lab.core.rules import ETA_N, ETA_Q, GENERIC, KIND_CONSTS, C, D, E, K, Rule, rule_for
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
 COMPILED_WORK = 1 << 23  # compiled chunks: about this many residuals (a few ms), at most MAX_CHUNK steps
@@ -81,16 +81,20 @@ class _Stacked:
         self.rules = rules
         self.lam, self.a = self._row([r.lam for r in rules]), self._row([r.a for r in rules])
         self.beta, self.gamma = self._row([r.beta for r in rules]), self._row([r.gamma for r in rules])
-        self.use_lam = any(r.lam for r in rules)
-        self.use_m = any(r.a for r in rules) or any(r.table(0, 1)[0, C] for r in rules)
-        self.use_v = any(r.gamma or r.v0 for r in rules)
+        generic = [r for r in rules if r.kind == GENERIC]  # the other kinds keep their own terms
+        self.use_lam = any(r.lam for r in generic)
+        self.use_m = any(r.a for r in generic) or any(r.table(0, 1)[0, C] for r in generic)
+        self.use_v = any(r.gamma or r.v0 for r in generic)
         self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).t().contiguous()
-        self.m = torch.zeros_like(self.p)
+        self.m = torch.tensor([r.m0 for r in rules], dtype=dtype, device=device).expand_as(self.p).clone()
         self.v = torch.tensor([r.v0 for r in rules], dtype=dtype, device=device).expand_as(self.p).clone()
+        self.u = torch.zeros_like(self.p)
         self.hist = torch.full((steps + 1, 2, len(lanes)), float("nan"), dtype=dtype, device=device)
         self.hist[0] = self.p
         self.alive, self.seconds = True, 0.0
-        self.compiled = self.numpy and COMPILED_ON_CPU and isinstance(obj, objectives.Regression)
+        self.compiled = compiles(obj, device)
+        if len(generic) < len(rules) and not self.compiled:
+            raise ValueError("a rule of another kind than the generic one runs only in the compiled loop")
         self.chunk = CHUNK
         if self.compiled:
             self._compiled_layout()
@@ -101,6 +105,9 @@ class _Stacked:
         from lab.core import kernel  # Numba is imported (0.2 s) by the first run that needs it, not by every import
 
         self.data = kernel.Data.of(*self.obj.padded_data())
+        self.kind = np.array([r.kind for r in self.rules], dtype=np.int64)
+        consts = [list(r.consts) + [0.0] * (KIND_CONSTS - len(r.consts)) for r in self.rules]
+        self.consts = self._array(torch.tensor(consts, dtype=self.dtype).t().contiguous())  # (KIND_CONSTS, lanes)
         self.key_full = [self.streams[k].full for k in self.keys]
         widths = [self.streams[k].width for k in self.keys]
         starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
@@ -145,7 +152,8 @@ class _Stacked:
         parts = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
         idx = torch.cat(parts, 1).numpy() if parts else np.zeros((len(table), 0), dtype=np.int64)
         scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|
-        state = kernel.State(*(t.numpy() for t in (self.p, self.m, self.v, self.hist)))
+        p, m, v, u, hist = (t.numpy() for t in (self.p, self.m, self.v, self.u, self.hist))
+        state = kernel.State(p=p, m=m, v=v, u=u, hist=hist)
         chosen = kernel.Batches(idx=idx, full=self.full, lo=self.lo, hi=self.hi, key=self.batch, scale=scale)
         update = kernel.Update(
             coef=table.astype(state.p.dtype),
@@ -156,6 +164,8 @@ class _Stacked:
             use_lam=self.use_lam,
             use_m=self.use_m,
             use_v=self.use_v,
+            kind=self.kind,
+            consts=self.consts,
         )
         kernel.regression_steps(state, self.data, chosen, update, done)
         self.alive = bool(np.isfinite(state.p).any())
@@ -199,6 +209,13 @@ class _Stacked:
                 p = xp.subtract(p if skip_d else p * d, num / den, out=hist[done + 1 + i])
         self.p = torch.from_numpy(p) if self.numpy else p
         self.alive = bool(xp.isfinite(p).any())  # syncs with the device once per chunk
+
+
+def compiles(obj, device: torch.device) -> bool:
+    """Whether the rule-based lanes of a run on ``obj`` and ``device`` step in the compiled loop:
+    the regression on the CPU, where Numba is installed. Only there do the kinds of rule besides
+    the generic one (AMSGrad, Adamax …) run; elsewhere those classes step through torch.optim."""
+    return device.type == "cpu" and NUMPY_ON_CPU and COMPILED_ON_CPU and isinstance(obj, objectives.Regression)
 
 
 class _TorchLane:
@@ -268,10 +285,10 @@ def _known_schedules(cfg: RunConfig) -> dict[int, schedulers.Schedule]:
     return known
 
 
-def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
+def _make_lanes(cfg: RunConfig, starts: torch.Tensor, compiled: bool) -> list[_Lane]:
     lanes, known = [], _known_schedules(cfg)
     for i, opt in enumerate(cfg.optimizers):
-        rule, sched, lr = rule_for(opt.spec.torch_class, opt.kwargs), cfg.scheduler_of(opt), None
+        rule, sched, lr = rule_for(opt.spec.torch_class, opt.kwargs, compiled=compiled), cfg.scheduler_of(opt), None
         if sched is not None:
             # A schedule that only sets the rate is known before the run, from the real classes, and
             # the batched rule follows it. One that reacts to the loss, or also changes momentum or
@@ -280,7 +297,7 @@ def _make_lanes(cfg: RunConfig, starts: torch.Tensor) -> list[_Lane]:
             if i in known:
                 lr = known[i].lr
                 if not known[i].changes:
-                    rule = rule_for(opt.spec.torch_class, opt.kwargs, lr)
+                    rule = rule_for(opt.spec.torch_class, opt.kwargs, lr, compiled=compiled)
         for r in range(cfg.repeats):
             size = cfg.batch_size_of(opt) if cfg.is_regression else cfg.data.samples
             start = (float(starts[r, 0]), float(starts[r, 1]))
@@ -308,7 +325,7 @@ def run(
         raise ValueError("dtype = 'float64' is not supported on device 'mps'; choices there: ['float32']")
     t_start = time.perf_counter()
     obj, starts = objectives.build(cfg, dtype, device)
-    lanes = _make_lanes(cfg, starts)
+    lanes = _make_lanes(cfg, starts, compiles(obj, device))
     n = cfg.data.samples
 
     def stream(key: tuple[int, int]) -> BatchStream | None:

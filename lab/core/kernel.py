@@ -33,18 +33,22 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba.extending import intrinsic
 
-from lab.core.rules import ETA_N, ETA_Q, C, D, E, K
+from lab.core.rules import ADADELTA, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
 
 
 class State(NamedTuple):
     """What the steps change, in place: ``p``, ``m``, ``v`` (2, lanes) — row 0 every lane's w, row
-    1 its b — the parameters and the rule's first and second moments; ``hist`` (steps + 1, 2,
-    lanes) the parameters after every step."""
+    1 its b — the parameters and the rule's first and second moments; ``u`` (2, lanes) a third
+    state that some kinds keep (AMSGrad's largest second moment, centered RMSprop's mean gradient,
+    Adadelta's mean squared update, Rprop's previous gradient; Rprop keeps its step sizes in ``m``);
+    ``hist`` (steps + 1, 2, lanes) the parameters after every step."""
 
     p: np.ndarray
     m: np.ndarray
     v: np.ndarray
+    u: np.ndarray
     hist: np.ndarray
 
 
@@ -88,7 +92,9 @@ class Update(NamedTuple):
     """The update rule of :mod:`lab.core.rules`: ``coef`` (steps, len(rules.COEFFS), lanes) its
     per-step coefficients, in the run's dtype, with the columns :data:`lab.core.rules.COEFFS`;
     ``lam``, ``a``, ``beta``, ``gamma`` (lanes,) its constants; ``use_lam``, ``use_m``, ``use_v``:
-    whether any lane uses that term (one that none uses is skipped, as the NumPy loop skips it)."""
+    whether any lane of the generic kind uses that term (one that none uses is skipped, as the NumPy
+    loop skips it); ``kind`` (lanes,) each lane's :data:`lab.core.rules.KINDS` index and ``consts``
+    (KIND_CONSTS, lanes) its kind's own constants."""
 
     coef: np.ndarray
     lam: np.ndarray
@@ -98,6 +104,8 @@ class Update(NamedTuple):
     use_lam: bool
     use_m: bool
     use_v: bool
+    kind: np.ndarray
+    consts: np.ndarray
 
 
 def _compiled(fn):
@@ -207,16 +215,151 @@ def sums_match_torch(dtype: str = "float32") -> bool:
     return True
 
 
+# ------------------------------------------------------------------ the other kinds of rule
+# Each follows torch's _single_tensor_* step operation by operation. torch's CPU kernels on x86
+# (its AVX2 and AVX-512 builds) fuse ``add(x, alpha=s)``, ``lerp`` and ``addcmul`` into one
+# rounding (measured: a + s·b, self + w·(end − self) and self + (s·t1)·t2 each round once) and
+# round ``addcdiv``'s division apart: self + (s·t1)/t2. _fma rounds once on every target (LLVM's
+# fma: the instruction where there is one, else libm's). Python-float scalars arrive in the run's
+# dtype, as torch casts them when it applies them.
+
+
+@intrinsic
+def _fma(typingctx, x, y, z):
+    """x·y + z rounded once."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+
+    return x(x, y, z), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _lerp(start, end, w, one):
+    """torch's lerp (ATen's Lerp.h), fused as its CPU kernel rounds it."""
+    if abs(w) < 0.5:
+        return _fma(w, end - start, start)
+    return _fma(start - end, one - w, end)  # end − (end − start)·(1 − w)
+
+
+@numba.njit(cache=True, inline="always")
+def _maximum(x, y):
+    """torch.maximum: NaN if either is."""
+    return x if (x >= y or x != x) else y
+
+
+@numba.njit(cache=True, inline="always")
+def _sign(x, one):
+    """torch.sign: −1, 1, or x itself (±0, NaN)."""
+    return one if x > 0 else (-one if x < 0 else x)
+
+
+@numba.njit(cache=True, inline="always")
+def _decayed(g, q, lam):
+    """grad.add(param, alpha=weight_decay), when weight_decay != 0."""
+    return g if lam == 0 else _fma(lam, q, g)
+
+
+@numba.njit(cache=True, inline="always")
+def _mean_square(v, x, beta, gamma):
+    """v.mul_(β).addcmul_(x, x, value=γ)."""
+    v = v * beta
+    return _fma(gamma * x, x, v)
+
+
+@numba.njit(cache=True)
+def _amsgrad(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """Adam(W) with amsgrad=True: a = 1 − β₁, beta = β₂, gamma = 1 − β₂, d the decoupled decay."""
+    g = _decayed(g, q, lam)
+    q = q * d
+    m = _lerp(m, g, a, one)
+    v = _mean_square(v, g, beta, gamma)
+    u = _maximum(u, v)
+    den = np.sqrt(u) / k
+    den = den + e
+    return q + (-en * m) / den, m, v, u
+
+
+@numba.njit(cache=True)
+def _rmsprop(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """RMSprop centered (c0 = 1) and/or with momentum a: beta = α, gamma = 1 − α."""
+    g = _decayed(g, q, lam)
+    v = _mean_square(v, g, beta, gamma)
+    if c0 != 0:
+        u = _lerp(u, g, gamma, one)
+        avg = np.sqrt(_fma(-u, u, v))  # square_avg.addcmul(grad_avg, grad_avg, value=-1)
+    else:
+        avg = np.sqrt(v)
+    avg = avg + e
+    if a > 0:
+        m = m * a
+        m = m + g / avg
+        return _fma(-eta, m, q), m, v, u
+    return q + (-eta * g) / avg, m, v, u
+
+
+@numba.njit(cache=True)
+def _adamax(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """Adamax: a = 1 − β₁, beta = β₂; v the infinity norm."""
+    g = _decayed(g, q, lam)
+    m = _lerp(m, g, a, one)
+    v = _maximum(v * beta, abs(g) + e)
+    return q + (-en * m) / v, m, v, u
+
+
+@numba.njit(cache=True)
+def _adadelta(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """Adadelta: beta = ρ, gamma = 1 − ρ; u the mean squared update."""
+    g = _decayed(g, q, lam)
+    v = _mean_square(v, g, beta, gamma)
+    std = np.sqrt(v + e)
+    delta = np.sqrt(u + e)
+    delta = delta / std
+    delta = delta * g
+    u = _mean_square(u, delta, beta, gamma)
+    return _fma(-eta, delta, q), m, v, u
+
+
+@numba.njit(cache=True)
+def _rprop(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """Rprop: a = η₊, beta = η₋, step sizes m within [c0, c1]; u the previous gradient."""
+    s = _sign(g * u, one)
+    factor = a if s > 0 else (beta if s < 0 else (s if s != s else one))
+    m = m * factor
+    m = m if m != m else min(max(m, c0), c1)  # clamp_, NaN kept
+    if factor == beta:
+        g = one - one
+    return q - _sign(g, one) * m, m, v, g  # addcmul_(sign, step, value=-1): the product is exact
+
+
+@numba.njit(cache=True)
+def _other_kind(kind, g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+    """(new parameter, m, v, u) of a lane whose rule is not the generic one."""
+    args = (g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one)
+    if kind == AMSGRAD:
+        return _amsgrad(*args)
+    if kind == RMSPROP:
+        return _rmsprop(*args)
+    if kind == ADAMAX:
+        return _adamax(*args)
+    if kind == ADADELTA:
+        return _adadelta(*args)
+    if kind == RPROP:
+        return _rprop(*args)
+    return (g - g) / (g - g), m, v, u  # a kind this loop does not know: never built by lab.core.rules
+
+
 @_compiled
 def regression_steps(state, data, batches, update, row0):
     """Advance every lane of ``state`` by ``len(update.coef)`` steps, writing step ``row0 + 1 + i``
     into ``state.hist``. Division by zero gives inf or NaN, as in NumPy: non-finite is data."""
-    p, m, v, hist = state.p, state.m, state.v, state.hist  # by name: a record may gain fields
+    p, m, v, u, hist = state.p, state.m, state.v, state.u, state.hist  # by name: a record may gain fields
     x, y, res = data.x, data.y, data.r
     idx, full, lo, hi, key, scale = batches.idx, batches.full, batches.lo, batches.hi, batches.key, batches.scale
     coef, lam, a, beta, gamma = update.coef, update.lam, update.a, update.beta, update.gamma
     n = x.shape[0] - 1
     zero = x[n]  # 0 in the run's dtype
+    one = x.dtype.type(1)
     for i in range(coef.shape[0]):
         for lane in range(p.shape[1]):
             w, b = p[0, lane], p[1, lane]
@@ -244,9 +387,19 @@ def regression_steps(state, data, batches, update, row0):
                 coef[i, K, lane],
                 coef[i, E, lane],
             )
+            kind = update.kind[lane]
             for row in range(2):
                 g = gw if row == 0 else gb
                 q = p[row, lane]
+                if kind != GENERIC:
+                    new, m[row, lane], v[row, lane], u[row, lane] = _other_kind(
+                        kind, g, q, m[row, lane], v[row, lane], u[row, lane], lam[lane], a[lane], beta[lane],
+                        gamma[lane], update.consts[0, lane], update.consts[1, lane], d, coef[i, ETA_N, lane], k, e,
+                        coef[i, ETA, lane], one,
+                    )  # fmt: skip
+                    hist[row0 + 1 + i, row, lane] = new
+                    p[row, lane] = new
+                    continue
                 if update.use_lam:
                     g = g + lam[lane] * q
                 if update.use_m:

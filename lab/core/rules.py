@@ -28,9 +28,12 @@ ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α, d_t = 1−λ_a·η
 With a learning-rate schedule, η (and what is derived from it: d for decoupled decay, ASGD's
 η_t) follows the schedule's rate of each step, as torch reads it from the param group.
 
-Anything else (AMSGrad, centered or momentum RMSprop, Adamax, Adadelta, Rprop, LBFGS,
-Adafactor, and classes a newer torch adds) has no rule and runs through torch.optim itself.
-Tests check every rule against the real class.
+AMSGrad, centered or momentum RMSprop, Adamax, Adadelta and Rprop are no instance of it: each is
+a rule of its own *kind* (:data:`KINDS`), which only the compiled loop (:mod:`lab.core.kernel`)
+runs, operation by operation as torch's single-tensor implementation rounds it; ``rule_for(...,
+compiled=True)`` gives them. Anything else (LBFGS, Adafactor, classes a newer torch adds) has no
+rule and runs through torch.optim itself (:func:`not_compiled` says why). Tests check every rule
+against the real class.
 """
 
 from __future__ import annotations
@@ -41,11 +44,16 @@ from typing import Any
 
 import numpy as np
 
-COEFFS = ("c", "d", "eta_n", "eta_q", "k", "e")  # the columns of Rule.table, in order
+COEFFS = ("c", "d", "eta_n", "eta_q", "k", "e", "eta")  # the columns of Rule.table, in order
 # Their indices, for code that reads the table by column. The compiled loop (lab.core.kernel) freezes
 # them into its cached machine code, which Numba renews only when kernel.py itself changes: after
 # reordering these, touch kernel.py (or delete its __pycache__).
-C, D, ETA_N, ETA_Q, K, E = range(len(COEFFS))
+C, D, ETA_N, ETA_Q, K, E, ETA = range(len(COEFFS))
+
+# The kinds of rule (Rule.kind), by the int the compiled loop branches on; 0 is the rule above.
+KINDS = ("generic", "amsgrad", "rmsprop", "adamax", "adadelta", "rprop")
+GENERIC, AMSGRAD, RMSPROP, ADAMAX, ADADELTA, RPROP = range(len(KINDS))
+KIND_CONSTS = 2  # Rule.consts: a kind's constants beyond lam, a, beta, gamma (padded with zeros)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,14 +66,19 @@ class Rule:
     beta: float = 0.0  # second-moment decay
     gamma: float = 0.0  # weight of g² in the second moment
     v0: float = 0.0  # initial second moment
+    kind: int = GENERIC  # another kind of rule (KINDS): only the compiled loop runs it
+    m0: float = 0.0  # initial first moment (Rprop: its step size, the first step's rate)
+    consts: tuple[float, ...] = ()  # the kind's own constants, at most KIND_CONSTS
 
     def table(self, t0: int, t1: int) -> np.ndarray:
         """Coefficients of steps t0+1 … t1 as a (t1 - t0, len(COEFFS)) float64 array with the columns
-        COEFFS: c, d, η·n, η·q, k, e (η folded into the numerator saves an operation per step)."""
+        COEFFS: c, d, η·n, η·q, k, e, η (η folded into the numerator saves an operation per step;
+        a kind that rounds η·n otherwise gives "eta_n" itself)."""
         t = np.arange(t0 + 1, t1 + 1, dtype=np.float64)
         base = {"c": 0.0, "d": 1.0, "eta": 0.0, "n": 0.0, "q": 0.0, "k": 0.0, "e": 1.0}
         base.update(self.per_step(t))
-        base["eta_n"] = np.multiply(base["n"], base["eta"])
+        if "eta_n" not in base:
+            base["eta_n"] = np.multiply(base["n"], base["eta"])
         base["eta_q"] = np.multiply(base["q"], base["eta"])
         return np.stack([np.broadcast_to(np.asarray(base[k], dtype=np.float64), t.shape) for k in COEFFS], 1)
 
@@ -194,6 +207,86 @@ def _asgd(kw: Mapping[str, Any], lr: LR) -> Rule:
     return Rule(lam=kw["weight_decay"], per_step=per_step)
 
 
+# ------------------------------------------------------------------ kinds only the compiled loop runs
+# Their columns hold torch's own Python-float scalars (cast to the run's dtype when applied, as torch
+# casts them): eta_n the step size lr/(1−β₁ᵗ) as torch divides it, k √(1−β₂ᵗ), e ε, eta the rate.
+
+
+def _amsgrad(kw: Mapping[str, Any], lr: LR, decoupled: bool) -> Rule:
+    (b1, b2), eps = kw["betas"], kw["eps"]
+    lam, d = _decay(kw, decoupled, lr)
+    return Rule(
+        kind=AMSGRAD,
+        lam=lam,
+        a=1.0 - b1,  # exp_avg.lerp_(grad, 1 − β₁)
+        beta=b2,
+        gamma=1.0 - b2,
+        per_step=lambda t: {"d": d(t), "eta_n": lr(t) / (1.0 - b1**t), "k": (1.0 - b2**t) ** 0.5, "e": eps},
+    )
+
+
+def _adam_compiled(kw: Mapping[str, Any], lr: LR, decoupled: bool) -> Rule | None:
+    return _amsgrad(kw, lr, decoupled) if kw.get("amsgrad") else None
+
+
+def _rmsprop_compiled(kw: Mapping[str, Any], lr: LR) -> Rule | None:
+    if not kw["centered"] and kw["momentum"] == 0:
+        return None  # plain RMSprop is the generic rule's
+    alpha = kw["alpha"]
+    return Rule(
+        kind=RMSPROP,
+        lam=kw["weight_decay"],
+        a=kw["momentum"],
+        beta=alpha,
+        gamma=1.0 - alpha,
+        consts=(1.0 if kw["centered"] else 0.0,),
+        per_step=lambda t: {"eta": lr(t), "e": kw["eps"]},
+    )
+
+
+def _adamax(kw: Mapping[str, Any], lr: LR) -> Rule:
+    (b1, b2), eps = kw["betas"], kw["eps"]
+    return Rule(
+        kind=ADAMAX,
+        lam=kw["weight_decay"],
+        a=1.0 - b1,
+        beta=b2,
+        per_step=lambda t: {"eta_n": lr(t) / (1.0 - b1**t), "e": eps},
+    )
+
+
+def _adadelta(kw: Mapping[str, Any], lr: LR) -> Rule:
+    rho = kw["rho"]
+    return Rule(
+        kind=ADADELTA,
+        lam=kw["weight_decay"],
+        beta=rho,
+        gamma=1.0 - rho,
+        per_step=lambda t: {"eta": lr(t), "e": kw["eps"]},
+    )
+
+
+def _rprop(kw: Mapping[str, Any], lr: LR) -> Rule:
+    (minus, plus), (low, high) = kw["etas"], kw["step_sizes"]
+    first = float(np.asarray(lr(np.ones(1)), dtype=np.float64).reshape(-1)[0])  # the rate when its state is made
+    return Rule(kind=RPROP, a=plus, beta=minus, consts=(low, high), m0=first, per_step=lambda t: {})
+
+
+_COMPILED: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
+    "Adam": lambda kw, lr: _adam_compiled(kw, lr, kw.get("decoupled_weight_decay", False)),
+    "AdamW": lambda kw, lr: _adam_compiled(kw, lr, True),
+    "RMSprop": _rmsprop_compiled,
+    "Adamax": _adamax,
+    "Adadelta": _adadelta,
+    "Rprop": _rprop,
+}
+
+_WHY_NOT = {
+    "LBFGS": "several gradient evaluations per step (its line search and history): torch.optim steps it",
+    "Adafactor": "its relative step and RMS clipping are not written in the compiled loop yet: torch.optim steps it",
+}
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
     "SGD": _sgd,
     "Adam": lambda kw, lr: _adam(kw, lr, kw.get("decoupled_weight_decay", False)),
@@ -206,13 +299,30 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
 }
 
 
-def rule_for(torch_class: str, kwargs: Mapping[str, Any], lrs: np.ndarray | None = None) -> Rule | None:
+def rule_for(
+    torch_class: str, kwargs: Mapping[str, Any], lrs: np.ndarray | None = None, *, compiled: bool = False
+) -> Rule | None:
     """The rule reproducing ``torch_class(**kwargs)``, or None when it needs torch.optim itself.
-    ``lrs``: the learning rate of steps 1, 2, … (a schedule's); None: ``kwargs["lr"]`` throughout."""
-    build = _BUILDERS.get(torch_class)
-    if build is None:
-        return None
+    ``lrs``: the learning rate of steps 1, 2, … (a schedule's); None: ``kwargs["lr"]`` throughout.
+    ``compiled``: the lane runs in the compiled loop, which also has the kinds besides the generic rule."""
+    builders = [_COMPILED.get(torch_class)] if compiled else []
+    builders.append(_BUILDERS.get(torch_class))
     if lrs is None:
         constant = kwargs["lr"]
-        return build(kwargs, lambda t: constant)
-    return build(kwargs, lambda t: lrs[t.astype(np.int64) - 1])
+        lr: LR = lambda t: constant  # noqa: E731
+    else:
+        lr = lambda t: lrs[t.astype(np.int64) - 1]  # noqa: E731
+    for build in builders:
+        rule = None if build is None else build(kwargs, lr)
+        if rule is not None:
+            return rule
+    return None
+
+
+def not_compiled(torch_class: str, kwargs: Mapping[str, Any]) -> str | None:
+    """Why ``torch_class(**kwargs)`` does not run in the compiled loop; None when it does."""
+    if torch_class in _WHY_NOT:
+        return _WHY_NOT[torch_class]
+    if rule_for(torch_class, kwargs, compiled=True) is not None:
+        return None
+    return "no compiled rule for this class: torch.optim steps it"
