@@ -272,30 +272,32 @@ def _rprop(kw: Mapping[str, Any], lr: LR) -> Rule:
     return Rule(kind=RPROP, a=plus, beta=minus, consts=(low, high), m0=first, per_step=lambda t: {})
 
 
-_COMPILED: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
-    "Adam": lambda kw, lr: _adam_compiled(kw, lr, kw.get("decoupled_weight_decay", False)),
-    "AdamW": lambda kw, lr: _adam_compiled(kw, lr, True),
-    "RMSprop": _rmsprop_compiled,
-    "Adamax": _adamax,
-    "Adadelta": _adadelta,
-    "Rprop": _rprop,
-}
-
 _WHY_NOT = {
     "LBFGS": "several gradient evaluations per step (its line search and history): torch.optim steps it",
     "Adafactor": "its relative step and RMS clipping are not written in the compiled loop yet: torch.optim steps it",
 }
 
 
-_BUILDERS: dict[str, Callable[[Mapping[str, Any], LR], Rule | None]] = {
-    "SGD": _sgd,
-    "Adam": lambda kw, lr: _adam(kw, lr, kw.get("decoupled_weight_decay", False)),
-    "AdamW": lambda kw, lr: _adam(kw, lr, True),
-    "Adagrad": _adagrad,
-    "RMSprop": _rmsprop,
-    "NAdam": _nadam,
-    "RAdam": _radam,
-    "ASGD": _asgd,
+Builder = Callable[[Mapping[str, Any], LR], Rule | None]
+
+
+def _decoupled(kw: Mapping[str, Any]) -> bool:
+    return bool(kw.get("decoupled_weight_decay", False))
+
+
+# torch class -> (its generic rule, its kind that only the compiled loop has); the kind is tried first.
+_BUILDERS: dict[str, tuple[Builder | None, Builder | None]] = {
+    "SGD": (_sgd, None),
+    "Adam": (lambda kw, lr: _adam(kw, lr, _decoupled(kw)), lambda kw, lr: _adam_compiled(kw, lr, _decoupled(kw))),
+    "AdamW": (lambda kw, lr: _adam(kw, lr, True), lambda kw, lr: _adam_compiled(kw, lr, True)),
+    "Adagrad": (_adagrad, None),
+    "RMSprop": (_rmsprop, _rmsprop_compiled),
+    "NAdam": (_nadam, None),
+    "RAdam": (_radam, None),
+    "ASGD": (_asgd, None),
+    "Adamax": (None, _adamax),
+    "Adadelta": (None, _adadelta),
+    "Rprop": (None, _rprop),
 }
 
 
@@ -305,8 +307,8 @@ def rule_for(
     """The rule reproducing ``torch_class(**kwargs)``, or None when it needs torch.optim itself.
     ``lrs``: the learning rate of steps 1, 2, … (a schedule's); None: ``kwargs["lr"]`` throughout.
     ``compiled``: the lane runs in the compiled loop, which also has the kinds besides the generic rule."""
-    builders = [_COMPILED.get(torch_class)] if compiled else []
-    builders.append(_BUILDERS.get(torch_class))
+    generic, kind = _BUILDERS.get(torch_class, (None, None))
+    builders = [kind, generic] if compiled else [generic]
     if lrs is None:
         constant = kwargs["lr"]
         lr: LR = lambda t: constant  # noqa: E731
