@@ -62,10 +62,12 @@ class Cluster:
 
     def port(self, replica: str) -> int:
         cfg = (self.logs / "haproxy.cfg").read_text()
-        return int(re.search(rf"server {replica} 127\.0\.0\.1:(\d+)", cfg).group(1))
+        found = re.search(rf"server {replica} 127\.0\.0\.1:(\d+)", cfg)
+        assert found is not None, f"{replica} is not in haproxy.cfg"
+        return int(found.group(1))
 
     def ports(self) -> list[int]:
-        return [int(urlparse(self.base).port), *(self.port(f"app{i}") for i in (1, 2))]
+        return [urlparse(self.base).port or 0, *(self.port(f"app{i}") for i in (1, 2))]
 
     def db_url(self) -> str:
         """The run store the replicas use: the LAB_DB cluster.sh gave them, else the SQLite file."""
