@@ -75,3 +75,9 @@ def press_then_stop(page, button: str) -> None:
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Training stopped.").wait_for()
     wait_idle(page)
+
+
+def board_line(page, runs: int):
+    """The Class board's summary line once it counts ``runs`` runs from as many students."""
+    s = "" if runs == 1 else "s"
+    return page.locator("[data-testid=stMarkdownContainer] p").filter(has_text=f"{runs} run{s} from {runs} student{s}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import appserver as server
@@ -81,3 +82,13 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture
+def data_folder():
+    """A data folder the postgres user can reach too (PostgreSQL refuses to run as root, and pytest's
+    own temporary folders are closed to other users)."""
+    folder = Path(tempfile.mkdtemp(prefix="lab-cluster-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

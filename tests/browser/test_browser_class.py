@@ -8,17 +8,11 @@ import re
 import time
 
 import pytest
-from app import click_and_wait, exceptions, open_page, wait_idle
+from app import board_line, click_and_wait, exceptions, open_page, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 BOARD_WITHIN = 3.0  # seconds from a student's results to the run on the teacher's board
-
-
-def _board_line(page, runs: int):
-    """The board's summary line once it counts ``runs`` runs from as many students."""
-    s = "" if runs == 1 else "s"
-    return page.locator("[data-testid=stMarkdownContainer] p").filter(has_text=f"{runs} run{s} from {runs} student{s}")
 
 
 def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_server):
@@ -43,7 +37,7 @@ def test_each_students_run_is_on_the_teachers_board_within_3_s(browser, app_serv
             click_and_wait(page, "Train all")
             expect(page.get_by_text("Results — run #1")).to_have_count(1)
             shown = time.monotonic()
-            _board_line(teacher, n).wait_for(timeout=BOARD_WITHIN * 1000 + 2_000)
+            board_line(teacher, n).wait_for(timeout=BOARD_WITHIN * 1000 + 2_000)
             took = time.monotonic() - shown
             assert took <= BOARD_WITHIN, f"{nickname}'s run reached the board after {took:.1f} s"
             assert exceptions(page) == []
