@@ -138,12 +138,12 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     wait_idle(page)
     combo = page.locator("[data-testid=stMultiSelect] [role=combobox]").first
     combo.click()
-    combo.fill("Rprop")
+    combo.fill("LBFGS")
     combo.press("Enter")
     page.keyboard.press("Escape")
     wait_idle(page)
     steps = page.get_by_label("Steps", exact=True)
-    steps.fill("50000")  # Rprop steps through torch.optim: several seconds
+    steps.fill("50000")  # LBFGS steps through torch.optim: several seconds
     steps.press("Enter")
     wait_idle(page)
     press_then_stop(page, "Train all")

@@ -76,10 +76,13 @@ def open_room(teacher, base: str, url: str) -> tuple[str, str]:
     """The teacher opens a room; its code (the store's only room) and the teacher key the page shows."""
     open_page(teacher, base, "class")
     teacher.locator(".st-key-class-btn-open button").click()
-    teacher.locator("[data-testid=stCode] code").first.wait_for(state="attached")
     wait_idle(teacher)
     (code,) = (row.code for row in in_store(url, sa.select(ROOMS.c.code)))
-    key = teacher.locator("[data-testid=stCode] code").first.text_content().strip()
+    teacher.get_by_role("button", name="Key", exact=True).click()  # the key is shown in its popover
+    shown = teacher.locator("[data-testid=stPopoverBody] [data-testid=stCode] code").first
+    shown.wait_for()
+    key = shown.text_content().strip()
+    teacher.keyboard.press("Escape")
     return code, key
 
 
