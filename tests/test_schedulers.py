@@ -20,7 +20,7 @@ pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI 
 
 NAMES = schedulers.registry().names()
 # Batched lanes of every rule (plain, momentum, decoupled decay, ASGD's lagged η, NAdam, RAdam) and
-# lanes that run through torch.optim itself (Adadelta, a centered RMSprop).
+# compiled kinds of their own (Adadelta, a centered RMSprop); Adafactor runs through torch.optim itself.
 LANES = (
     OptimizerConfig("GD"),
     OptimizerConfig("Mini-batch SGD"),
@@ -34,6 +34,7 @@ LANES = (
     OptimizerConfig("ASGD"),
     OptimizerConfig("Adadelta"),
     OptimizerConfig.of("RMSProp", label="RMSProp centered", centered=True),
+    OptimizerConfig("Adafactor"),
 )
 
 

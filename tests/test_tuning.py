@@ -22,7 +22,8 @@ def cfg():
         OptimizerConfig.of("GD", lr=0.05),  # 0.05 is not on the grid: it is tried too
         OptimizerConfig.of("Momentum", momentum=0.8),
         OptimizerConfig.of("Adam", betas=(0.8, 0.99)),
-        OptimizerConfig("Rprop"),  # runs through torch.optim, not the batched rule
+        OptimizerConfig("Rprop"),  # a compiled kind of its own, not the generic rule
+        OptimizerConfig("Adafactor"),  # runs through torch.optim
     )
     return RunConfig(optimizers=opts, steps=150, dtype="float64", data=DataConfig(noise=0.2), seed=5)
 
