@@ -394,7 +394,7 @@ def regression_steps(state, data, batches, update, row0):
                 if kind != GENERIC:
                     new, m[row, lane], v[row, lane], u[row, lane] = _other_kind(
                         kind, g, q, m[row, lane], v[row, lane], u[row, lane], lam[lane], a[lane], beta[lane],
-                        gamma[lane], update.consts[0, lane], update.consts[1, lane], d, coef[i, ETA_N, lane], k, e,
+                        gamma[lane], update.consts[0, lane], update.consts[1, lane], d, en, k, e,
                         coef[i, ETA, lane], one,
                     )  # fmt: skip
                     hist[row0 + 1 + i, row, lane] = new
