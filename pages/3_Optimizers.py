@@ -16,7 +16,7 @@ import streamlit as st
 from lab.app import form, view
 from lab.app.form import K
 from lab.ui.classroom import student
-from lab.ui.optimizers import context, controls, intro, results, training
+from lab.ui.optimizers import context, controls, intro, reconnect, results, training
 from lab.ui.optimizers.context import Page
 
 
@@ -32,6 +32,7 @@ def main() -> None:
     workspace(page, form_column, results_column)
     stop.empty()  # whatever this run trained is done (or was refused)
     st.session_state.pop(training.NOW, None)
+    reconnect.watch()  # after a lost server, the browser reruns this page: its session found again by its URL
 
 
 def layout(page: Page):

@@ -157,6 +157,24 @@ def test_a_reload_with_the_sessions_token_is_still_in_the_room(fresh_store):
     assert not any("Posting to room" in t for t in _texts(other))
 
 
+def test_a_students_page_in_a_new_session_shows_its_run_from_the_store_not_trained_or_posted_again(
+    fresh_store, engine_calls
+):
+    teacher, code = _teacher()
+    student = _train(_join(code, "Ada"), 16)
+    url = {k: student.query_params[k] for k in student.query_params}
+    url = {k: v[0] if isinstance(v, list) else v for k, v in url.items()}
+    assert url["run"] == "1" and url["s"] == _token(student)
+    trained = len(engine_calls)
+    caches.clear_all()  # another replica: nothing in its caches
+    again = open_page("optimizers", url)  # its page reconnected and rerun there: a new session, the same URL
+    assert not again.exception and len(engine_calls) == trained
+    assert "from this session's stored history" in " ".join(c.value for c in again.caption)
+    assert f"Posting to room {code} as Ada" in _texts(again)
+    teacher.run()
+    assert teacher.dataframe[0].value.iloc[0]["attempts"] == 1  # not posted twice
+
+
 def _token(at) -> str:
     token = at.query_params["s"]
     return token[0] if isinstance(token, list) else token

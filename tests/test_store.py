@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from apptest_helpers import open_page, open_tab
+from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
 from lab import store
 from lab.app import archive, runs, view
@@ -22,6 +23,7 @@ from lab.core import caches, engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.results import summary_rows
 from lab.store import codec, schema
+from lab.ui.optimizers import reconnect
 
 SHORT = RunConfig(steps=40, seed=5)
 TOKEN_A, TOKEN_B = "a" * 22, "b" * 22
@@ -330,6 +332,33 @@ def test_a_sessions_history_survives_a_new_session_with_its_token(process_store,
     assert (kept.short_id, kept.source) == (entry.short_id, "stored")
     other = open_page("optimizers", {"s": TOKEN_B})
     assert other.session_state["opt.store"].entries == {}
+
+
+@pytest.fixture
+def auto_reruns(monkeypatch):
+    """The intervals of the fragments that ask the browser to rerun them by themselves (``run_every``)."""
+    asked = []
+    real = ScriptRunContext.enqueue
+
+    def spying(ctx, msg):
+        if msg.HasField("auto_rerun"):
+            asked.append(msg.auto_rerun.interval)
+        real(ctx, msg)
+
+    monkeypatch.setattr(ScriptRunContext, "enqueue", spying)
+    return asked
+
+
+def test_the_optimizers_page_has_a_fragment_that_reruns_itself_so_a_reconnect_reruns_the_page(
+    process_store, auto_reruns
+):
+    """Streamlit's frontend reruns a reconnected page (its server gone: a new, empty session) only when
+    the page has such a fragment; without it the page is not rebuilt from its ?s= token."""
+    open_page("optimizers", {**LINK, "s": TOKEN_A})
+    assert auto_reruns == [reconnect.EVERY]
+    auto_reruns.clear()
+    open_page("autograd")  # the other pages as they were
+    assert auto_reruns == []
 
 
 def test_a_link_to_a_stored_run_opens_it_without_training(process_store, engine_calls, fresh_shared_cache):

@@ -142,16 +142,7 @@ def kill_students_replica(up: Deployment, pages: list, trained: list) -> None:
     )
 
 
-RECONNECT = (
-    "after the kill, a page whose link trained its run reconnects to the other replica but does not show the "
-    "run from its stored history (no rerun until the next click; then the run is trained again, not found by "
-    "its token): seen here on 2 shared cores, to be fixed in the app; strict, so the fix makes this fail"
-)
-
-
-@pytest.mark.parametrize(
-    "kind", [pytest.param("postgres", marks=pytest.mark.xfail(strict=True, reason=RECONNECT)), "sqlite"]
-)
+@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
 def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, data_folder):
     up = deploy(kind, data_folder)
     contexts = []
