@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-BROWSER = Path(__file__).resolve().parent / "browser"  # its tests share one worker (see below)
+TESTS = Path(__file__).resolve().parent
+BROWSER = TESTS / "browser"  # its tests share one worker (see below), but for the clusters'
+# The scopes that take longest (measured: docs/testing.md), started first so that no worker is left
+# with one of them at the end while the others have finished; the other files follow by their count.
+LONGEST = (
+    BROWSER,
+    BROWSER / "test_cluster_class.py",
+    BROWSER / "test_cluster.py",
+    TESTS / "test_engine.py",
+    TESTS / "test_schedulers.py",
+    TESTS / "test_compiled_rules.py",
+)
 # tests/reference.py (plain torch loops) is imported as a helper module by several tests.
 sys.path.insert(0, str(Path(__file__).parent))
 # The cost model keeps its defaults in the tests (and in the servers they start): what is short
@@ -50,6 +61,25 @@ def engine_calls(monkeypatch):
 
     monkeypatch.setattr(engine, "run", counting)
     return calls
+
+
+@pytest.fixture
+def lab_cli(capsys):
+    """``python -m lab ARGS`` run in this process (``lab/__main__.py`` is ``sys.exit(main())``, and
+    one test per command still starts the real process): its exit code, stdout and stderr. A
+    subprocess costs ~1 s of imports per call."""
+    from lab.core import cli
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
 
 
 @pytest.fixture
@@ -166,8 +196,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def _scope(path: Path) -> Path:
-    """What one worker runs at once: a test file, or every browser test (:func:`pytest_xdist_make_scheduler`)."""
-    return BROWSER if BROWSER in path.parents else path
+    """What one worker runs at once (:func:`pytest_xdist_make_scheduler`): a test file, or every
+    browser test that uses the worker's app server and Chromium. A ``test_cluster*.py`` file starts
+    servers of its own (replicas, HAProxy, PostgreSQL) on ports of its own: a scope of its own."""
+    return BROWSER if BROWSER in path.parents and not path.name.startswith("test_cluster") else path
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -196,9 +228,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    first = [str(scope) for scope in LONGEST]
+
     class BrowserTestsTogether(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return str(_scope(config.rootpath / super()._split_scope(nodeid)))
+
+        def _assign_work_unit(self, node) -> None:
+            """The longest scope still waiting goes out first (xdist hands them out in the order of
+            its queue: by their number of tests)."""
+            waiting = next((scope for scope in first if scope in self.workqueue), None)
+            if waiting is not None:
+                self.workqueue.move_to_end(waiting, last=False)
+            super()._assign_work_unit(node)
 
     return BrowserTestsTogether(config, log)
 

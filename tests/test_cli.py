@@ -89,28 +89,36 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     np.testing.assert_allclose(adam["loss"].to_numpy(), res.lane("Adam").loss, rtol=1e-8)
 
 
-@pytest.mark.parametrize(
-    "args, needle",
-    [
-        (["--steps", "0"], "steps = 0 is outside the allowed range [1, 100000]"),
-        (["--optimizers", "Adam,Nope"], "unknown optimizer 'Nope'"),
-        (["--samples", "1"], "data.samples = 1 is outside"),
-        (["--device", "cuda:3"], "not available on this machine"),
-        (["--steps", "ten"], "invalid int value"),
-        (["--optimizers", "SparseAdam"], "cannot train this model"),
-    ],
-)
-def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, args, needle):
+BAD_INPUT = {  # what the command line says: the one line it must print
+    "--steps 0": "steps = 0 is outside the allowed range [1, 100000]",
+    "--optimizers Adam,Nope": "unknown optimizer 'Nope'",
+    "--samples 1": "data.samples = 1 is outside",
+    "--device cuda:3": "not available on this machine",
+    "--steps ten": "invalid int value",
+    "--optimizers SparseAdam": "cannot train this model",
+}
+
+
+@pytest.mark.parametrize("args", BAD_INPUT)
+def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path, lab_cli, args):
+    code, _, err = lab_cli("compare", "--out", str(tmp_path / "o"), *args.split())
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and BAD_INPUT[args] in lines[0], err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args", ["--steps 0", "--steps ten"])  # the lab's own check, argparse's
+def test_the_process_itself_exits_2_with_the_one_line(tmp_path, args):
     proc = subprocess.run(
-        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path / "o"), *args],
+        [sys.executable, "-m", "lab", "compare", "--out", str(tmp_path / "o"), *args.split()],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
-    assert not (tmp_path / "o").exists()
+    assert len(lines) == 1 and BAD_INPUT[args] in lines[0], proc.stderr
 
 
 def _compare_stderr(tmp_path, *args: str) -> str:

@@ -124,12 +124,13 @@ def test_compare_with_data_trains_on_exactly_that_file(tmp_path):
         (None, [], "No such file or directory"),
     ],
 )
-def test_compare_with_bad_data_is_one_line_and_exit_2(tmp_path, content, extra, message):
+def test_compare_with_bad_data_is_one_line_and_exit_2(tmp_path, lab_cli, content, extra, message):
     src = tmp_path / "d.csv"
     if content is not None:
         src.write_bytes(content)
-    out = _cli("compare", "--out", str(tmp_path / "r"), "--data", str(src), *extra)
-    assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    code, _, err = lab_cli("compare", "--out", str(tmp_path / "r"), "--data", str(src), *extra)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.fixture(autouse=True)
