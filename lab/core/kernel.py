@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from numba.extending import intrinsic
 
-from lab.core.rules import ADADELTA, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
+from lab.core.rules import ADADELTA, ADAFACTOR, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
 
 
 class State(NamedTuple):
@@ -94,7 +94,9 @@ class Update(NamedTuple):
     ``lam``, ``a``, ``beta``, ``gamma`` (lanes,) its constants; ``use_lam``, ``use_m``, ``use_v``:
     whether any lane of the generic kind uses that term (one that none uses is skipped, as the NumPy
     loop skips it); ``kind`` (lanes,) each lane's :data:`lab.core.rules.KINDS` index and ``consts``
-    (KIND_CONSTS, lanes) its kind's own constants."""
+    (KIND_CONSTS, lanes) float64 its kind's own constants, as torch's Python floats (a kind casts one
+    to the run's dtype where torch applies it to a tensor); ``wide`` the table ``coef`` was cast from,
+    in float64, for a kind that computes with Python floats (Adafactor's step size)."""
 
     coef: np.ndarray
     lam: np.ndarray
@@ -106,6 +108,7 @@ class Update(NamedTuple):
     use_v: bool
     kind: np.ndarray
     consts: np.ndarray
+    wide: np.ndarray
 
 
 def _compiled(fn):
@@ -336,14 +339,43 @@ def _adadelta(g, q, m, v, u, up, i, lane, row):
 @numba.njit(cache=True)
 def _rprop(g, q, m, v, u, up, i, lane, row):
     """Rprop: a = η₊, beta = η₋, step sizes m within [consts[0], consts[1]]; u the previous gradient."""
-    one, minus = _one(up), up.beta[lane]
+    one, minus, cast = _one(up), up.beta[lane], up.coef.dtype.type
     s = _sign(g * u, one)
     factor = up.a[lane] if s > 0 else (minus if s < 0 else (s if s != s else one))
     m = m * factor
-    m = m if m != m else min(max(m, up.consts[0, lane]), up.consts[1, lane])  # clamp_, NaN kept
+    m = m if m != m else min(max(m, cast(up.consts[0, lane])), cast(up.consts[1, lane]))  # clamp_, NaN kept
     if factor == minus:
         g = one - one
     return q - _sign(g, one) * m, m, v, g  # addcmul_(sign, step, value=-1): the product is exact
+
+
+@numba.njit(cache=True, inline="always")
+def _python_max(x, y):
+    """Python's max(x, y) of two floats: y only if y > x (so x when y is NaN)."""
+    return y if y > x else x
+
+
+@numba.njit(cache=True)
+def _adafactor(g, q, m, v, u, up, i, lane, row):
+    """Adafactor: v the running mean of g² (row 0: the weight's row variance — its column variance,
+    the same operations on the same 1×1 gradient, is equal to it; row 1: the bias's variance).
+    The step size α and the clipping run in Python floats (float64), as torch computes them from
+    ``.item()``; coef C is tᵉ, D the decay, wide ETA the relative step ρ_t, consts ε₁, ε₂, d."""
+    one, cast = _one(up), up.coef.dtype.type
+    eps1, eps2, clip = up.consts[0, lane], up.consts[1, lane], up.consts[2, lane]
+    if eps1 != eps1:  # eps=(None, …): the parameter dtype's machine epsilon
+        eps1 = np.finfo(up.coef.dtype).eps
+    alpha = _python_max(eps2, np.float64(abs(q))) * up.wide[i, ETA, lane]  # max(eps2, ‖p‖/√numel)·ρ_t
+    q = q * up.coef[i, D, lane]  # param.mul_(1 − lr·wd)
+    v = _lerp(v, g * g, up.coef[i, C, lane], one)  # norm(g, dim).square_() / 1, or grad * grad
+    est = v
+    if row == 0:  # (row_var @ col_var) / row_var.mean(dim=-2).clamp_(min=ε₁)
+        est = v * v
+        est = est / _maximum(v, cast(eps1))
+    upd = one / np.sqrt(_maximum(est, cast(eps1 * eps1)))  # clamp_(min=ε₁²).rsqrt_()
+    upd = upd * g
+    denom = _python_max(1.0, np.float64(abs(upd)) / clip)  # max(1, ‖update‖ / (√numel·d))
+    return _fma(cast(-alpha / denom), upd, q), m, v, u  # param.add_(update, alpha=−α/denom)
 
 
 @numba.njit(cache=True)
@@ -360,6 +392,8 @@ def _other_kind(g, q, m, v, u, up, i, lane, row):
         return _adadelta(g, q, m, v, u, up, i, lane, row)
     if kind == RPROP:
         return _rprop(g, q, m, v, u, up, i, lane, row)
+    if kind == ADAFACTOR:
+        return _adafactor(g, q, m, v, u, up, i, lane, row)
     return (g - g) / (g - g), m, v, u  # a kind this loop does not know: never built by lab.core.rules
 
 
