@@ -102,3 +102,22 @@ def test_long_float32_runs_of_every_kind_round_like_torch_optim(long_runs, label
     then the same hovering."""
     ours, ref, optimum = long_runs[label]
     assert_hovers_like_torch(ours, ref, optimum, label, adaptive=True)
+
+
+@pytest.mark.numeric
+@pytest.mark.parametrize("scheduler", [None, "CosineAnnealingLR"])
+def test_asgd_steps_with_the_float32_rate_torch_keeps(scheduler):
+    """torch keeps ASGD's η in a 0-d float32 tensor and steps with its value: the generic rule rounds
+    η so too, and float64 lanes follow torch.optim within 1e-10 (with η in float64 they parted by
+    about 1e-8). Its running average ``ax`` changes no parameter: the lab shows w and b, as torch's
+    parameters are, and *Explain a step* shows ``ax`` from torch's own state."""
+    opts = (
+        OptimizerConfig("ASGD"),
+        OptimizerConfig.of("ASGD", t0=10.0, lambd=0.01, alpha=0.5, weight_decay=0.01, batch_size=4),
+    )
+    opts = tuple(replace(o, label=f"ASGD {i}") for i, o in enumerate(opts))
+    cfg = RunConfig(
+        optimizers=opts, steps=1_000, dtype="float64", data=DataConfig(noise=0.3), seed=3, scheduler=scheduler
+    )
+    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+        assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")

@@ -22,7 +22,7 @@ NAdam      Adam's moments; μ_t=β₁(1−½·0.96^(tψ)), Π_t=∏μ; n_t=μ_{t
            q_t=(1−μ_t)/(1−Π_t), k_t=1/√(1−β₂ᵗ)
 RAdam      Adam's moments; while ρ_t>5: n_t=r_t·√(1−β₂ᵗ)/(1−β₁ᵗ), k=1, e=ε;
            before: n_t=1/(1−β₁ᵗ), k=0, e=1
-ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α, d_t = 1−λ_a·η_t
+ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α rounded to float32, d_t = 1−λ_a·η_t
 =========  ============================================================================
 
 With a learning-rate schedule, η (and what is derived from it: d for decoupled decay, ASGD's
@@ -204,6 +204,8 @@ def _asgd(kw: Mapping[str, Any], lr: LR) -> Rule:
         # (step 1: the rate itself)
         before = lr(np.maximum(t - 1.0, 1.0))
         eta = before / (1.0 + lambd * before * (t - 1.0)) ** alpha
+        # torch keeps η in a 0-d tensor of its scalar dtype (float32) and steps with its .item()
+        eta = np.asarray(eta, dtype=np.float32).astype(np.float64)
         return {"eta": eta, "d": 1.0 - lambd * eta, "q": 1.0}
 
     return Rule(lam=kw["weight_decay"], per_step=per_step)
