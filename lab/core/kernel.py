@@ -281,7 +281,7 @@ def _one(up):
 # constant widens no signature. It returns (new parameter, m, v, u).
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _amsgrad(g, q, m, v, u, up, i, lane, row):
     """Adam(W) with amsgrad=True: a = 1 − β₁, beta = β₂, gamma = 1 − β₂, d the decoupled decay."""
     g = _decayed(g, q, up.lam[lane])
@@ -294,7 +294,7 @@ def _amsgrad(g, q, m, v, u, up, i, lane, row):
     return q + (-up.coef[i, ETA_N, lane] * m) / den, m, v, u
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rmsprop(g, q, m, v, u, up, i, lane, row):
     """RMSprop centered (consts[0] = 1) and/or with momentum a: beta = α, gamma = 1 − α."""
     a, eta = up.a[lane], up.coef[i, ETA, lane]
@@ -313,7 +313,7 @@ def _rmsprop(g, q, m, v, u, up, i, lane, row):
     return q + (-eta * g) / avg, m, v, u
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _adamax(g, q, m, v, u, up, i, lane, row):
     """Adamax: a = 1 − β₁, beta = β₂; v the infinity norm."""
     g = _decayed(g, q, up.lam[lane])
@@ -322,7 +322,7 @@ def _adamax(g, q, m, v, u, up, i, lane, row):
     return q + (-up.coef[i, ETA_N, lane] * m) / v, m, v, u
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _adadelta(g, q, m, v, u, up, i, lane, row):
     """Adadelta: beta = ρ, gamma = 1 − ρ; u the mean squared update."""
     beta, gamma, e = up.beta[lane], up.gamma[lane], up.coef[i, E, lane]
@@ -336,7 +336,7 @@ def _adadelta(g, q, m, v, u, up, i, lane, row):
     return _fma(-up.coef[i, ETA, lane], delta, q), m, v, u
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rprop(g, q, m, v, u, up, i, lane, row):
     """Rprop: a = η₊, beta = η₋, step sizes m within [consts[0], consts[1]]; u the previous gradient."""
     one, minus, cast = _one(up), up.beta[lane], up.coef.dtype.type
@@ -355,7 +355,7 @@ def _python_max(x, y):
     return y if y > x else x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _adafactor(g, q, m, v, u, up, i, lane, row):
     """Adafactor: v the running mean of g² (row 0: the weight's row variance — its column variance,
     the same operations on the same 1×1 gradient, is equal to it; row 1: the bias's variance).
@@ -378,7 +378,7 @@ def _adafactor(g, q, m, v, u, up, i, lane, row):
     return _fma(cast(-alpha / denom), upd, q), m, v, u  # param.add_(update, alpha=−α/denom)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _other_kind(g, q, m, v, u, up, i, lane, row):
     """(new parameter, m, v, u) of a lane whose rule is not the generic one."""
     kind = up.kind[lane]
