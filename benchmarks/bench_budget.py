@@ -20,7 +20,7 @@ from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerCon
 
 CLASSES = {
     "7 presets (compiled)": ("GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"),
-    "5 through torch.optim": ("Rprop", "Adadelta", "Adafactor", "Adamax", "ASGD"),
+    "5 more classes (compiled)": ("Rprop", "Adadelta", "Adafactor", "Adamax", "ASGD"),
     "LBFGS": ("LBFGS",),
     "Adam + Rprop": ("Adam", "Rprop"),
 }

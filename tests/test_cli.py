@@ -133,8 +133,8 @@ def _compare_stderr(tmp_path, *args: str) -> str:
 
 
 def test_runs_that_last_report_progress_on_stderr(tmp_path):
-    # Adafactor runs through torch.optim itself (0.1-0.3 ms a step): 20 000 steps take seconds.
-    slow = _compare_stderr(tmp_path, "--optimizers", "Adafactor,Adam", "--steps", "20000")
+    # LBFGS runs through torch.optim itself (0.1-0.3 ms a step): 20 000 steps take seconds.
+    slow = _compare_stderr(tmp_path, "--optimizers", "LBFGS,Adam", "--steps", "20000")
     shown = [int(p) for p in re.findall(r"training … (\d+)%", slow)]
     assert len(shown) >= 5 and shown == sorted(shown) and shown[-1] == 100, slow
 

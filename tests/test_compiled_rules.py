@@ -1,5 +1,5 @@
 """The kinds of rule that only the compiled loop runs (AMSGrad, centered or momentum RMSprop,
-Adamax, Adadelta, Rprop) against torch.optim itself, and where they run."""
+Adamax, Adadelta, Rprop, Adafactor) against torch.optim itself, and where they run."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ NEW_KINDS = [  # every kind, with default and non-default hyperparameters, full 
     OptimizerConfig.of("Adadelta", rho=0.95, eps=1e-5, lr=0.5, weight_decay=0.01, batch_size=8),
     OptimizerConfig("Rprop"),
     OptimizerConfig.of("Rprop", etas=(0.3, 1.5), step_sizes=(1e-4, 1.0), batch_size=10),
+    OptimizerConfig("Adafactor"),  # the weight 2-D (factored variances), the bias 1-D: both shapes each step
+    OptimizerConfig.of("Adafactor", lr=0.5, beta2_decay=-0.5, d=2.0, weight_decay=0.05, batch_size=10),
+    OptimizerConfig.of("Adafactor", lr=0.02, beta2_decay=-0.95, batch_size=3),  # its update clipped at d = 1
 ]
 LABELLED = tuple(replace(o, label=f"{o.name} kind {i}") for i, o in enumerate(NEW_KINDS))
 
@@ -81,7 +84,7 @@ def test_every_kind_in_float64_is_torch_optim_at_every_step(scheduler):
 
 
 LONG_STEPS = 20_000
-DEFAULTS = (*LABELLED[0:1], LABELLED[4], LABELLED[5], LABELLED[7], LABELLED[9], LABELLED[11])
+DEFAULTS = (*LABELLED[0:1], LABELLED[4], LABELLED[5], LABELLED[7], LABELLED[9], LABELLED[11], LABELLED[13])
 
 
 @pytest.fixture(scope="module", params=[(DataConfig(), 11), (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)])
@@ -99,3 +102,22 @@ def test_long_float32_runs_of_every_kind_round_like_torch_optim(long_runs, label
     then the same hovering."""
     ours, ref, optimum = long_runs[label]
     assert_hovers_like_torch(ours, ref, optimum, label, adaptive=True)
+
+
+@pytest.mark.numeric
+@pytest.mark.parametrize("scheduler", [None, "CosineAnnealingLR"])
+def test_asgd_steps_with_the_float32_rate_torch_keeps(scheduler):
+    """torch keeps ASGD's η in a 0-d float32 tensor and steps with its value: the generic rule rounds
+    η so too, and float64 lanes follow torch.optim within 1e-10 (with η in float64 they parted by
+    about 1e-8). Its running average ``ax`` changes no parameter: the lab shows w and b, as torch's
+    parameters are, and *Explain a step* shows ``ax`` from torch's own state."""
+    opts = (
+        OptimizerConfig("ASGD"),
+        OptimizerConfig.of("ASGD", t0=10.0, lambd=0.01, alpha=0.5, weight_decay=0.01, batch_size=4),
+    )
+    opts = tuple(replace(o, label=f"ASGD {i}") for i, o in enumerate(opts))
+    cfg = RunConfig(
+        optimizers=opts, steps=1_000, dtype="float64", data=DataConfig(noise=0.3), seed=3, scheduler=scheduler
+    )
+    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+        assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI 
 
 NAMES = schedulers.registry().names()
 # Batched lanes of every rule (plain, momentum, decoupled decay, ASGD's lagged η, NAdam, RAdam) and
-# compiled kinds of their own (Adadelta, a centered RMSprop); Adafactor runs through torch.optim itself.
+# compiled kinds of their own (Adadelta, a centered RMSprop, Adafactor, whose relative step reads the rate).
 LANES = (
     OptimizerConfig("GD"),
     OptimizerConfig("Mini-batch SGD"),

@@ -23,7 +23,8 @@ def cfg():
         OptimizerConfig.of("Momentum", momentum=0.8),
         OptimizerConfig.of("Adam", betas=(0.8, 0.99)),
         OptimizerConfig("Rprop"),  # a compiled kind of its own, not the generic rule
-        OptimizerConfig("Adafactor"),  # runs through torch.optim
+        OptimizerConfig("Adafactor"),  # a compiled kind too
+        OptimizerConfig.of("AdaGrad", scheduler="ReduceLROnPlateau"),  # a schedule reacting to the loss: torch.optim
     )
     return RunConfig(optimizers=opts, steps=150, dtype="float64", data=DataConfig(noise=0.2), seed=5)
 

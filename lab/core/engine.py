@@ -107,7 +107,7 @@ class _Stacked:
         self.data = kernel.Data.of(*self.obj.padded_data())
         self.kind = np.array([r.kind for r in self.rules], dtype=np.int64)
         consts = [list(r.consts) + [0.0] * (KIND_CONSTS - len(r.consts)) for r in self.rules]
-        self.consts = self._array(torch.tensor(consts, dtype=self.dtype).t().contiguous())  # (KIND_CONSTS, lanes)
+        self.consts = np.array(consts, dtype=np.float64).T.copy()  # (KIND_CONSTS, lanes): torch's Python floats
         self.key_full = [self.streams[k].full for k in self.keys]
         widths = [self.streams[k].width for k in self.keys]
         starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
@@ -166,6 +166,7 @@ class _Stacked:
             use_v=self.use_v,
             kind=self.kind,
             consts=self.consts,
+            wide=table,
         )
         kernel.regression_steps(state, self.data, chosen, update, done)
         self.alive = bool(np.isfinite(state.p).any())

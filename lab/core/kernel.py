@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from numba.extending import intrinsic
 
-from lab.core.rules import ADADELTA, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
+from lab.core.rules import ADADELTA, ADAFACTOR, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
 
 
 class State(NamedTuple):
@@ -94,7 +94,9 @@ class Update(NamedTuple):
     ``lam``, ``a``, ``beta``, ``gamma`` (lanes,) its constants; ``use_lam``, ``use_m``, ``use_v``:
     whether any lane of the generic kind uses that term (one that none uses is skipped, as the NumPy
     loop skips it); ``kind`` (lanes,) each lane's :data:`lab.core.rules.KINDS` index and ``consts``
-    (KIND_CONSTS, lanes) its kind's own constants."""
+    (KIND_CONSTS, lanes) float64 its kind's own constants, as torch's Python floats (a kind casts one
+    to the run's dtype where torch applies it to a tensor); ``wide`` the table ``coef`` was cast from,
+    in float64, for a kind that computes with Python floats (Adafactor's step size)."""
 
     coef: np.ndarray
     lam: np.ndarray
@@ -106,6 +108,7 @@ class Update(NamedTuple):
     use_v: bool
     kind: np.ndarray
     consts: np.ndarray
+    wide: np.ndarray
 
 
 def _compiled(fn):
@@ -267,30 +270,42 @@ def _mean_square(v, x, beta, gamma):
     return _fma(gamma * x, x, v)
 
 
-@numba.njit(cache=True)
-def _amsgrad(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+@numba.njit(cache=True, inline="always")
+def _one(up):
+    """1 in the run's dtype."""
+    return up.coef.dtype.type(1)
+
+
+# Each kind takes the lane's gradient g, parameter q and states m, v, u of one row (0: w, 1: b) and
+# reads its constants by name from the Update record ``up`` at step i and lane: adding a kind or a
+# constant widens no signature. It returns (new parameter, m, v, u).
+
+
+@numba.njit(cache=True, inline="always")
+def _amsgrad(g, q, m, v, u, up, i, lane, row):
     """Adam(W) with amsgrad=True: a = 1 − β₁, beta = β₂, gamma = 1 − β₂, d the decoupled decay."""
-    g = _decayed(g, q, lam)
-    q = q * d
-    m = _lerp(m, g, a, one)
-    v = _mean_square(v, g, beta, gamma)
+    g = _decayed(g, q, up.lam[lane])
+    q = q * up.coef[i, D, lane]
+    m = _lerp(m, g, up.a[lane], _one(up))
+    v = _mean_square(v, g, up.beta[lane], up.gamma[lane])
     u = _maximum(u, v)
-    den = np.sqrt(u) / k
-    den = den + e
-    return q + (-en * m) / den, m, v, u
+    den = np.sqrt(u) / up.coef[i, K, lane]
+    den = den + up.coef[i, E, lane]
+    return q + (-up.coef[i, ETA_N, lane] * m) / den, m, v, u
 
 
-@numba.njit(cache=True)
-def _rmsprop(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
-    """RMSprop centered (c0 = 1) and/or with momentum a: beta = α, gamma = 1 − α."""
-    g = _decayed(g, q, lam)
-    v = _mean_square(v, g, beta, gamma)
-    if c0 != 0:
-        u = _lerp(u, g, gamma, one)
+@numba.njit(cache=True, inline="always")
+def _rmsprop(g, q, m, v, u, up, i, lane, row):
+    """RMSprop centered (consts[0] = 1) and/or with momentum a: beta = α, gamma = 1 − α."""
+    a, eta = up.a[lane], up.coef[i, ETA, lane]
+    g = _decayed(g, q, up.lam[lane])
+    v = _mean_square(v, g, up.beta[lane], up.gamma[lane])
+    if up.consts[0, lane] != 0:
+        u = _lerp(u, g, up.gamma[lane], _one(up))
         avg = np.sqrt(_fma(-u, u, v))  # square_avg.addcmul(grad_avg, grad_avg, value=-1)
     else:
         avg = np.sqrt(v)
-    avg = avg + e
+    avg = avg + up.coef[i, E, lane]
     if a > 0:
         m = m * a
         m = m + g / avg
@@ -298,54 +313,87 @@ def _rmsprop(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
     return q + (-eta * g) / avg, m, v, u
 
 
-@numba.njit(cache=True)
-def _adamax(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+@numba.njit(cache=True, inline="always")
+def _adamax(g, q, m, v, u, up, i, lane, row):
     """Adamax: a = 1 − β₁, beta = β₂; v the infinity norm."""
-    g = _decayed(g, q, lam)
-    m = _lerp(m, g, a, one)
-    v = _maximum(v * beta, abs(g) + e)
-    return q + (-en * m) / v, m, v, u
+    g = _decayed(g, q, up.lam[lane])
+    m = _lerp(m, g, up.a[lane], _one(up))
+    v = _maximum(v * up.beta[lane], abs(g) + up.coef[i, E, lane])
+    return q + (-up.coef[i, ETA_N, lane] * m) / v, m, v, u
 
 
-@numba.njit(cache=True)
-def _adadelta(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+@numba.njit(cache=True, inline="always")
+def _adadelta(g, q, m, v, u, up, i, lane, row):
     """Adadelta: beta = ρ, gamma = 1 − ρ; u the mean squared update."""
-    g = _decayed(g, q, lam)
+    beta, gamma, e = up.beta[lane], up.gamma[lane], up.coef[i, E, lane]
+    g = _decayed(g, q, up.lam[lane])
     v = _mean_square(v, g, beta, gamma)
     std = np.sqrt(v + e)
     delta = np.sqrt(u + e)
     delta = delta / std
     delta = delta * g
     u = _mean_square(u, delta, beta, gamma)
-    return _fma(-eta, delta, q), m, v, u
+    return _fma(-up.coef[i, ETA, lane], delta, q), m, v, u
 
 
-@numba.njit(cache=True)
-def _rprop(g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
-    """Rprop: a = η₊, beta = η₋, step sizes m within [c0, c1]; u the previous gradient."""
+@numba.njit(cache=True, inline="always")
+def _rprop(g, q, m, v, u, up, i, lane, row):
+    """Rprop: a = η₊, beta = η₋, step sizes m within [consts[0], consts[1]]; u the previous gradient."""
+    one, minus, cast = _one(up), up.beta[lane], up.coef.dtype.type
     s = _sign(g * u, one)
-    factor = a if s > 0 else (beta if s < 0 else (s if s != s else one))
+    factor = up.a[lane] if s > 0 else (minus if s < 0 else (s if s != s else one))
     m = m * factor
-    m = m if m != m else min(max(m, c0), c1)  # clamp_, NaN kept
-    if factor == beta:
+    m = m if m != m else min(max(m, cast(up.consts[0, lane])), cast(up.consts[1, lane]))  # clamp_, NaN kept
+    if factor == minus:
         g = one - one
     return q - _sign(g, one) * m, m, v, g  # addcmul_(sign, step, value=-1): the product is exact
 
 
-@numba.njit(cache=True)
-def _other_kind(kind, g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one):
+@numba.njit(cache=True, inline="always")
+def _python_max(x, y):
+    """Python's max(x, y) of two floats: y only if y > x (so x when y is NaN)."""
+    return y if y > x else x
+
+
+@numba.njit(cache=True, inline="always")
+def _adafactor(g, q, m, v, u, up, i, lane, row):
+    """Adafactor: v the running mean of g² (row 0: the weight's row variance — its column variance,
+    the same operations on the same 1×1 gradient, is equal to it; row 1: the bias's variance).
+    The step size α and the clipping run in Python floats (float64), as torch computes them from
+    ``.item()``; coef C is tᵉ, D the decay, wide ETA the relative step ρ_t, consts ε₁, ε₂, d."""
+    one, cast = _one(up), up.coef.dtype.type
+    eps1, eps2, clip = up.consts[0, lane], up.consts[1, lane], up.consts[2, lane]
+    if eps1 != eps1:  # eps=(None, …): the parameter dtype's machine epsilon
+        eps1 = np.finfo(up.coef.dtype).eps
+    alpha = _python_max(eps2, np.float64(abs(q))) * up.wide[i, ETA, lane]  # max(eps2, ‖p‖/√numel)·ρ_t
+    q = q * up.coef[i, D, lane]  # param.mul_(1 − lr·wd)
+    v = _lerp(v, g * g, up.coef[i, C, lane], one)  # norm(g, dim).square_() / 1, or grad * grad
+    est = v
+    if row == 0:  # (row_var @ col_var) / row_var.mean(dim=-2).clamp_(min=ε₁)
+        est = v * v
+        est = est / _maximum(v, cast(eps1))
+    upd = one / np.sqrt(_maximum(est, cast(eps1 * eps1)))  # clamp_(min=ε₁²).rsqrt_()
+    upd = upd * g
+    denom = _python_max(1.0, np.float64(abs(upd)) / clip)  # max(1, ‖update‖ / (√numel·d))
+    return _fma(cast(-alpha / denom), upd, q), m, v, u  # param.add_(update, alpha=−α/denom)
+
+
+@numba.njit(cache=True, inline="always")
+def _other_kind(g, q, m, v, u, up, i, lane, row):
     """(new parameter, m, v, u) of a lane whose rule is not the generic one."""
-    args = (g, q, m, v, u, lam, a, beta, gamma, c0, c1, d, en, k, e, eta, one)
+    kind = up.kind[lane]
     if kind == AMSGRAD:
-        return _amsgrad(*args)
+        return _amsgrad(g, q, m, v, u, up, i, lane, row)
     if kind == RMSPROP:
-        return _rmsprop(*args)
+        return _rmsprop(g, q, m, v, u, up, i, lane, row)
     if kind == ADAMAX:
-        return _adamax(*args)
+        return _adamax(g, q, m, v, u, up, i, lane, row)
     if kind == ADADELTA:
-        return _adadelta(*args)
+        return _adadelta(g, q, m, v, u, up, i, lane, row)
     if kind == RPROP:
-        return _rprop(*args)
+        return _rprop(g, q, m, v, u, up, i, lane, row)
+    if kind == ADAFACTOR:
+        return _adafactor(g, q, m, v, u, up, i, lane, row)
     return (g - g) / (g - g), m, v, u  # a kind this loop does not know: never built by lab.core.rules
 
 
@@ -359,7 +407,6 @@ def regression_steps(state, data, batches, update, row0):
     coef, lam, a, beta, gamma = update.coef, update.lam, update.a, update.beta, update.gamma
     n = x.shape[0] - 1
     zero = x[n]  # 0 in the run's dtype
-    one = x.dtype.type(1)
     for i in range(coef.shape[0]):
         for lane in range(p.shape[1]):
             w, b = p[0, lane], p[1, lane]
@@ -393,10 +440,8 @@ def regression_steps(state, data, batches, update, row0):
                 q = p[row, lane]
                 if kind != GENERIC:
                     new, m[row, lane], v[row, lane], u[row, lane] = _other_kind(
-                        kind, g, q, m[row, lane], v[row, lane], u[row, lane], lam[lane], a[lane], beta[lane],
-                        gamma[lane], update.consts[0, lane], update.consts[1, lane], d, en, k, e,
-                        coef[i, ETA, lane], one,
-                    )  # fmt: skip
+                        g, q, m[row, lane], v[row, lane], u[row, lane], update, i, lane, row
+                    )
                     hist[row0 + 1 + i, row, lane] = new
                     p[row, lane] = new
                     continue

@@ -22,22 +22,24 @@ NAdam      Adam's moments; μ_t=β₁(1−½·0.96^(tψ)), Π_t=∏μ; n_t=μ_{t
            q_t=(1−μ_t)/(1−Π_t), k_t=1/√(1−β₂ᵗ)
 RAdam      Adam's moments; while ρ_t>5: n_t=r_t·√(1−β₂ᵗ)/(1−β₁ᵗ), k=1, e=ε;
            before: n_t=1/(1−β₁ᵗ), k=0, e=1
-ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α, d_t = 1−λ_a·η_t
+ASGD       q=1, k=0, e=1, η_t = lr/(1+λ_a·lr·(t−1))^α rounded to float32, d_t = 1−λ_a·η_t
 =========  ============================================================================
 
 With a learning-rate schedule, η (and what is derived from it: d for decoupled decay, ASGD's
 η_t) follows the schedule's rate of each step, as torch reads it from the param group.
 
-AMSGrad, centered or momentum RMSprop, Adamax, Adadelta and Rprop are no instance of it: each is
-a rule of its own *kind* (:data:`KINDS`), which only the compiled loop (:mod:`lab.core.kernel`)
-runs, operation by operation as torch's single-tensor implementation rounds it; ``rule_for(...,
-compiled=True)`` gives them. Anything else (LBFGS, Adafactor, classes a newer torch adds) has no
-rule and runs through torch.optim itself (:func:`not_compiled` says why). Tests check every rule
-against the real class.
+AMSGrad, centered or momentum RMSprop, Adamax, Adadelta, Rprop and Adafactor are no instance of
+it: each is a rule of its own *kind* (:data:`KINDS`), which only the compiled loop
+(:mod:`lab.core.kernel`) runs, operation by operation as torch's single-tensor implementation
+rounds it; ``rule_for(..., compiled=True)`` gives them. Anything else (LBFGS, classes a newer torch
+adds) has no rule and runs through torch.optim itself (:func:`not_compiled` says why). Tests check
+every rule against the real class.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,9 +53,9 @@ COEFFS = ("c", "d", "eta_n", "eta_q", "k", "e", "eta")  # the columns of Rule.ta
 C, D, ETA_N, ETA_Q, K, E, ETA = range(len(COEFFS))
 
 # The kinds of rule (Rule.kind), by the int the compiled loop branches on; 0 is the rule above.
-KINDS = ("generic", "amsgrad", "rmsprop", "adamax", "adadelta", "rprop")
-GENERIC, AMSGRAD, RMSPROP, ADAMAX, ADADELTA, RPROP = range(len(KINDS))
-KIND_CONSTS = 2  # Rule.consts: a kind's constants beyond lam, a, beta, gamma (padded with zeros)
+KINDS = ("generic", "amsgrad", "rmsprop", "adamax", "adadelta", "rprop", "adafactor")
+GENERIC, AMSGRAD, RMSPROP, ADAMAX, ADADELTA, RPROP, ADAFACTOR = range(len(KINDS))
+KIND_CONSTS = 3  # Rule.consts: a kind's constants beyond lam, a, beta, gamma (padded with zeros)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +70,7 @@ class Rule:
     v0: float = 0.0  # initial second moment
     kind: int = GENERIC  # another kind of rule (KINDS): only the compiled loop runs it
     m0: float = 0.0  # initial first moment (Rprop: its step size, the first step's rate)
-    consts: tuple[float, ...] = ()  # the kind's own constants, at most KIND_CONSTS
+    consts: tuple[float, ...] = ()  # the kind's own constants, at most KIND_CONSTS, as torch's Python floats
 
     def table(self, t0: int, t1: int) -> np.ndarray:
         """Coefficients of steps t0+1 … t1 as a (t1 - t0, len(COEFFS)) float64 array with the columns
@@ -202,6 +204,8 @@ def _asgd(kw: Mapping[str, Any], lr: LR) -> Rule:
         # (step 1: the rate itself)
         before = lr(np.maximum(t - 1.0, 1.0))
         eta = before / (1.0 + lambd * before * (t - 1.0)) ** alpha
+        # torch keeps η in a 0-d tensor of its scalar dtype (float32) and steps with its .item()
+        eta = np.asarray(eta, dtype=np.float32).astype(np.float64)
         return {"eta": eta, "d": 1.0 - lambd * eta, "q": 1.0}
 
     return Rule(lam=kw["weight_decay"], per_step=per_step)
@@ -272,9 +276,39 @@ def _rprop(kw: Mapping[str, Any], lr: LR) -> Rule:
     return Rule(kind=RPROP, a=plus, beta=minus, consts=(low, high), m0=first, per_step=lambda t: {})
 
 
+@functools.lru_cache(maxsize=64)
+def _python_powers(first: int, count: int, exponent: float) -> np.ndarray:
+    """s ** exponent for the steps s = first … first + count − 1 as Python floats compute it (libm's
+    pow, which NumPy's vectorised power and even its sqrt do not always equal)."""
+    out = np.array([float(s) ** exponent for s in range(first, first + count)])
+    out.flags.writeable = False
+    return out
+
+
+def _adafactor(kw: Mapping[str, Any], lr: LR) -> Rule | None:
+    """c the running variances' weight tᵉ (e = beta2_decay), eta the relative step ρ_t = min(lr, 1/√t),
+    d the decay 1 − lr·wd; consts ε₁ (NaN: torch's default, the run dtype's machine epsilon), ε₂ and
+    the clipping threshold d."""
+    if kw.get("maximize"):
+        return None  # never set by the lab (a mechanic): torch.optim steps it
+    eps1, eps2 = kw.get("eps", (None, 1e-3))
+    decay, wd = kw["beta2_decay"], kw["weight_decay"]
+
+    def per_step(t: np.ndarray) -> dict[str, Any]:
+        first, count = int(t[0]), len(t)
+        rate = np.broadcast_to(np.asarray(lr(t), dtype=np.float64), t.shape)
+        inv = 1.0 / _python_powers(first, count, 0.5)
+        return {
+            "c": _python_powers(first, count, decay),
+            "eta": np.where(inv < rate, inv, rate),  # Python's min(lr, 1 / step ** 0.5)
+            "d": 1.0 - rate * wd,
+        }
+
+    return Rule(kind=ADAFACTOR, consts=(math.nan if eps1 is None else eps1, eps2, kw["d"]), per_step=per_step)
+
+
 _WHY_NOT = {
     "LBFGS": "several gradient evaluations per step (its line search and history): torch.optim steps it",
-    "Adafactor": "its relative step and RMS clipping are not written in the compiled loop yet: torch.optim steps it",
 }
 
 
@@ -298,6 +332,7 @@ _BUILDERS: dict[str, tuple[Builder | None, Builder | None]] = {
     "Adamax": (None, _adamax),
     "Adadelta": (None, _adadelta),
     "Rprop": (None, _rprop),
+    "Adafactor": (None, _adafactor),
 }
 
 

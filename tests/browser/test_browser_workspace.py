@@ -109,8 +109,9 @@ def test_the_present_switch_redraws_the_whole_page(page, app_server):
 def test_stop_interrupts_a_sweep(page, app_server):
     """Tune runs in a full rerun with Stop beside it (a click inside the workspace's fragment would
     only be queued): Stop ends the sweep and keeps the run already on screen."""
-    # Adafactor steps through torch.optim: its sweep, 10 rates x 12 000 steps, takes seconds
-    open_page(page, app_server, "optimizers?opt=Adafactor&steps=12000&run=1")
+    # Adam under ReduceLROnPlateau (a schedule reacting to the loss) steps through torch.optim: its
+    # sweep, 10 rates x 12 000 steps, takes seconds (LBFGS, the class torch.optim steps, is never swept)
+    open_page(page, app_server, "optimizers?opt=Adam&sched=ReduceLROnPlateau&steps=12000&run=1")
     expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1)
     press_then_stop(page, "Tune learning rates")
     assert exceptions(page) == []
