@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from lab.core import devices, objectives, schedulers
+from lab.core.batch_layout import Layout
 from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
@@ -108,15 +109,8 @@ class _Stacked:
         self.kind = np.array([r.kind for r in self.rules], dtype=np.int64)
         consts = [list(r.consts) + [0.0] * (KIND_CONSTS - len(r.consts)) for r in self.rules]
         self.consts = np.array(consts, dtype=np.float64).T.copy()  # (KIND_CONSTS, lanes): torch's Python floats
-        self.key_full = [self.streams[k].full for k in self.keys]
-        widths = [self.streams[k].width for k in self.keys]
-        starts = np.cumsum([0] + [0 if full else w for w, full in zip(widths, self.key_full, strict=True)])
-        self.batch = np.array(self.lane_batch, dtype=np.int64)
-        self.full = np.array(self.key_full)[self.batch]
-        self.lo = starts[self.batch].astype(np.int64)
-        self.hi = self.lo + np.array(widths, dtype=np.int64)[self.batch]
-        work = int((self.hi - self.lo).sum())  # residuals per step (a full batch's width is the data's size)
-        self.chunk = max(1, min(MAX_CHUNK, COMPILED_WORK // max(1, work)))
+        self.layout = Layout.of([self.streams[k] for k in self.keys], self.lane_batch)
+        self.chunk = max(1, min(MAX_CHUNK, COMPILED_WORK // max(1, self.layout.work)))
 
     def _array(self, t: torch.Tensor):
         return t.numpy() if self.numpy else t
@@ -149,12 +143,9 @@ class _Stacked:
     def _compiled_steps(self, done: int, table: np.ndarray, batches: list) -> None:
         from lab.core import kernel
 
-        parts = [i for (i, _), full in zip(batches, self.key_full, strict=True) if not full]
-        idx = torch.cat(parts, 1).numpy() if parts else np.zeros((len(table), 0), dtype=np.int64)
-        scale = (2.0 / torch.stack([s for _, s in batches], 1)).to(self.dtype).numpy()  # (count, batches): 2/|B|
         p, m, v, u, hist = (t.numpy() for t in (self.p, self.m, self.v, self.u, self.hist))
         state = kernel.State(p=p, m=m, v=v, u=u, hist=hist)
-        chosen = kernel.Batches(idx=idx, full=self.full, lo=self.lo, hi=self.hi, key=self.batch, scale=scale)
+        chosen = self.layout.batches(batches, len(table), self.dtype)
         update = kernel.Update(
             coef=table.astype(state.p.dtype),
             lam=self.lam,
@@ -217,6 +208,13 @@ def compiles(obj, device: torch.device) -> bool:
     the regression on the CPU, where Numba is installed. Only there do the kinds of rule besides
     the generic one (AMSGrad, Adamax …) run; elsewhere those classes step through torch.optim."""
     return device.type == "cpu" and NUMPY_ON_CPU and COMPILED_ON_CPU and isinstance(obj, objectives.Regression)
+
+
+def lbfgs_compiles(lane: _Lane, obj, device: torch.device) -> bool:
+    """Whether ``lane`` is an LBFGS lane that steps compiled (:mod:`lab.core.lbfgs`): on the
+    regression on the CPU, at a constant rate or a schedule's known rates."""
+    known_rate = lane.sched is None or lane.lr is not None
+    return lane.opt.spec.torch_class == "LBFGS" and known_rate and compiles(obj, device)
 
 
 class _TorchLane:
@@ -333,14 +331,21 @@ def run(
         return BatchStream(n, key[0], cfg.seed, key[1]) if obj.stochastic else None
 
     fast = [ln for ln in lanes if ln.rule is not None]
-    slow = [ln for ln in lanes if ln.rule is None]
+    bfgs_lanes = [ln for ln in lanes if ln.rule is None and lbfgs_compiles(ln, obj, device)]
+    slow = [ln for ln in lanes if ln.rule is None and ln not in bfgs_lanes]
     with torch.no_grad():
         stacked = None
         if fast:
             keys = {ln.batch_key for ln in fast}
             stacked = _Stacked(fast, obj, {k: stream(k) for k in keys}, cfg.steps, dtype, device)
+        bfgs = None
+        if bfgs_lanes:
+            from lab.core import lbfgs  # imports Numba: only for a run that has such lanes
+
+            keys = {ln.batch_key for ln in bfgs_lanes}
+            bfgs = lbfgs.Lanes(bfgs_lanes, obj, {k: stream(k) for k in keys}, cfg.steps, dtype)
         singles = [_TorchLane(ln, obj, stream(ln.batch_key), cfg.steps) for ln in slow]
-        parts = ([stacked] if stacked else []) + singles
+        parts = ([stacked] if stacked else []) + ([bfgs] if bfgs else []) + singles
         chunk = min(part.chunk for part in parts)
         done, stopped = 0, None
         while done < cfg.steps:
@@ -372,6 +377,9 @@ def run(
             fast_hist = fast_params.to("cpu", torch.float64)
             for i, ln in enumerate(fast):
                 hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast), ln.lr)
+        for i, ln in enumerate(bfgs_lanes):
+            path = bfgs.path(i)
+            hist[id(ln)] = (path, obj.loss(path), bfgs.seconds / len(bfgs_lanes), ln.lr)
         for ln, single in zip(slow, singles, strict=True):
             hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds, single.lr)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)], asked) for ln in lanes)

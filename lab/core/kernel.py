@@ -198,6 +198,33 @@ def _dot(g, x, count):
     return total
 
 
+@numba.njit(cache=True, inline="always")
+def batch_gradient(data, batches, i, lane, w, b, sq):
+    """(∂w, ∂b, |B|) of ``lane``'s batch at step i, at (w, b), as autograd forms them; where ``sq`` has
+    room, sq[j] = the j-th sample's squared residual (MSELoss's term, unscaled)."""
+    x, y, res, n = data.x, data.y, data.r, data.x.shape[0] - 1
+    full, lo = batches.full[lane], batches.lo[lane]
+    s = batches.scale[i, batches.key[lane]]
+    loss = sq.shape[0] > 0
+    gw = x[n]  # 0 in the run's dtype
+    count = n if full else batches.hi[lane] - lo
+    real = 0  # the batch's samples (a shorter last batch is padded at its end)
+    for j in range(count):
+        t = j if full else batches.idx[i, lo + j]
+        if t == n:
+            continue
+        r = x[t] * w  # rounded after each operation, as nn.Linear's forward and MSELoss's backward
+        r = r + b
+        r = r - y[t]
+        if loss:
+            sq[real] = r * r
+        r = r * s
+        gw = gw + r * x[t]  # MKL's order for mm(g.t(), x)
+        res[real] = r
+        real += 1
+    return gw, torch_sum(res, real, data.lanes), real  # torch's order for g.sum(0)
+
+
 @functools.cache
 def sums_match_torch(dtype: str = "float32") -> bool:
     """Whether this machine's torch adds a batch's gradient in the order the loop does: ``g.sum(0)``
@@ -402,30 +429,11 @@ def regression_steps(state, data, batches, update, row0):
     """Advance every lane of ``state`` by ``len(update.coef)`` steps, writing step ``row0 + 1 + i``
     into ``state.hist``. Division by zero gives inf or NaN, as in NumPy: non-finite is data."""
     p, m, v, u, hist = state.p, state.m, state.v, state.u, state.hist  # by name: a record may gain fields
-    x, y, res = data.x, data.y, data.r
-    idx, full, lo, hi, key, scale = batches.idx, batches.full, batches.lo, batches.hi, batches.key, batches.scale
+    res = data.r
     coef, lam, a, beta, gamma = update.coef, update.lam, update.a, update.beta, update.gamma
-    n = x.shape[0] - 1
-    zero = x[n]  # 0 in the run's dtype
     for i in range(coef.shape[0]):
         for lane in range(p.shape[1]):
-            w, b = p[0, lane], p[1, lane]
-            s = scale[i, key[lane]]
-            gw = zero
-            count = n if full[lane] else hi[lane] - lo[lane]
-            real = 0  # the batch's samples (a shorter last batch is padded at its end)
-            for j in range(count):
-                t = j if full[lane] else idx[i, lo[lane] + j]
-                if t == n:
-                    continue
-                r = x[t] * w  # rounded after each operation, as nn.Linear's forward and MSELoss's backward
-                r = r + b
-                r = r - y[t]
-                r = r * s
-                gw = gw + r * x[t]  # MKL's order for mm(g.t(), x)
-                res[real] = r
-                real += 1
-            gb = torch_sum(res, real, data.lanes)  # torch's order for g.sum(0)
+            gw, gb, _ = batch_gradient(data, batches, i, lane, p[0, lane], p[1, lane], res[:0])
             c, d, en, eq, k, e = (
                 coef[i, C, lane],
                 coef[i, D, lane],

@@ -31,9 +31,9 @@ With a learning-rate schedule, η (and what is derived from it: d for decoupled 
 AMSGrad, centered or momentum RMSprop, Adamax, Adadelta, Rprop and Adafactor are no instance of
 it: each is a rule of its own *kind* (:data:`KINDS`), which only the compiled loop
 (:mod:`lab.core.kernel`) runs, operation by operation as torch's single-tensor implementation
-rounds it; ``rule_for(..., compiled=True)`` gives them. Anything else (LBFGS, classes a newer torch
-adds) has no rule and runs through torch.optim itself (:func:`not_compiled` says why). Tests check
-every rule against the real class.
+rounds it; ``rule_for(..., compiled=True)`` gives them. LBFGS has a compiled loop of its own
+(:data:`OWN_LOOP`). Anything else (classes a newer torch adds) has no rule and runs through
+torch.optim itself (:func:`not_compiled` says why). Tests check every rule against the real class.
 """
 
 from __future__ import annotations
@@ -307,9 +307,8 @@ def _adafactor(kw: Mapping[str, Any], lr: LR) -> Rule | None:
     return Rule(kind=ADAFACTOR, consts=(math.nan if eps1 is None else eps1, eps2, kw["d"]), per_step=per_step)
 
 
-_WHY_NOT = {
-    "LBFGS": "several gradient evaluations per step (its line search and history): torch.optim steps it",
-}
+# Classes with a compiled loop of their own rather than a rule (several gradient evaluations a step).
+OWN_LOOP = {"LBFGS": "lab.core.lbfgs"}
 
 
 Builder = Callable[[Mapping[str, Any], LR], Rule | None]
@@ -358,8 +357,8 @@ def rule_for(
 
 def not_compiled(torch_class: str, kwargs: Mapping[str, Any]) -> str | None:
     """Why ``torch_class(**kwargs)`` does not run in the compiled loop; None when it does."""
-    if torch_class in _WHY_NOT:
-        return _WHY_NOT[torch_class]
+    if torch_class in OWN_LOOP:
+        return None
     if rule_for(torch_class, kwargs, compiled=True) is not None:
         return None
     return "no compiled rule for this class: torch.optim steps it"
