@@ -18,7 +18,9 @@ HOME = Path(__file__).resolve().parent / "Home.py"
 
 def warm_up() -> None:
     """Import what every page needs and run the engine once in each precision (its first call
-    allocates and fills caches, and loads or compiles the compiled step loop for that dtype)."""
+    allocates and fills caches, and loads or compiles the compiled step loop and LBFGS's for that
+    dtype: compiling both takes ~10 s the first time, after which the code is read from
+    ``lab/core/__pycache__``)."""
     from lab.app import charts, runs, steps, tables, view  # noqa: F401  (imported for their side effects)
     from lab.core import engine, optimizers
     from lab.core.config import OptimizerConfig, RunConfig
@@ -27,7 +29,8 @@ def warm_up() -> None:
     optimizers.unavailable()
     runs.configure_process()
     for dtype in ("float32", "float64"):
-        engine.run(RunConfig(optimizers=(OptimizerConfig("GD"), OptimizerConfig("Adam")), steps=10, dtype=dtype))
+        opts = (OptimizerConfig("GD"), OptimizerConfig("Adam"), OptimizerConfig("LBFGS"))
+        engine.run(RunConfig(optimizers=opts, steps=10, dtype=dtype))
 
 
 def main() -> None:

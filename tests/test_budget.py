@@ -58,7 +58,11 @@ def test_an_estimate_grows_with_the_work_and_a_torch_lane_costs_more():
     lbfgs = RunConfig(optimizers=(OptimizerConfig("LBFGS"),))
     longer = RunConfig(optimizers=(OptimizerConfig("LBFGS", (("max_iter", 100),)),))
     assert cost.evaluations(lbfgs.optimizers[0]) == 25 and cost.evaluations(longer.optimizers[0]) == 125
-    assert e(longer) > 4 * e(lbfgs) > 4 * e(adam)  # a step may evaluate its closure up to max_eval times
+    assert e(longer) > e(lbfgs) > e(adam)  # compiled, a step may still evaluate its closure up to max_eval times
+    plateau = SchedulerConfig.of("ReduceLROnPlateau")
+    assert e(lbfgs.replace(scheduler=plateau)) > 10 * e(lbfgs)  # a rate that reacts to the loss: torch.optim
+    on_a_surface = lbfgs.replace(objective="rosenbrock"), longer.replace(objective="rosenbrock")  # torch.optim
+    assert e(on_a_surface[1]) > 4 * e(on_a_surface[0]) > 4 * e(adam)
     assert cost.estimate_replay(base.replace(steps=2_000), "Adam") > cost.estimate_replay(base, "Adam") > 0
 
 
@@ -117,8 +121,12 @@ def test_a_run_over_the_budget_is_refused_before_it_trains(monkeypatch, engine_c
 
 
 # ------------------------------------------------------------------------------------------ the cap
+# LBFGS on a surface steps through torch.optim (~1 ms a step): 50 000 steps are far past 0.05 s
+SLOW = dict(optimizers=(OptimizerConfig("Adam"), OptimizerConfig("LBFGS")), steps=50_000, objective="rosenbrock")
+
+
 def test_a_run_past_its_time_limit_keeps_the_steps_it_reached():
-    cfg = RunConfig(optimizers=(OptimizerConfig("Adam"), OptimizerConfig("LBFGS")), steps=50_000)
+    cfg = RunConfig(**SLOW)
     res = engine.run(cfg, time_limit=0.05)
     done = res.config.steps
     assert res.stopped.startswith(f"stopped at step {done:,} of 50,000") and 0 < done < 50_000
@@ -133,9 +141,9 @@ def test_a_run_past_its_time_limit_keeps_the_steps_it_reached():
 def test_a_stopped_run_with_a_schedule_says_the_run_it_is():
     """T_max followed the 50 000 steps asked: the stopped run's config writes it out, so a run of
     that config trains the very same steps (and a cache keyed by it holds the truth)."""
-    cfg = RunConfig(optimizers=(OptimizerConfig("Adam"), OptimizerConfig("LBFGS")), steps=50_000,
-                    scheduler=SchedulerConfig.of("CosineAnnealingLR"))  # fmt: skip
+    cfg = RunConfig(**SLOW, scheduler=SchedulerConfig.of("CosineAnnealingLR"))
     res = engine.run(cfg, time_limit=0.05)
+    assert res.stopped is not None and res.config.steps < 50_000
     assert res.config.scheduler.kwargs(res.config.steps)["T_max"] == 50_000
     again = engine.run(res.config)
     for a, b in zip(res.lanes, again.lanes, strict=True):
@@ -145,7 +153,7 @@ def test_a_stopped_run_with_a_schedule_says_the_run_it_is():
 
 def test_a_stopped_run_is_kept_in_the_session_under_what_was_asked_not_shared(monkeypatch, engine_calls):
     monkeypatch.setattr(runs, "time_limit", lambda estimate: 0.05)
-    cfg = RunConfig(optimizers=(OptimizerConfig("LBFGS"),), steps=50_000)
+    cfg = RunConfig(**SLOW)
     store = runs.RunStore()
     entry, _, source = runs.fetch_or_train(store, cfg)
     assert entry.result.stopped is not None and entry.config.steps < 50_000 and source == "trained"
@@ -313,7 +321,7 @@ def test_a_link_over_the_budget_says_so_and_trains_nothing(monkeypatch, engine_c
 
 def test_a_stopped_run_is_shown_with_why(monkeypatch):
     monkeypatch.setattr(runs, "time_limit", lambda estimate: 0.05)
-    at = open_page("optimizers", {"opt": "LBFGS", "steps": "50000", "run": "1"})
+    at = open_page("optimizers", {"opt": "LBFGS", "steps": "50000", "problem": "rosenbrock", "run": "1"})
     assert not at.exception
     assert any("stopped at step" in w.value and "Shown: the" in w.value for w in at.warning)
 

@@ -284,7 +284,7 @@ def test_a_link_over_the_budget_is_refused_with_its_estimate(hosted, query):
 
 
 def test_a_form_over_the_budget_says_so_and_train_all_is_refused(hosted):
-    at = open_page("optimizers", {"steps": "200", "run": "1"})
+    at = open_page("optimizers", {"steps": "200", "problem": "rosenbrock", "run": "1"})  # LBFGS: torch.optim
     at.multiselect(key="opt.selected").set_value(["LBFGS", "Rprop"]).run()  # short: Live retrains it
     assert len(hosted) == 2
     at.number_input(key="opt.steps").set_value(30_000).run()

@@ -7,9 +7,13 @@ curves), plus a fixed part:
 - **batched** lanes (an update rule the lab writes down, :mod:`lab.core.rules`): on the CPU the
   regression's steps run compiled, a fixed part per lane-step plus a part per sample of its batch;
   a surface's (or another device's) batched loop costs a fixed part per step for the whole stack;
-- **torch** lanes (a class without a rule, or a schedule that reacts to the loss or moves momentum):
-  ``zero_grad``, ``backward`` and ``step`` in Python every step, each closure evaluation a fixed part
-  plus a part per sample; LBFGS evaluates its closure up to ``max_eval`` times per step;
+- **LBFGS** lanes: on the CPU the regression's run compiled (:mod:`lab.core.lbfgs`), a part per
+  lane-step and a part per sample of its batch, both measured over a whole run (a step evaluates
+  its closure as often as it takes, up to ``max_eval``: scaled by ``max_eval`` beyond torch's default);
+- **torch** lanes (a class without a rule, a schedule that reacts to the loss or moves momentum, or
+  LBFGS on a surface or another device): ``zero_grad``, ``backward`` and ``step`` in Python every
+  step, each closure evaluation a fixed part plus a part per sample; LBFGS evaluates its closure up to
+  ``max_eval`` times per step;
 - the **curves**: every lane's loss at every step on all samples.
 
 :func:`calibrate` times a few milliseconds of each path on this machine (the server does it once at
@@ -44,7 +48,9 @@ class Costs:
     stacked_lane: float  # one lane more in that step
     torch_step: float  # one torch.optim step of one lane: zero_grad, backward, step, history
     torch_sample: float  # one sample of a torch.optim closure's batch
-    lbfgs_step: float  # one LBFGS step at its default max_iter (its closure evaluations, as many as it takes)
+    lbfgs_step: float  # one torch.optim LBFGS step at its default max_iter (as many closure evaluations as it takes)
+    compiled_lbfgs_step: float  # one compiled LBFGS lane-step (regression, CPU), besides its batch
+    compiled_lbfgs_sample: float  # one sample of a compiled LBFGS lane-step's batch
     schedule_step: float  # one step of a schedule's real class, run ahead of the batched loop (per class)
     curve_sample: float  # one sample of one lane-step's full-data loss (the curves)
 
@@ -63,7 +69,9 @@ DEFAULT = Costs(
     stacked_lane=1.0e-6,
     torch_step=1.7e-4,
     torch_sample=2.0e-9,
-    lbfgs_step=1.3e-4,
+    lbfgs_step=1.0e-3,
+    compiled_lbfgs_step=5.0e-7,
+    compiled_lbfgs_sample=3.0e-9,
     schedule_step=3.0e-6,
     curve_sample=6.0e-9,
 )
@@ -107,6 +115,14 @@ def batched(cfg: RunConfig, opt: OptimizerConfig) -> bool:
     return not (sched.name in CYCLING and sched.kwargs(cfg.steps).get("cycle_momentum") and cycled)
 
 
+def compiled_lbfgs(cfg: RunConfig, opt: OptimizerConfig) -> bool:
+    """Whether ``opt`` is LBFGS stepping compiled (:func:`lab.core.engine.lbfgs_compiles`): the
+    regression on the CPU, at a constant rate or a schedule's rates known before the run."""
+    sched = cfg.scheduler_of(opt)
+    known = sched is None or not sched.spec.reacts_to_loss
+    return opt.spec.torch_class == "LBFGS" and _compiled(cfg) and known
+
+
 def _compiled(cfg: RunConfig) -> bool:
     """Whether the batched lanes of ``cfg`` run compiled (the regression on the CPU)."""
     return cfg.is_regression and cfg.device in ("cpu", "auto")
@@ -125,7 +141,9 @@ def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
         sched, on_batch = cfg.scheduler_of(opt), batched(cfg, opt)
         if sched is not None and on_batch:
             scheduled.add((sched, opt.spec.torch_class))
-        if not on_batch:
+        if compiled_lbfgs(cfg, opt):
+            per_step = _lbfgs_scale(opt) * c.compiled_lbfgs_step + c.compiled_lbfgs_sample * batch
+        elif not on_batch:
             per_step = _torch_step(opt, batch, c)
         elif compiled:
             per_step = c.compiled_step + c.compiled_sample * batch
@@ -151,9 +169,13 @@ def estimate_replay(cfg: RunConfig, name: str, unit: Costs | None = None) -> flo
 def _torch_step(opt: OptimizerConfig, batch: int, c: Costs) -> float:
     """One step of ``opt`` through torch.optim on a batch of ``batch`` samples."""
     if opt.spec.torch_class == "LBFGS":
-        extra = evaluations(opt) / DEFAULT_LBFGS_EVALUATIONS  # a larger max_iter may take more
-        return max(1.0, extra) * c.lbfgs_step + 2 * c.torch_sample * batch
+        return _lbfgs_scale(opt) * c.lbfgs_step + 2 * c.torch_sample * batch
     return evaluations(opt) * (c.torch_step + c.torch_sample * batch)
+
+
+def _lbfgs_scale(opt: OptimizerConfig) -> float:
+    """An LBFGS step's cost against one at torch's default max_eval: a larger one may take more."""
+    return max(1.0, evaluations(opt) / DEFAULT_LBFGS_EVALUATIONS)
 
 
 def _fastest(call: Callable[[], object], runs: int, before: Callable[[], object] = lambda: None) -> float:
@@ -181,7 +203,10 @@ def calibrate() -> Costs:
     off or refuse every run for the life of the process). Returns the costs kept."""
     global _calibrated
     found = {}
-    gd, sgd, rprop = (OptimizerConfig("GD"),), (OptimizerConfig("SGD"),), (OptimizerConfig("Rprop"),)
+    gd, sgd, lbfgs = (OptimizerConfig("GD"),), (OptimizerConfig("SGD"),), (OptimizerConfig("LBFGS"),)
+    # Rprop under a schedule that reacts to the loss steps through torch.optim (every class has a
+    # compiled rule or loop on the regression now)
+    rprop, plateau = (OptimizerConfig("Rprop"),), SchedulerConfig.of("ReduceLROnPlateau")
     tiny, wide = DataConfig(samples=2), DataConfig(samples=4_000)
     found["setup"] = _timed(RunConfig(optimizers=gd, steps=1, batch_size=1, data=tiny))
 
@@ -199,12 +224,17 @@ def calibrate() -> Costs:
     eight = per_step(RunConfig(optimizers=adam, repeats=8, steps=1_000, objective="rosenbrock"))
     found["stacked_lane"] = max((eight - one) / 7, 1e-12)
     found["stacked_step"] = max(one - found["stacked_lane"], 1e-12)
-    found["torch_step"] = per_step(RunConfig(optimizers=rprop, steps=100, batch_size=1, data=tiny))
-    found["lbfgs_step"] = per_step(RunConfig(optimizers=(OptimizerConfig("LBFGS"),), steps=100))
+    found["torch_step"] = per_step(RunConfig(optimizers=rprop, steps=100, batch_size=1, data=tiny, scheduler=plateau))
+    found["lbfgs_step"] = per_step(RunConfig(optimizers=lbfgs, steps=100, objective="rosenbrock"))  # torch.optim
+    # compiled LBFGS on mini-batches, which never let it settle: every step takes all its evaluations
+    found["compiled_lbfgs_step"] = per_step(RunConfig(optimizers=lbfgs, steps=500, batch_size=1, data=tiny))
+    half = RunConfig(optimizers=lbfgs, steps=50, batch_size=wide.samples // 2, data=wide)
+    spent = per_step(half) - found["compiled_lbfgs_step"]
+    found["compiled_lbfgs_sample"] = max((spent - found["curve_sample"] * wide.samples) / half.batch_size, 1e-13)
     step_lr = SchedulerConfig.of("StepLR", step_size=100)
     scheduled = per_step(RunConfig(optimizers=gd, steps=2_000, batch_size=1, data=tiny, scheduler=step_lr))
     found["schedule_step"] = max(scheduled - found["compiled_step"], 1e-12)
-    spent = per_step(RunConfig(optimizers=rprop, steps=50, data=wide)) - found["torch_step"]
+    spent = per_step(RunConfig(optimizers=rprop, steps=50, data=wide, scheduler=plateau)) - found["torch_step"]
     found["torch_sample"] = max(spent / wide.samples - found["curve_sample"], 1e-13)
     default = vars(DEFAULT)
     _calibrated = Costs(**{k: min(max(v, default[k] / 4), default[k] * 8) for k, v in found.items()})

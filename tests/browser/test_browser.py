@@ -133,7 +133,8 @@ def _choose(page, selectbox, option: str) -> None:
 
 
 def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server):
-    _train_defaults(page, app_server)  # run #1
+    open_page(page, app_server, "optimizers?problem=rosenbrock&run=1")  # run #1
+    page.get_by_text("Results — run #1").wait_for()
     page.get_by_text("Live: retrain on every edit", exact=True).click()  # edits wait for Train all
     wait_idle(page)
     combo = page.locator("[data-testid=stMultiSelect] [role=combobox]").first
@@ -143,7 +144,7 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     page.keyboard.press("Escape")
     wait_idle(page)
     steps = page.get_by_label("Steps", exact=True)
-    steps.fill("50000")  # LBFGS steps through torch.optim: several seconds
+    steps.fill("50000")  # LBFGS on a surface steps through torch.optim: about a minute
     steps.press("Enter")
     wait_idle(page)
     press_then_stop(page, "Train all")
