@@ -1,8 +1,8 @@
 """Click-to-chart latency in a real browser (Debian's Chromium), median of several runs.
 
 Cases (each page opened and idle before the click, as when a person reads it first):
-  * the seven presets at 3 000 and at 30 000 steps, never trained before (a fresh seed each
-    time), in a fresh page;
+  * the seven presets at 3 000 and at 30 000 steps, and every registry optimizer at 3 000 steps,
+    never trained before (a fresh seed each time), in a fresh page;
   * retraining in the same page after changing the seed, Live off: the press of Train all;
   * an edit with Live on (the default): Enter in the Steps field to the chart redrawn, no press;
   * a cache hit in the same session (Train all again: served from the session's history);
@@ -24,8 +24,11 @@ import argparse
 import statistics
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from playwright.sync_api import sync_playwright
+
+from lab.core import optimizers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test-server helper
 import appserver as server
@@ -142,10 +145,10 @@ def _new_page(browser):
     return ctx, ctx.new_page()
 
 
-def fresh_run(browser, base: str, steps: int, seed: int) -> float:
+def fresh_run(browser, base: str, steps: int, seed: int, extra: str = "") -> float:
     ctx, page = _new_page(browser)
     try:
-        _open(page, base, f"steps={steps}&seed={seed}")
+        _open(page, base, f"steps={steps}&seed={seed}{extra}")
         return _timed_click(page)
     finally:
         ctx.close()
@@ -199,6 +202,10 @@ def main() -> None:
             rows.append(
                 ("7 presets x 30 000 steps", [fresh_run(browser, base, 30_000, next(seeds)) for _ in range(r)], 1.0)
             )
+            every = [n for n in optimizers.registry().names() if n not in optimizers.unavailable()]
+            opt = "&opt=" + ",".join(quote(n) for n in every)
+            times = [fresh_run(browser, base, 3_000, next(seeds), opt) for _ in range(r)]
+            rows.append((f"every optimizer ({len(every)}) x 3 000 steps", times, 1.0))
             rows.append(
                 (
                     "7 presets x 3 000, retrain in page",

@@ -21,7 +21,7 @@ from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerCon
 CLASSES = {
     "7 presets (compiled)": ("GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"),
     "5 more classes (compiled)": ("Rprop", "Adadelta", "Adafactor", "Adamax", "ASGD"),
-    "LBFGS": ("LBFGS",),
+    "LBFGS (compiled)": ("LBFGS",),
     "Adam + Rprop": ("Adam", "Rprop"),
 }
 SCHEDULES = {
@@ -41,8 +41,6 @@ def grid(quick: bool) -> list[tuple[str, RunConfig]]:
     out = []
     for (name, classes), n, s in itertools.product(CLASSES.items(), samples, steps):
         opts = _opts(*classes)
-        if "torch" in name or name == "LBFGS":
-            s = s // 5  # these step through Python: a fifth of the steps keeps the grid short
         out.append((f"{name}, n={n}, {s:,} steps", RunConfig(optimizers=opts, steps=s, data=DataConfig(samples=n))))
     presets = _opts(*CLASSES["7 presets (compiled)"])
     for r, b in itertools.product((1, 4), (1, 10, 100)):
@@ -51,6 +49,13 @@ def grid(quick: bool) -> list[tuple[str, RunConfig]]:
     for name, sched in SCHEDULES.items():
         if sched is not None:
             out.append((f"7 presets, {name}", RunConfig(optimizers=presets, steps=3_000, scheduler=sched)))
+    plateau = SchedulerConfig.of("ReduceLROnPlateau")  # steps through torch.optim: a fifth of the steps
+    out.append(
+        (
+            "Adam + Rprop, ReduceLROnPlateau, n=1000",
+            RunConfig(optimizers=_opts("Adam", "Rprop"), steps=600, scheduler=plateau, data=DataConfig(samples=1_000)),
+        )
+    )
     out.append(("7 presets, rosenbrock", RunConfig(optimizers=presets, steps=5_000, objective="rosenbrock")))
     out.append(("Rprop + LBFGS, beale", RunConfig(optimizers=_opts("Rprop", "LBFGS"), steps=1_000, objective="beale")))
     return out
