@@ -18,13 +18,16 @@ TESTS = Path(__file__).resolve().parent
 BROWSER = TESTS / "browser"  # its tests share one worker (see below), but for the clusters'
 # The scopes that take longest (measured: docs/testing.md), started first so that no worker is left
 # with one of them at the end while the others have finished; the other files follow by their count.
+# Those that mostly wait (on a browser, a server, a cluster starting) alternate with those that
+# compute (torch.optim's own loops), so that waiting and computing overlap.
 LONGEST = (
     BROWSER,
-    BROWSER / "test_cluster_class.py",
-    BROWSER / "test_cluster.py",
     TESTS / "test_engine.py",
+    BROWSER / "test_cluster_class.py",
     TESTS / "test_schedulers.py",
+    BROWSER / "test_cluster.py",
     TESTS / "test_compiled_rules.py",
+    TESTS / "test_lbfgs.py",
 )
 # tests/reference.py (plain torch loops) is imported as a helper module by several tests.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -214,7 +217,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         return 0  # the edit-test loop: its workers' starts cost more than they win (docs/testing.md)
     named = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     files = {_scope(f) for p in named for f in ([p] if p.is_file() else p.rglob("test_*.py"))}
-    workers = min(len(os.sched_getaffinity(0)), len(files))
+    waiting = BROWSER in files and "not browser" not in config.getoption("markexpr", "")
+    workers = min(len(os.sched_getaffinity(0)) + waiting, len(files))  # + the browser's, mostly waiting
     return workers if workers > 1 else 0
 
 

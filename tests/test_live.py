@@ -8,16 +8,18 @@ from apptest_helpers import open_page, table
 
 from lab.app import form, live
 from lab.core import cost, optimizers
-from lab.core.config import OptimizerConfig, RunConfig
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 
 pytestmark = pytest.mark.usefixtures("fresh_shared_cache")
 
 
-def test_the_tutorials_runs_are_short_and_every_optimizer_at_30000_steps_is_not():
+def test_the_tutorials_runs_and_every_optimizer_at_30000_steps_are_short_and_a_heavy_run_is_not():
     assert live.is_short(RunConfig())  # 7 × 1 000 steps, compiled
     assert live.is_short(RunConfig(steps=3_000))
     every = tuple(OptimizerConfig(n) for n in optimizers.registry().names())
-    assert not live.is_short(RunConfig(optimizers=every, steps=30_000))
+    assert live.is_short(RunConfig(optimizers=every, steps=30_000))  # every class compiled (issue 21)
+    assert not live.is_short(RunConfig(optimizers=every, steps=30_000, repeats=4, data=DataConfig(samples=5_000)))
+    assert not live.is_short(RunConfig(optimizers=every, steps=30_000, objective="rosenbrock"))  # LBFGS: torch.optim
 
 
 def _edit_adam_lr(at, lr: float):
