@@ -377,9 +377,10 @@ def run(
             fast_hist = fast_params.to("cpu", torch.float64)
             for i, ln in enumerate(fast):
                 hist[id(ln)] = (fast_hist[:, i], fast_loss[:, i], stacked.seconds / len(fast), ln.lr)
-        for i, ln in enumerate(bfgs_lanes):
-            path = bfgs.path(i)
-            hist[id(ln)] = (path, obj.loss(path), bfgs.seconds / len(bfgs_lanes), ln.lr)
+        if bfgs is not None:
+            for i, ln in enumerate(bfgs_lanes):
+                path = bfgs.path(i)
+                hist[id(ln)] = (path, obj.loss(path), bfgs.seconds / len(bfgs_lanes), ln.lr)
         for ln, single in zip(slow, singles, strict=True):
             hist[id(ln)] = (single.hist, obj.loss(single.hist), single.seconds, single.lr)
         results = tuple(_lane_result(cfg, ln, obj, *hist[id(ln)], asked) for ln in lanes)
