@@ -21,6 +21,8 @@ VARIANTS = [
     OptimizerConfig.of("LBFGS", lr=0.05, history_size=2, max_iter=3, tolerance_change=1e-3),  # lack of progress
     OptimizerConfig.of("LBFGS", **WOLFE, history_size=2, max_iter=7),  # max_eval 8: the line search runs out
     OptimizerConfig.of("LBFGS", **WOLFE, lr=0.7, tolerance_grad=1e-3, tolerance_change=1e-4),  # early exits
+    # the line search keeps torch's own tolerance_change (1e-9), whatever the optimizer's
+    OptimizerConfig.of("LBFGS", **WOLFE, lr=1.5, tolerance_change=0.05),
 ]
 LABELLED = tuple(replace(o, label=f"LBFGS {i}") for i, o in enumerate(VARIANTS))
 MINI = tuple(
@@ -36,6 +38,18 @@ MINI = tuple(
 
 def _paths(res) -> list[np.ndarray]:
     return [np.stack([lane.w, lane.b], 1) for lane in res.lanes]
+
+
+def test_the_regression_steps_lbfgs_compiled_and_a_surface_through_torch_optim(monkeypatch):
+    """The comparisons below would pass as well through torch.optim: this one says which ran."""
+    through_torch = []
+    real = engine._TorchLane
+    monkeypatch.setattr(engine, "_TorchLane", lambda lane, *a: through_torch.append(lane.opt.name) or real(lane, *a))
+    engine.run(RunConfig(optimizers=(*LABELLED, *MINI), steps=20))
+    assert through_torch == []
+    engine.run(RunConfig(optimizers=VARIANTS[:1], steps=20, objective="rosenbrock"))
+    engine.run(RunConfig(optimizers=VARIANTS[:1], steps=20, scheduler="ReduceLROnPlateau"))  # reacts to the loss
+    assert through_torch == ["LBFGS", "LBFGS"]
 
 
 def test_lbfgs_is_listed_as_compiled_and_runs_so_on_the_regression():

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from lab.core.kernel import _fma, batch_gradient, torch_sum
+from lab.core.kernel import _compiled, _fma, batch_gradient, torch_sum
 
 ADD, SUB, MUL, DIV = range(4)
 C1, C2 = 1e-4, 0.9  # _strong_wolfe's Armijo and curvature constants
+WOLFE_TOL_CHANGE = 1e-9  # _strong_wolfe's own tolerance_change: torch's step() leaves it at its default
 
 # Per-lane constants, columns of ``conf`` (float64): lr comes per step from its own table.
 MAX_ITER, MAX_EVAL, TOL_GRAD, TOL_CHANGE, HISTORY, WOLFE = range(6)
@@ -34,18 +35,10 @@ T, H_DIAG, N_ITER, H_START, H_LEN = range(5)
 D0, D1, PG0, PG1 = range(4)
 
 
-def _compiled(fn):
-    options = {"nogil": True, "error_model": "numpy"}
-    try:
-        return numba.njit(cache=True, **options)(fn)
-    except RuntimeError:  # nowhere to keep the compiled code: compile per process
-        return numba.njit(**options)(fn)
-
-
 def _called(fn):
     """A helper the loop calls: compiled on its own and left to LLVM to inline (Numba's own
     ``inline="always"`` made the first compile take ~24 s instead of ~6 s, for the same speed)."""
-    return numba.njit(cache=True)(fn)
+    return numba.njit(cache=True, error_model="numpy")(fn)  # x / 0 is inf or nan, as in torch, not an exception
 
 
 @_called
@@ -337,8 +330,9 @@ def _step(data, batches, i, lane, sq, al, br, w, b, lr, conf, keep, vec, dirs, s
         evaluated, opt = 0, False
         if conf[lane, WOLFE] != 0:
             loss, g0, g1, t, tt, evaluated = _strong_wolfe(
-                data, batches, i, lane, sq, br, w, b, t, tt, d0, d1, loss, g0, g1, gtd, tol_change, max_eval - evals
-            )
+                data, batches, i, lane, sq, br, w, b, t, tt, d0, d1, loss, g0, g1, gtd,
+                WOLFE_TOL_CHANGE, max_eval - evals,
+            )  # fmt: skip
             keep[lane, T] = t
             w, b = _fma(cast(t), d0, w), _fma(cast(t), d1, b)
             opt = max(abs(g0), abs(g1)) <= tol_grad
