@@ -31,7 +31,7 @@ import torch
 
 from lab.core import engine, objectives, schedulers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig, SchedulerConfig
-from lab.core.rules import rule_for
+from lab.core.rules import lbfgs_limits, rule_for
 
 _TRAIN = engine.run  # the engine itself, whatever later wraps engine.run (a test counting its calls)
 
@@ -70,8 +70,8 @@ DEFAULT = Costs(
     torch_step=1.7e-4,
     torch_sample=2.0e-9,
     lbfgs_step=1.0e-3,
-    compiled_lbfgs_step=5.0e-7,
-    compiled_lbfgs_sample=3.0e-9,
+    compiled_lbfgs_step=2.6e-6,
+    compiled_lbfgs_sample=4.0e-9,
     schedule_step=3.0e-6,
     curve_sample=6.0e-9,
 )
@@ -88,10 +88,7 @@ def evaluations(opt: OptimizerConfig) -> int:
     default), one for every other class (torch evaluates it once per step)."""
     if opt.spec.torch_class != "LBFGS":
         return 1
-    kw = opt.kwargs
-    max_iter = int(kw.get("max_iter", 20))
-    max_eval = kw.get("max_eval")
-    return int(max_eval) if max_eval is not None else max_iter * 5 // 4
+    return lbfgs_limits(opt.kwargs)[1]
 
 
 DEFAULT_LBFGS_EVALUATIONS = 25  # torch's max_eval at its default max_iter (20)
@@ -124,8 +121,10 @@ def compiled_lbfgs(cfg: RunConfig, opt: OptimizerConfig) -> bool:
 
 
 def _compiled(cfg: RunConfig) -> bool:
-    """Whether the batched lanes of ``cfg`` run compiled (the regression on the CPU)."""
-    return cfg.is_regression and cfg.device in ("cpu", "auto")
+    """Whether the batched lanes of ``cfg`` run compiled (the regression on the CPU, where the engine
+    compiles: :func:`lab.core.engine.compiles`)."""
+    engine_compiles = engine.NUMPY_ON_CPU and engine.COMPILED_ON_CPU
+    return cfg.is_regression and cfg.device in ("cpu", "auto") and engine_compiles
 
 
 def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
@@ -139,10 +138,10 @@ def estimate(cfg: RunConfig, unit: Costs | None = None) -> float:
         batch = cfg.batch_size_of(opt) if cfg.is_regression else 0
         stochastic = cfg.is_regression and 0 < batch < n
         sched, on_batch = cfg.scheduler_of(opt), batched(cfg, opt)
-        if sched is not None and on_batch:
+        if sched is not None and (on_batch or compiled_lbfgs(cfg, opt)):  # its real class runs ahead
             scheduled.add((sched, opt.spec.torch_class))
         if compiled_lbfgs(cfg, opt):
-            per_step = _lbfgs_scale(opt) * c.compiled_lbfgs_step + c.compiled_lbfgs_sample * batch
+            per_step = _lbfgs_scale(opt) * (c.compiled_lbfgs_step + c.compiled_lbfgs_sample * batch)
         elif not on_batch:
             per_step = _torch_step(opt, batch, c)
         elif compiled:
@@ -226,10 +225,12 @@ def calibrate() -> Costs:
     found["stacked_step"] = max(one - found["stacked_lane"], 1e-12)
     found["torch_step"] = per_step(RunConfig(optimizers=rprop, steps=100, batch_size=1, data=tiny, scheduler=plateau))
     found["lbfgs_step"] = per_step(RunConfig(optimizers=lbfgs, steps=100, objective="rosenbrock"))  # torch.optim
-    # compiled LBFGS on mini-batches, which never let it settle: every step takes all its evaluations
-    found["compiled_lbfgs_step"] = per_step(RunConfig(optimizers=lbfgs, steps=500, batch_size=1, data=tiny))
-    half = RunConfig(optimizers=lbfgs, steps=50, batch_size=wide.samples // 2, data=wide)
-    spent = per_step(half) - found["compiled_lbfgs_step"]
+    # compiled LBFGS on mini-batches (its own batch size: its entry trains on the full batch), which
+    # never let it settle: a step takes as many evaluations as its line search asks
+    by_one = (OptimizerConfig.of("LBFGS", batch_size=1),)
+    found["compiled_lbfgs_step"] = per_step(RunConfig(optimizers=by_one, steps=500, batch_size=1, data=tiny))
+    half = OptimizerConfig.of("LBFGS", batch_size=wide.samples // 2)
+    spent = per_step(RunConfig(optimizers=(half,), steps=50, data=wide)) - found["compiled_lbfgs_step"]
     found["compiled_lbfgs_sample"] = max((spent - found["curve_sample"] * wide.samples) / half.batch_size, 1e-13)
     step_lr = SchedulerConfig.of("StepLR", step_size=100)
     scheduled = per_step(RunConfig(optimizers=gd, steps=2_000, batch_size=1, data=tiny, scheduler=step_lr))

@@ -311,6 +311,13 @@ def _adafactor(kw: Mapping[str, Any], lr: LR) -> Rule | None:
 OWN_LOOP = {"LBFGS": "lab.core.lbfgs"}
 
 
+def lbfgs_limits(kwargs: Mapping[str, Any]) -> tuple[int, int]:
+    """LBFGS's (max_iter, max_eval) per step, with torch's defaults: 20 and max_iter × 5/4."""
+    max_iter = int(kwargs.get("max_iter", 20))
+    max_eval = kwargs.get("max_eval")
+    return max_iter, max_iter * 5 // 4 if max_eval is None else int(max_eval)
+
+
 Builder = Callable[[Mapping[str, Any], LR], Rule | None]
 
 
