@@ -217,7 +217,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         return 0  # the edit-test loop: its workers' starts cost more than they win (docs/testing.md)
     named = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     files = {_scope(f) for p in named for f in ([p] if p.is_file() else p.rglob("test_*.py"))}
-    waiting = BROWSER in files and "not browser" not in config.getoption("markexpr", "")
+    waiting = BROWSER in files and not config.getoption("markexpr", "")  # every test, the browser's too
     workers = min(len(os.sched_getaffinity(0)) + waiting, len(files))  # + the browser's, mostly waiting
     return workers if workers > 1 else 0
 

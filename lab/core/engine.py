@@ -5,8 +5,9 @@ initial parameters. Lanes whose torch.optim class is an instance of :mod:`lab.co
 stacked into one (2, lanes) tensor and advanced together, so one step of all of them costs a
 handful of tensor operations in total instead of a forward, backward and optimizer step each;
 on the CPU the regression's steps run compiled (:mod:`lab.core.kernel`), whole chunks of steps
-in one call. The others run through their real torch.optim class, one lane at a time. Tests
-check every path against plain torch.optim loops.
+in one call, and so do its LBFGS lanes (:mod:`lab.core.lbfgs`: several evaluations a step). The
+others (a surface's LBFGS, a schedule that reacts to the loss or moves momentum) run through their
+real torch.optim class, one lane at a time. Tests check every path against plain torch.optim loops.
 
 No global state: data, starts and batch orders come from generators seeded by the config, so
 equal configs give equal results, also from several threads at once.
@@ -39,6 +40,15 @@ NUMPY_ON_CPU = True  # the batched loop on NumPy views on the CPU (tests switch 
 # The regression's batched loop compiled on the CPU, where Numba is installed (requirements.txt pins
 # it; without it the NumPy loop gives the same numbers, slower). Tests switch it off to check the loop.
 COMPILED_ON_CPU = importlib.util.find_spec("numba") is not None
+
+
+def keep_steps(hist, lanes, done: int):
+    """The first ``done`` steps of a part's history (a run stopped early): its rows, and the rates
+    its lanes' schedules recorded."""
+    for ln in lanes:
+        if ln.lr is not None:
+            ln.lr = ln.lr[:done]
+    return hist[: done + 1]
 
 
 class RunCancelled(Exception):
@@ -125,10 +135,7 @@ class _Stacked:
 
     def truncate(self, done: int) -> None:
         """Keep the first ``done`` steps (a run stopped early)."""
-        self.hist = self.hist[: done + 1]
-        for ln in self.lanes:
-            if ln.lr is not None:
-                ln.lr = ln.lr[:done]
+        self.hist = keep_steps(self.hist, self.lanes, done)
 
     def advance(self, done: int, count: int) -> None:
         t0 = time.perf_counter()

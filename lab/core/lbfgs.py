@@ -11,6 +11,8 @@ import torch
 
 from lab.core import kernel, lbfgs_kernel
 from lab.core.batch_layout import Layout
+from lab.core.engine import keep_steps
+from lab.core.rules import lbfgs_limits
 
 WORK = 1 << 23  # residuals per chunk, counting every evaluation a step may take
 MAX_CHUNK = 16_384
@@ -18,9 +20,7 @@ MAX_CHUNK = 16_384
 
 def settings(kwargs) -> tuple[float, ...]:
     """A lane's row of the kernel's ``conf``: torch's defaults where the kwargs leave them out."""
-    max_iter = int(kwargs.get("max_iter", 20))
-    max_eval = kwargs.get("max_eval")
-    max_eval = max_iter * 5 // 4 if max_eval is None else int(max_eval)
+    max_iter, max_eval = lbfgs_limits(kwargs)
     wolfe = kwargs.get("line_search_fn")
     if wolfe not in (None, "strong_wolfe"):
         raise ValueError(f"LBFGS supports line_search_fn None or 'strong_wolfe', not {wolfe!r}")
@@ -80,10 +80,7 @@ class Lanes:
 
     def truncate(self, done: int) -> None:
         """Keep the first ``done`` steps (a run stopped early)."""
-        self.hist = self.hist[: done + 1]
-        for ln in self.lanes:
-            if ln.lr is not None:
-                ln.lr = ln.lr[:done]
+        self.hist = keep_steps(self.hist, self.lanes, done)
 
     def path(self, i: int) -> torch.Tensor:
         """(steps + 1, 2) float64: lane i's (w, b) at every step, NaN from where it diverged."""

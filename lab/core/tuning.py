@@ -30,8 +30,9 @@ from lab.core.results import LaneResult
 GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)  # log-spaced: half a decade apart
 # torch.optim classes left out of a sweep, and why (they keep their learning rate).
 NOT_SWEPT = {
-    "LBFGS": "each of its steps runs up to max_iter (20) loss evaluations, so its sweep would take about "
-    "a minute here; it keeps its learning rate",
+    "LBFGS": "each of its steps runs up to max_iter (20) loss evaluations and a line search of its own, "
+    "and on a surface it steps through torch.optim (its sweep would take about a minute there); it keeps "
+    "its learning rate",
 }
 COLUMNS = ["optimizer", "lr", "status", "steps_to_tol", "final_loss", "excess_loss", "best"]
 
