@@ -104,6 +104,14 @@ def _evaluate(data, batches, i, lane, w, b, sq):
 
 
 @_called
+def _along(data, batches, i, lane, sq, w, b, t, d0, d1):
+    """torch's ``_directional_evaluate`` at (w, b) + t·d, and its directional derivative g·d."""
+    cast = data.x.dtype.type
+    f, g0, g1 = _evaluate(data, batches, i, lane, _fma(cast(t), d0, w), _fma(cast(t), d1, b), sq)
+    return f, g0, g1, _dot(g0, g1, d0, d1)
+
+
+@_called
 def _cubic(x1, tx1, f1, g1, x2, tx2, f2, g2, lo, tlo, hi, thi, like):
     """_cubic_interpolate with bounds (lo, hi); g1, g2 tensors, f1, f2 Python floats."""
     two = like.dtype.type(2)
@@ -170,11 +178,8 @@ def _strong_wolfe(data, batches, i, lane, sq, br, w, b, t, tt, d0, d1, f, g0, g1
     """torch's _strong_wolfe from (w, b) along d: (loss, gradient, t, t is a tensor, evaluations)."""
     like = data.x
     d_norm = max(abs(d0), abs(d1))
-    f_new, n0, n1 = _evaluate(
-        data, batches, i, lane, _fma(like.dtype.type(t), d0, w), _fma(like.dtype.type(t), d1, b), sq
-    )
+    f_new, n0, n1, gtd_new = _along(data, batches, i, lane, sq, w, b, t, d0, d1)
     evals = 1
-    gtd_new = _dot(n0, n1, d0, d1)
     t_prev, tpt, f_prev, p0, p1, gtd_prev = 0.0, False, f, g0, g1, gtd
     done, ls_iter, size = False, 0, 2
     while ls_iter < max_ls:
@@ -192,11 +197,8 @@ def _strong_wolfe(data, batches, i, lane, sq, br, w, b, t, tt, d0, d1, f, g0, g1
         tmp, tmpt = t, tt
         t, tt = _cubic(t_prev, tpt, f_prev, gtd_prev, t, tt, f_new, gtd_new, lo, tlo, hi, thi, like)
         t_prev, tpt, f_prev, p0, p1, gtd_prev = tmp, tmpt, f_new, n0, n1, gtd_new
-        f_new, n0, n1 = _evaluate(
-            data, batches, i, lane, _fma(like.dtype.type(t), d0, w), _fma(like.dtype.type(t), d1, b), sq
-        )
+        f_new, n0, n1, gtd_new = _along(data, batches, i, lane, sq, w, b, t, d0, d1)
         evals += 1
-        gtd_new = _dot(n0, n1, d0, d1)
         ls_iter += 1
     if size == 1:
         _set(br, 0, t, tt, f_new, n0, n1, gtd_new)
@@ -236,11 +238,8 @@ def _strong_wolfe(data, batches, i, lane, sq, br, w, b, t, tt, d0, d1, f, g0, g1
                 insuf = True
         else:
             insuf = False
-        f_new, n0, n1 = _evaluate(
-            data, batches, i, lane, _fma(like.dtype.type(t), d0, w), _fma(like.dtype.type(t), d1, b), sq
-        )
+        f_new, n0, n1, gtd_new = _along(data, batches, i, lane, sq, w, b, t, d0, d1)
         evals += 1
-        gtd_new = _dot(n0, n1, d0, d1)
         ls_iter += 1
         if _armijo_fails(f_new, f, t, tt, gtd, like) or f_new >= br[2, low]:
             _set(br, high, t, tt, f_new, n0, n1, gtd_new)
