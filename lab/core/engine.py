@@ -338,8 +338,9 @@ def run(
         return BatchStream(n, key[0], cfg.seed, key[1]) if obj.stochastic else None
 
     fast = [ln for ln in lanes if ln.rule is not None]
-    bfgs_lanes = [ln for ln in lanes if ln.rule is None and lbfgs_compiles(ln, obj, device)]
-    slow = [ln for ln in lanes if ln.rule is None and ln not in bfgs_lanes]
+    ruleless = [(ln, lbfgs_compiles(ln, obj, device)) for ln in lanes if ln.rule is None]
+    bfgs_lanes = [ln for ln, compiled in ruleless if compiled]
+    slow = [ln for ln, compiled in ruleless if not compiled]  # (not `ln in bfgs_lanes`: == on lanes compares arrays)
     with torch.no_grad():
         stacked = None
         if fast:
