@@ -7,6 +7,8 @@ hyperparameters and the batch order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -17,8 +19,11 @@ from lab.core.data import BatchStream, initial_params, make_data
 from lab.core.landscapes import get as get_landscape
 
 
-def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0, nudge: float = 0.0) -> np.ndarray:
-    """(steps + 1, 2) trajectory of (w, b) from a plain torch.optim loop. ``nudge``: every gradient
+def torch_loop(
+    cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0, nudge: float = 0.0, until: Callable | None = None
+) -> np.ndarray:
+    """(steps + 1, 2) trajectory of (w, b) from a plain torch.optim loop; with ``until(k, w, b)``,
+    only up to the first row k for which it is true (the trajectory so far). ``nudge``: every gradient
     moves by ± nudge times the size of the terms it sums (a random sign per parameter and evaluation,
     fixed seed), as if those sums had been rounded otherwise: near the optimum a gradient is a small
     difference of large terms, and its rounding is of the terms' size, not its own."""
@@ -81,6 +86,8 @@ def torch_loop(cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0, nudge: flo
         elif scheduler is not None:
             scheduler.step()
         out.append([float(params[0].detach().reshape(-1)[0]), float(params[1].detach().reshape(-1)[0])])
+        if until is not None and until(i + 1, *out[-1]):
+            break
     return np.array(out)
 
 
@@ -112,8 +119,13 @@ SENSITIVE = {"float64": 1e-10, "float32": 1e-5}
 def horizon(cfg: RunConfig, opt: OptimizerConfig, ref: np.ndarray, repeat: int = 0) -> int:
     """The first step of ``ref`` (torch's path) from which a last-bits difference grows past
     SENSITIVE; len(ref) if none does."""
-    shadow = torch_loop(cfg, opt, repeat, nudge=NUDGE[cfg.dtype])
-    apart = np.flatnonzero(~(np.abs(shadow - ref).max(1) <= SENSITIVE[cfg.dtype]))  # NaN counts as apart
+    tol = SENSITIVE[cfg.dtype]
+
+    def parted(k: int, w: float, b: float) -> bool:  # NaN counts as apart
+        return not (abs(w - ref[k, 0]) <= tol and abs(b - ref[k, 1]) <= tol)
+
+    shadow = torch_loop(cfg, opt, repeat, nudge=NUDGE[cfg.dtype], until=parted)  # stops where it parts
+    apart = np.flatnonzero(~(np.abs(shadow - ref[: len(shadow)]).max(1) <= tol))
     return int(apart[0]) if len(apart) else len(ref)
 
 
