@@ -133,6 +133,15 @@ def wait_back(cluster: Cluster, replica_name: str, killed: int, timeout: float =
     raise AssertionError(f"{replica_name} did not come back in {timeout} s:\n{cluster.out[-2000:]}")
 
 
+def stored_link(pg) -> str:
+    """The short id of the run this page shows (its ``?r=`` link, from the history tab's caption)."""
+    open_tab(pg, "Downloads & history")
+    caption = pg.get_by_text("A link to this very run", exact=False).inner_text()
+    found = re.search(r"\?r=([a-z0-9]{8})", caption)
+    assert found is not None, caption
+    return found.group(1)
+
+
 def expect_stored_history(pg, trained: list[dict[str, str]], kept: int = 1) -> None:
     """A new session of this page (after a reconnect or a restart) shows its run from the store."""
     expect(pg.get_by_text("from this session's stored history", exact=False)).to_be_visible(timeout=60_000)

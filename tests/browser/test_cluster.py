@@ -4,23 +4,26 @@ a replica that dies is started again while its users carry on from the run store
 Three users open a training link through the balancer; each trains, downloads its summary CSV and,
 after its connection drops and comes back, still finds its run in the history, all on the replica
 the balancer's cookie names. Their results equal the engine's. Then, with the replicas on one SQLite
-file and on a PostgreSQL server of the cluster's own: the replica serving a user is killed, the page
+file: the replica serving a user is killed, the page
 reconnects and finds its history, the replica comes back, and after the whole cluster is restarted on
-the same data folder the run still opens from its ``?r=`` link.
+the same data folder the run still opens from its ``?r=`` link. (The same crash with PostgreSQL is in
+test_cluster_class.py.)
 """
 
 from __future__ import annotations
 
 import os
-import re
+import shutil
 import signal
+import tempfile
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 from app import exceptions, open_page, open_tab, results_table, wait_idle
-from cluster import CONNECTED, DISCONNECTED, expect_stored_history, replica, start_cluster, wait_back
+from cluster import CONNECTED, DISCONNECTED, expect_stored_history, replica, start_cluster, stored_link, wait_back
 from conftest import ARTIFACTS
 from playwright.sync_api import expect
 
@@ -42,9 +45,11 @@ KEEP_SOCKETS = """
 
 @pytest.fixture(scope="module")
 def cluster():
-    running = start_cluster(ARTIFACTS / "cluster")
-    yield running.base
-    running.stop()  # cluster.sh stops HAProxy and every replica
+    folder = Path(tempfile.mkdtemp(prefix="lab-cluster-"))
+    running = start_cluster(ARTIFACTS / "cluster", data=folder)
+    yield running
+    running.stop()  # cluster.sh stops HAProxy and every replica (again, if a test stopped it)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_sessions_stay_on_their_replica_through_train_download_and_reconnect(browser, cluster, tmp_path):
@@ -55,7 +60,7 @@ def test_sessions_stay_on_their_replica_through_train_download_and_reconnect(bro
     try:
         pages = [ctx.new_page() for ctx in contexts]
         for seed, pg in zip(seeds, pages, strict=True):
-            open_page(pg, cluster, f"optimizers?seed={seed}&steps=300&run=1")
+            open_page(pg, cluster.base, f"optimizers?seed={seed}&steps=300&run=1")
         replicas = []
         for seed, ctx, pg in zip(seeds, contexts, pages, strict=True):
             pg.locator("[data-testid=stTable] table tbody tr").first.wait_for(timeout=120_000)
@@ -96,28 +101,20 @@ TABLE = "[data-testid=stTable] table tbody tr"
 LINK = "seed=203&steps=300&run=1"
 
 
-def _stored_link(pg) -> str:
-    open_tab(pg, "Downloads & history")
-    caption = pg.get_by_text("A link to this very run", exact=False).inner_text()
-    return re.search(r"\?r=([a-z0-9]{8})", caption).group(1)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("db", ["sqlite", "postgres"])
-def test_a_killed_replica_comes_back_and_its_user_keeps_the_history_through_a_cluster_restart(browser, db, data_folder):
-    logs = ARTIFACTS / f"cluster-{db}"
-    running = start_cluster(logs, "--db", db, data=data_folder)
+def test_a_killed_replica_comes_back_and_its_user_keeps_the_history_through_a_cluster_restart(browser, cluster):
+    """On the module's cluster (its replicas on one SQLite file; PostgreSQL's crash and restart are
+    test_cluster_class.py's): the replica serving a user is killed, then the whole cluster restarted."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         pg = ctx.new_page()
-        open_page(pg, running.base, f"optimizers?{LINK}")
+        open_page(pg, cluster.base, f"optimizers?{LINK}")
         pg.locator(TABLE).first.wait_for(timeout=120_000)
         wait_idle(pg)
         trained = results_table(pg)
         token = parse_qs(urlparse(pg.url).query)["s"][0]  # the session's token, kept in the URL
-        short_id = _stored_link(pg)
+        short_id = stored_link(pg)
         serving = replica(ctx)
-        killed = running.pid(serving)
+        killed = cluster.pid(serving)
         t0 = time.monotonic()
         os.kill(killed, signal.SIGKILL)  # a crash: no goodbye to the browser or the store
         pg.wait_for_selector(DISCONNECTED, timeout=30_000)
@@ -127,15 +124,15 @@ def test_a_killed_replica_comes_back_and_its_user_keeps_the_history_through_a_cl
         # … to a new session (on another replica, or the same one started again): the run from the store
         expect_stored_history(pg, trained)
         assert exceptions(pg) == []
-        wait_back(running, serving, killed)
+        wait_back(cluster, serving, killed)
         back = time.monotonic() - t0
-        assert f"replica {serving} (pid {killed}) exited with status 137" in running.out
-        print(f"\n{db}: page reconnected {reconnected:.1f} s after the kill, {serving} back after {back:.1f} s")
+        assert f"replica {serving} (pid {killed}) exited with status 137" in cluster.out
+        print(f"\npage reconnected {reconnected:.1f} s after the kill, {serving} back after {back:.1f} s")
     finally:
         ctx.close()
-        running.stop()
+        cluster.stop()
 
-    again = start_cluster(logs, "--db", db, data=data_folder)  # the whole cluster, on the same data folder
+    again = start_cluster(ARTIFACTS / "cluster-again", data=cluster.data)  # the whole cluster, same data folder
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         pg = ctx.new_page()

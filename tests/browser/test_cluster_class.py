@@ -6,7 +6,8 @@ from a link, and the run is on the teacher's board within 3 s (the times are pri
 serving the students is killed: each student's page reconnects (to the other replica) and finds its
 run in its stored history, and the teacher's board still counts every run, none doubled. Then the
 whole cluster is restarted on the same data folder: the teacher takes the room up with its code and
-key, and the board shows the three runs again; a student's own URL finds its history.
+key, and the board shows the three runs again; a student's own URL finds its history, and the run's
+``?r=`` link opens it without training.
 
 The same flow, without the kill, on one server with the embedded SQLite default (``python -m lab.serve``).
 Selectors are the widgets' keys (``st-key-class-…``), not their labels.
@@ -26,7 +27,17 @@ import appserver as server
 import pytest
 import sqlalchemy as sa
 from app import board_line, exceptions, open_page, results_table, wait_idle
-from cluster import CONNECTED, DISCONNECTED, Cluster, expect_stored_history, pin, replica, start_cluster, wait_back
+from cluster import (
+    CONNECTED,
+    DISCONNECTED,
+    Cluster,
+    expect_stored_history,
+    pin,
+    replica,
+    start_cluster,
+    stored_link,
+    wait_back,
+)
 from conftest import ARTIFACTS
 
 from lab import store as db
@@ -136,6 +147,7 @@ def kill_students_replica(up: Deployment, pages: list, trained: list) -> None:
         assert exceptions(pg) == []
     reconnected = time.monotonic() - t0
     wait_back(cluster, STUDENTS_ON, killed)
+    assert f"replica {STUDENTS_ON} (pid {killed}) exited with status 137" in cluster.out
     print(
         f"students' pages back with their history {reconnected:.1f} s after the kill; "
         f"{STUDENTS_ON} restarted after {time.monotonic() - t0:.1f} s"
@@ -175,6 +187,7 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
         board_line(teacher, len(STUDENTS)).wait_for(timeout=10_000)  # every run, none doubled
         assert posted(up.db_url, code) == (len(STUDENTS), len(STUDENTS))
         assert exceptions(teacher) == []
+        short_id = stored_link(pages[0])  # read after the crash: no tab opened before it
     finally:
         for ctx in contexts:
             ctx.close()
@@ -189,6 +202,9 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
         pg = ctx.new_page()
         open_page(pg, again.base, f"optimizers?seed=301&run=1&s={tokens[0]}")  # a student's own URL
         expect_stored_history(pg, trained[0])
+        open_page(pg, again.base, f"optimizers?r={short_id}")  # the run's link opens without training
+        pg.locator(TABLE).first.wait_for(timeout=60_000)
+        assert results_table(pg) == trained[0]
         assert exceptions(teacher) == [] and exceptions(pg) == []
     finally:
         ctx.close()
