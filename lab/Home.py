@@ -96,14 +96,20 @@ PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True
 
 
 def generated_data(disabled: bool) -> None:
+    device = str(st.session_state.get(session.DEVICE, "cpu"))
+    name = limits.samples_limit(device)  # an accelerator may take more samples than the CPU
+    top = getattr(LIMITS, name)
+    if st.session_state.get(session.SAMPLES, 0) > top:  # more than this device takes: its most, said so
+        st.session_state[session.SAMPLES] = top
+        st.caption(f"Samples brought to {top:,}: the most {device} takes on this server.")
     st.number_input(
         "Samples",
         2,
-        LIMITS.samples,
+        top,
         step=10,
         key=session.SAMPLES,
         disabled=disabled,
-        help=f"At most {LIMITS.samples:,} on this server ({limits.variable('samples')}).",
+        help=f"At most {top:,} on {device} on this server ({limits.variable(name)}).",
     )
     st.number_input("Noise (std)", 0.0, 100.0, step=0.05, format="%g", key=session.NOISE, disabled=disabled)
     st.number_input("True w", -100.0, 100.0, step=0.5, format="%g", key=session.TRUE_W, disabled=disabled)

@@ -11,8 +11,9 @@ import sys
 import pytest
 from apptest_helpers import open_page, open_tab
 
-from lab.app import limits, runs
+from lab.app import limits, query, runs
 from lab.app.limits import Limits
+from lab.core.config import DataConfig, RunConfig, max_samples
 
 
 def test_profiles_and_overrides_come_from_the_environment():
@@ -51,6 +52,7 @@ def small(monkeypatch):
     tight = Limits(
         steps=500,
         samples=40,
+        accelerator_samples=400,
         repeats=4,
         optimizers=3,
         sweep_lanes=20,
@@ -113,3 +115,45 @@ def test_an_upload_over_the_limits_says_which_and_how_to_run_bigger(small):
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "big.csv has 35 rows, over the limit of 30 on this server (LAB_MAX_UPLOAD_KB, LAB_MAX_UPLOAD_ROWS)" in errors
     assert "python -m lab compare --data big.csv" in errors and "The data in use is unchanged" in errors
+
+
+def test_an_accelerator_takes_ten_times_the_samples_of_the_cpu():
+    assert max_samples("cpu") == 100_000 and max_samples("cuda:1") == max_samples("mps") == 1_000_000
+    RunConfig(data=DataConfig(samples=1_000_000), device="cuda")  # valid: the device is resolved when it runs
+    with pytest.raises(ValueError) as err:
+        RunConfig(data=DataConfig(samples=100_001))
+    assert str(err.value) == (
+        "data.samples = 100001 is outside the allowed range [2, 100000] on the CPU "
+        "(on an accelerator, device cuda or mps: up to 1000000)"
+    )
+    with pytest.raises(ValueError, match=r"data.samples = 1000001 is outside the allowed range \[2, 1000000\]"):
+        DataConfig(samples=1_000_001)
+    assert limits.samples_limit("cpu") == "samples" and limits.samples_limit("cuda:0") == "accelerator_samples"
+    assert limits.load({}).accelerator_samples == 1_000_000
+    assert limits.load({"LAB_PROFILE": "hosted"}).accelerator_samples == 5_000
+    assert limits.load({"LAB_MAX_ACCELERATOR_SAMPLES": "250000"}).accelerator_samples == 250_000
+    with pytest.raises(ValueError, match=r"LAB_MAX_ACCELERATOR_SAMPLES = 2000000 is outside \[1, 1000000\]"):
+        limits.load({"LAB_MAX_ACCELERATOR_SAMPLES": "2000000"})
+
+
+def test_the_accelerators_limit_names_its_variable_and_the_samples_flag(small):
+    value, notice = limits.within("accelerator_samples", 500)
+    assert value == 400 and notice is not None
+    assert notice.startswith("samples = 500 is over this server's limit of 400 (LAB_MAX_ACCELERATOR_SAMPLES).")
+    assert "python -m lab compare --samples 500 --out results/" in notice
+
+
+def test_a_link_reads_its_samples_against_its_device():
+    assert query.from_query({"device": "cuda:0", "samples": "500000"}).config.data.samples == 500_000
+    cpu = query.from_query({"samples": "500000"})
+    assert cpu.config.data.samples == 50
+    assert any("Ignored samples='500000'" in n and "on the CPU" in n for n in cpu.notices), cpu.notices
+
+
+def test_a_link_for_an_accelerator_on_a_machine_without_one_falls_back_to_the_cpus_limit():
+    at = open_page("optimizers", query={"device": "cuda:7", "samples": "500000"})
+    notices = " ".join(w.value for w in at.warning)
+    assert not at.exception
+    assert "Ignored device='cuda:7'" in notices
+    assert "samples = 500,000 is over this server's limit of 100,000 (LAB_MAX_SAMPLES)" in notices
+    assert at.number_input(key="shared.samples").value == 100_000

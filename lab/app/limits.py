@@ -17,13 +17,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from lab.core.config import MAX_LANES, MAX_REPEATS, MAX_SAMPLES, MAX_STEPS
+from lab.core.config import MAX_ACCELERATOR_SAMPLES, MAX_LANES, MAX_REPEATS, MAX_SAMPLES, MAX_STEPS, max_samples
 
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
     steps: int  # optimizer steps per optimizer in one run
-    samples: int  # data samples
+    samples: int  # data samples (on the CPU)
+    accelerator_samples: int  # data samples of a run on an accelerator (cuda, mps)
     repeats: int  # independent starts (and batch orders) per optimizer in one run
     optimizers: int  # optimizers trained side by side in one run
     sweep_lanes: int  # (optimizer, learning rate) pairs in one "Tune learning rates"
@@ -47,6 +48,7 @@ _PROFILE_NAMES = ("local", "hosted")
 _BY_PROFILE = {  # limit: (local, hosted)
     "steps": (50_000, 30_000),
     "samples": (MAX_SAMPLES, 5_000),
+    "accelerator_samples": (MAX_ACCELERATOR_SAMPLES, 5_000),
     "repeats": (MAX_REPEATS, 8),
     "optimizers": (MAX_LANES, 12),
     "sweep_lanes": (400, 120),
@@ -66,6 +68,7 @@ PROFILES = {
 CEILINGS = {
     "steps": MAX_STEPS,
     "samples": MAX_SAMPLES,
+    "accelerator_samples": MAX_ACCELERATOR_SAMPLES,
     "repeats": MAX_REPEATS,
     "optimizers": MAX_LANES,
     "sweep_lanes": 2_000,
@@ -122,10 +125,17 @@ def refusal(name: str, asked: int, what: str, bigger: str, limits: Limits | None
     )
 
 
+def samples_limit(device: str) -> str:
+    """The limit on a run's samples on ``device``: ``samples`` on the CPU, else ``accelerator_samples``."""
+    return "samples" if max_samples(device) == MAX_SAMPLES else "accelerator_samples"
+
+
 def within(name: str, asked: int, limits: Limits | None = None) -> tuple[int, str | None]:
-    """A link's ``asked`` for the limit ``name`` (steps, samples, repeats — each also a ``compare``
-    flag) brought within the limit, and the notice saying so (None when within)."""
-    notice = refusal(name, asked, name, f"python -m lab compare --{name} {asked} --out results/", limits)
+    """A link's ``asked`` for the limit ``name`` (steps, samples, accelerator_samples, repeats; the
+    ``compare`` flag drops the ``accelerator_``) brought within the limit, and the notice saying so
+    (None when within)."""
+    flag = name.removeprefix("accelerator_")
+    notice = refusal(name, asked, flag, f"python -m lab compare --{flag} {asked} --out results/", limits)
     limit = getattr(limits or LIMITS, name)
     return (asked, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 

@@ -119,9 +119,10 @@ def _read_unknown(q: Mapping[str, str]) -> Notices:
     return [f"Ignored unknown parameter {key!r}." for key in q if key not in known and "." not in key]
 
 
-def _read_data(q: Mapping[str, str]) -> tuple[DataConfig, Notices]:
-    """samples, noise, true_w, true_b; each checked together with those read before it. A link
-    of a run on a learner's own data names the file, which must be uploaded again."""
+def _read_data(q: Mapping[str, str], device: str) -> tuple[DataConfig, Notices]:
+    """samples, noise, true_w, true_b; each checked together with those read before it (samples
+    against the link's ``device``: an accelerator takes more). A link of a run on a learner's own
+    data names the file, which must be uploaded again."""
     default, kw, notices = DataConfig(), dict[str, Any](), Notices()
     if "data" in q:
         name = q.get("data_name") or "of that run"
@@ -133,7 +134,7 @@ def _read_data(q: Mapping[str, str]) -> tuple[DataConfig, Notices]:
         if key in q:
             try:
                 value = _parse_value(q[key], getattr(default, attr))
-                DataConfig(**{**kw, attr: value})
+                RunConfig(data=DataConfig(**{**kw, attr: value}), device=device)
                 kw[attr] = value
             except ValueError as exc:
                 notices.append(_ignored(key, q[key], str(exc), getattr(default, attr)))
@@ -207,11 +208,13 @@ def from_query(params: Mapping[str, Any]) -> PageState:
     """The page state a URL describes; bad or unknown parameters fall back to defaults, noted."""
     q = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
     notices = _read_unknown(q)
-    data, found = _read_data(q)
+    device = str(q.get("device", "")).strip() or "cpu"  # read again (and noted if bad) with the others
+    data, found = _read_data(q, device)
     notices += found
     opts, found = _read_optimizers(q)
     notices += found
-    cfg = RunConfig(data=data) if opts is None else RunConfig(data=data, optimizers=opts)
+    cfg = RunConfig(data=data, device=device)
+    cfg = cfg if opts is None else cfg.replace(optimizers=opts)
     cfg, found = _read_top(q, cfg)
     notices += found
     same_lr, found = _read_same_lr(q)

@@ -62,20 +62,20 @@ def init_from_url(
         if over is not None:
             page.config = page.config.replace(**{name: value})
             page.notices.append(over)
-    samples, over = limits.within("samples", page.config.data.samples)
-    if over is not None:
-        data = dataclasses.replace(page.config.data, samples=samples)
-        page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples))
-        page.notices.append(over)
-    cfg = page.config
     have = devices.device_names()
-    device = cfg.device
+    device = page.config.device
     if device not in have:
         try:
             device = str(devices.resolve(device))
         except ValueError as exc:
             page.notices.append(f"Ignored device={device!r}: {exc}. Using cpu.")
             device = "cpu"
+    samples, over = limits.within(limits.samples_limit(device), page.config.data.samples)
+    if over is not None:
+        data = dataclasses.replace(page.config.data, samples=samples)
+        page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples))
+        page.notices.append(over)
+    cfg = page.config
     state.setdefault(DEVICE, device)
     state.setdefault(SEED, cfg.seed)
     state.setdefault(SAMPLES, cfg.data.samples)

@@ -17,12 +17,18 @@ from typing import Any
 from lab.core import optimizers, schedulers
 
 MAX_STEPS = 100_000
-MAX_SAMPLES = 100_000
+MAX_SAMPLES = 100_000  # on the CPU
+MAX_ACCELERATOR_SAMPLES = 1_000_000  # on a GPU (cuda, mps): the sizes where one pays off (the GPU page)
 MAX_REPEATS = 32
 MAX_LANES = 128  # optimizers x repeats trained together
 REGRESSION = "regression"  # the tutorial's model; every other objective is a landscape
 OBJECTIVES = (REGRESSION, "rosenbrock", "beale", "saddle")
 DTYPES = ("float32", "float64")
+
+
+def max_samples(device: str) -> int:
+    """The most samples a run may have on ``device`` (a name: "cpu", "cuda:0", "mps")."""
+    return MAX_SAMPLES if device.split(":")[0] == "cpu" else MAX_ACCELERATOR_SAMPLES
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
@@ -62,7 +68,7 @@ class DataConfig:
     dataset_name: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "samples", _check_int("data.samples", self.samples, 2, MAX_SAMPLES))
+        object.__setattr__(self, "samples", _check_int("data.samples", self.samples, 2, MAX_ACCELERATOR_SAMPLES))
         span = 100.0 if self.dataset is None else 1e12  # own data: any line its numbers give
         object.__setattr__(self, "true_w", _check_float("data.true_w", self.true_w, -span, span))
         object.__setattr__(self, "true_b", _check_float("data.true_b", self.true_b, -span, span))
@@ -196,7 +202,7 @@ class OptimizerConfig:
         object.__setattr__(self, "overrides", norm)
         if self.batch_size is not None:
             object.__setattr__(
-                self, "batch_size", _check_int(f"{spec.name}.batch_size", self.batch_size, 1, MAX_SAMPLES)
+                self, "batch_size", _check_int(f"{spec.name}.batch_size", self.batch_size, 1, MAX_ACCELERATOR_SAMPLES)
             )
 
     @classmethod
@@ -308,6 +314,11 @@ class RunConfig:
             )
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be a name such as 'cpu' or 'cuda:0', got {self.device!r}")
+        if self.data.samples > max_samples(self.device):
+            raise ValueError(
+                f"data.samples = {self.data.samples} is outside the allowed range [2, {MAX_SAMPLES}] on the CPU "
+                f"(on an accelerator, device cuda or mps: up to {MAX_ACCELERATOR_SAMPLES})"
+            )
         object.__setattr__(self, "dtype", _check_choice("dtype", self.dtype, DTYPES))
         object.__setattr__(self, "tol", _check_float("tol", self.tol, 0.0, 1e3, low_open=True))
         object.__setattr__(self, "scheduler", SchedulerConfig.from_dict(self.scheduler))
