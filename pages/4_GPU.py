@@ -10,6 +10,7 @@ import torch
 
 from lab.app import charts, keys, session
 from lab.core import devices
+from lab.core.config import MAX_ACCELERATOR_SAMPLES, MAX_SAMPLES
 from lab.lessons import gpu
 
 
@@ -95,3 +96,39 @@ if len(skipped):
     )
 st.markdown(gpu.verdict(table))
 show_code(gpu.step_time, gpu.measure, gpu.crossover)
+
+st.header("4. The lab's own engine on each device")
+st.markdown(
+    "The Optimizers page trains with the lab's engine, not with the loop above: every optimizer side "
+    "by side, compiled on the CPU, a few tensor operations a step on an accelerator. Here it trains "
+    "the seven presets on the tutorial's data, then on large data sets (an accelerator takes up to "
+    f"{MAX_ACCELERATOR_SAMPLES:,} samples, the CPU {MAX_SAMPLES:,})."
+)
+
+
+@st.fragment
+def engine_timings() -> None:
+    asked = keys.GPU("engine", "asked")
+    if st.button("Time the engine", key=keys.GPU("btn", "engine"), help="Seconds of work; once an hour for everyone."):
+        st.session_state[asked] = True
+    if not st.session_state.get(asked):
+        return
+    bar = st.empty()
+    table = gpu.measured(names, what=gpu.measure_engine, progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}"))
+    bar.empty()
+    wide = table.pivot(index=["samples", "steps"], columns="device", values="seconds")  # the cases run, in order
+    st.dataframe(
+        wide.reset_index().rename_axis(columns=None),
+        hide_index=True,
+        width="stretch",
+        column_config={k: st.column_config.NumberColumn(format="localized") for k in ("samples", "steps")}
+        | {d: st.column_config.NumberColumn(f"{d} (s)", format="%.3f") for d in names},
+    )
+    skipped = table[table["note"] != ""]
+    if len(skipped):
+        st.caption("; ".join(f"{r.device}, {r.samples:,} samples: {r.note}" for r in skipped.itertuples()))
+    st.markdown(gpu.engine_verdict(table))
+
+
+engine_timings()
+show_code(gpu.engine_time)

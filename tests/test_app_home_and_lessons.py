@@ -3,6 +3,7 @@ AppTest: every page loads, the numbers shown are torch's, inputs survive a visit
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -134,6 +135,23 @@ def test_gpu_page_measure_again_asks_for_a_fresh_measurement(monkeypatch):
     at = open_page("gpu")
     at.button(key="gpu.btn.again").click().run()
     assert not at.exception and asked == [False, True]
+
+
+def test_gpu_page_times_the_engine_when_asked(monkeypatch):
+    real = gpu.measured
+    short = functools.partial(gpu.measure_engine, cases=((50, 100), (200_000, 5)))
+    asked = []
+    monkeypatch.setattr(gpu, "measured", lambda names, **kw: asked.append(kw.get("what")) or real(names, **kw))
+    monkeypatch.setattr(gpu, "measure_engine", short)
+    at = open_page("gpu")
+    tables = len(at.dataframe)
+    assert not at.exception and gpu.measure_engine not in asked  # not on load: it trains for seconds
+    at.button(key="gpu.btn.engine").click().run()
+    assert not at.exception and asked[-1] is short
+    timed = at.dataframe[tables].value
+    assert list(timed.columns) == ["samples", "steps", "cpu"] and timed["cpu"].iloc[0] > 0
+    assert "not run: over the 100,000 samples a run may have on cpu" in " ".join(c.value for c in at.caption)
+    assert any("No accelerator here" in m.value for m in at.markdown)
 
 
 def test_gpu_page_with_an_accelerator_shows_its_column_and_verdict(monkeypatch):

@@ -215,3 +215,25 @@ def test_the_optimizer_state_is_shown_without_float32_storage_digits():
             strict=True,
         ):
             assert v == float(f"{r:.6g}") and len(repr(v).replace("-", "").replace(".", "").lstrip("0")) <= 7
+
+
+def test_the_engine_is_timed_on_each_device_within_its_limit_on_samples():
+    table = gpu.measure_engine(["cpu"], cases=((50, 200), (200_000, 5)))
+    first, over = table.iloc[0], table.iloc[1]
+    assert 0 < first.seconds < 30 and first.us_per_step == pytest.approx(1e6 * first.seconds / 200)
+    assert first.note == "" and (over.samples, over.steps) == (200_000, 5) and np.isnan(over.seconds)
+    assert over.note == "not run: over the 100,000 samples a run may have on cpu"
+    text = gpu.engine_verdict(table)
+    said = f"On the CPU, the seven presets side by side: 200 steps on 50 samples in {first.seconds:.2f} s."
+    assert text.startswith(said)
+    assert "No accelerator here" in text
+
+
+def test_the_engine_verdict_compares_each_accelerator_with_the_cpu():
+    rows = [("cpu", 50, 30_000, 0.2), ("cpu", 100_000, 300, 0.5), ("cpu", 1_000_000, 300, float("nan"))]
+    rows += [("cuda:0", 50, 30_000, 1.0), ("cuda:0", 100_000, 300, 0.1), ("cuda:0", 1_000_000, 300, 0.3)]
+    text = gpu.engine_verdict(pd.DataFrame(rows, columns=["device", "samples", "steps", "seconds"]))
+    assert "- **cuda:0**, 30,000 steps on 50 samples: 1.00 s (0.20× the CPU's speed)." in text
+    assert "- **cuda:0**, 300 steps on 100,000 samples: 0.10 s (5.00× the CPU's speed)." in text
+    assert "- **cuda:0**, 300 steps on 1,000,000 samples: 0.30 s (more samples than the CPU takes)." in text
+    assert "No accelerator" not in text

@@ -10,7 +10,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from lab.core import devices
+from lab.core import devices, engine
+from lab.core.config import DataConfig, RunConfig, max_samples
 from lab.core.data import generator
 from lab.lessons.api import Lr, seeded
 
@@ -173,7 +174,71 @@ def verdict(table: pd.DataFrame) -> str:
     )
 
 
-_MEASURED: dict[tuple[str, ...], tuple[float, pd.DataFrame]] = {}
+# The lab's own engine (lab.core.engine), not a plain torch loop: the seven presets side by side on
+# the tutorial's data for a long run, and on large data sets, where an accelerator may pay off.
+ENGINE_CASES = ((50, 30_000), (100_000, 300), (1_000_000, 300))  # (samples, steps)
+
+
+def engine_time(device_name: str, samples: int, steps: int, seed: int = 0) -> float:
+    """Seconds for the lab's engine to train the seven presets side by side, ``steps`` steps on
+    ``samples`` generated samples, on the device, results back on the CPU (so the device has
+    finished). A short run first, untimed: compiling or loading the step loop, the device's first
+    kernels. The faster of two runs counts."""
+    cfg = RunConfig(steps=steps, data=DataConfig(samples=samples), seed=seed, device=device_name)
+    engine.run(cfg.replace(steps=min(steps, 10)))
+    best = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        engine.run(cfg)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure_engine(
+    device_names: list[str],
+    cases: tuple[tuple[int, int], ...] = ENGINE_CASES,
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """:func:`engine_time` for every device and (samples, steps); a case over a device's limit on
+    samples (the CPU's is lower) is not run, and its note says why."""
+    rows = []
+    cells = [(d, n, k) for d in device_names for n, k in cases]
+    for i, (dev, n, k) in enumerate(cells):
+        limit = max_samples(dev)
+        if n > limit:
+            row = {"seconds": float("nan"), "note": f"not run: over the {limit:,} samples a run may have on {dev}"}
+        else:
+            row = {"seconds": engine_time(dev, n, k), "note": ""}
+        rows.append({"device": dev, "samples": n, "steps": k, **row, "us_per_step": 1e6 * row["seconds"] / k})
+        if progress is not None:
+            progress((i + 1) / len(cells))
+    return pd.DataFrame(rows, columns=["device", "samples", "steps", "seconds", "us_per_step", "note"])
+
+
+def engine_verdict(table: pd.DataFrame) -> str:
+    """What the engine's timings say, in words (Markdown): the CPU's, then each accelerator's
+    against it where the CPU ran the same case."""
+    cpu = table[(table.device == "cpu") & table.seconds.notna()]
+    base = cpu.set_index(["samples", "steps"])["seconds"]
+    lines = [
+        "On the CPU, the seven presets side by side: "
+        + "; ".join(f"{r.steps:,} steps on {r.samples:,} samples in {r.seconds:.2f} s" for r in cpu.itertuples())
+        + "."
+    ]
+    for r in table[(table.device != "cpu") & table.seconds.notna()].itertuples():
+        than = base.get((r.samples, r.steps))
+        versus = "more samples than the CPU takes" if than is None else f"{than / r.seconds:.2f}× the CPU's speed"
+        lines.append(f"- **{r.device}**, {r.steps:,} steps on {r.samples:,} samples: {r.seconds:.2f} s ({versus}).")
+    if len(lines) == 1:
+        lines.append(
+            "\nNo accelerator here to compare with. On one, each step is a few tensor operations on the "
+            "device, each paying a fixed cost to launch: they pay off only where a step has a lot of "
+            "arithmetic, on large data."
+        )
+    return "\n".join(lines)
+
+
+_MEASURED: dict[tuple[Callable, tuple[str, ...]], tuple[float, pd.DataFrame]] = {}
 _MEASURING = threading.Lock()  # one measurement at a time: concurrent ones would skew each other
 
 
@@ -182,12 +247,14 @@ def measured(
     ttl: float = 3600,
     refresh: bool = False,
     progress: Callable[[float], None] | None = None,
+    what: Callable[..., pd.DataFrame] = measure,
 ) -> pd.DataFrame:
-    """:func:`measure`, run at most once per device set and ``ttl`` seconds for the whole process
-    (every visitor of a shared server sees the same table)."""
+    """``what`` (:func:`measure`, or :func:`measure_engine`), run at most once per device set and
+    ``ttl`` seconds for the whole process (every visitor of a shared server sees the same table)."""
+    key = (what, device_names)
     with _MEASURING:
-        hit = _MEASURED.get(device_names)
+        hit = _MEASURED.get(key)
         if hit is None or refresh or time.monotonic() - hit[0] > ttl:
-            hit = (time.monotonic(), measure(list(device_names), progress=progress))
-            _MEASURED[device_names] = hit
+            hit = (time.monotonic(), what(list(device_names), progress=progress))
+            _MEASURED[key] = hit
         return hit[1].copy()
