@@ -31,6 +31,20 @@ def test_home_links_every_section_and_shares_a_sidebar():
     assert [o.split(" — ")[0] for o in device.options] == devices.device_names() and device.value == "cpu"
 
 
+def test_the_sidebars_samples_follow_the_device_chosen(monkeypatch):
+    """An accelerator takes up to 10⁶ samples, the CPU 10⁵: back on the CPU, more is brought down, said so."""
+    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
+    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
+    at = open_page()
+    at.sidebar.selectbox(key="shared.device").set_value("cuda:0").run()
+    at.sidebar.number_input(key="shared.samples").set_value(500_000).run()
+    assert not at.exception and at.sidebar.number_input(key="shared.samples").value == 500_000
+    assert "At most 1,000,000 on cuda:0" in at.sidebar.number_input(key="shared.samples").help
+    at.sidebar.selectbox(key="shared.device").set_value("cpu").run()
+    assert not at.exception and at.sidebar.number_input(key="shared.samples").value == 100_000
+    assert any(c.value == "Samples brought to 100,000: the most cpu takes on this server." for c in at.sidebar.caption)
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_loads_with_defaults(page):
     at = open_page(page)
