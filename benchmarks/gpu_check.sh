@@ -10,6 +10,7 @@
 # 2. benchmarks/bench_devices.py: the plain training step and the lab's engine, CPU against each
 #    accelerator, with speed-ups (record its tables in the issue's note).
 set -uo pipefail
+cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD:$PWD/tests"
 python3 -c "import torch; print('torch', torch.__version__, '| cuda:', torch.cuda.is_available())"
 python3 -m pytest --noconftest -o addopts="" -p no:cacheprovider -q \

@@ -95,13 +95,24 @@ PAGE_OBJECTS = [st.Page(home, title="Home", icon=":material/home:", default=True
 ]
 
 
-def generated_data(disabled: bool) -> None:
+def samples_bound() -> tuple[str, str, int]:
+    """The device chosen, its limit on samples (an accelerator may take more than the CPU) and
+    that limit's value here."""
     device = str(st.session_state.get(session.DEVICE, "cpu"))
-    name = limits.samples_limit(device)  # an accelerator may take more samples than the CPU
-    top = getattr(LIMITS, name)
-    if st.session_state.get(session.SAMPLES, 0) > top:  # more than this device takes: its most, said so
+    name = limits.samples_limit(device)
+    return device, name, getattr(LIMITS, name)
+
+
+def fit_samples_to_device() -> None:
+    """More samples than the device chosen takes (back on the CPU from a GPU): its most, said so."""
+    device, _, top = samples_bound()
+    if st.session_state.get(session.SAMPLES, 0) > top:
         st.session_state[session.SAMPLES] = top
         st.caption(f"Samples brought to {top:,}: the most {device} takes on this server.")
+
+
+def generated_data(disabled: bool) -> None:
+    device, name, top = samples_bound()
     st.number_input(
         "Samples",
         2,
@@ -171,6 +182,7 @@ def sidebar() -> None:
             format_func=lambda n: f"{n} — {infos[n]}",
             help="Where tensors live and training runs. Only the devices this machine has are listed.",
         )
+        fit_samples_to_device()  # before anything shows the data in use
         st.number_input(
             "Seed",
             0,

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from lab.app import charts, keys, session
+from lab.app.limits import LIMITS
 from lab.lessons import autograd as ag
 
 K = keys.AUTOGRAD
@@ -112,6 +113,9 @@ h1, h2, h3 = st.columns(3)
 lr = h1.number_input("learning rate", 1e-5, 2.0, key=K("lr"), format="%g", step=0.005)
 steps = h2.number_input("steps", 1, 20_000, key=K("steps"), step=500)
 forget = h3.toggle("forget to zero the gradients", key=K("forget"))
+samples = min(data.samples, LIMITS.samples)  # this page trains on the CPU, whatever the device chosen
+if samples < data.samples:
+    st.caption(f"This page trains on the CPU: {samples:,} samples, the most the CPU takes on this server.")
 fit = ag.fit_by_hand(
     float(lr),
     int(steps),
@@ -119,7 +123,7 @@ fit = ag.fit_by_hand(
     seed=int(st.session_state[session.SEED]),
     true_w=data.true_w,
     true_b=data.true_b,
-    samples=data.samples,
+    samples=samples,
     noise=data.noise,
     data=None if (own := st.session_state.get(session.DATASET)) is None else (own.x, own.y),
 )

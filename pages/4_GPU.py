@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from lab.app import charts, keys, session
+from lab.app import charts, keys, limits, session
+from lab.app.limits import LIMITS
 from lab.core import devices
-from lab.core.config import MAX_ACCELERATOR_SAMPLES, MAX_SAMPLES
 from lab.lessons import gpu
 
 
@@ -101,8 +101,8 @@ st.header("4. The lab's own engine on each device")
 st.markdown(
     "The Optimizers page trains with the lab's engine, not with the loop above: every optimizer side "
     "by side, compiled on the CPU, a few tensor operations a step on an accelerator. Here it trains "
-    "the seven presets on the tutorial's data, then on large data sets (an accelerator takes up to "
-    f"{MAX_ACCELERATOR_SAMPLES:,} samples, the CPU {MAX_SAMPLES:,})."
+    "the seven presets on the tutorial's data, then on large data sets (on this server an accelerator "
+    f"takes up to {LIMITS.accelerator_samples:,} samples, the CPU {LIMITS.samples:,})."
 )
 
 
@@ -114,7 +114,10 @@ def engine_timings() -> None:
     if not st.session_state.get(asked):
         return
     bar = st.empty()
-    table = gpu.measured(names, what=gpu.measure_engine, progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}"))
+    caps = tuple(getattr(LIMITS, limits.samples_limit(d)) for d in names)  # this server's limits
+    table = gpu.measured(
+        names, what=gpu.measure_engine, caps=caps, progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}")
+    )
     bar.empty()
     wide = table.pivot(index=["samples", "steps"], columns="device", values="seconds")  # the cases run, in order
     st.dataframe(

@@ -43,6 +43,20 @@ def test_the_sidebars_samples_follow_the_device_chosen(monkeypatch):
     at.sidebar.selectbox(key="shared.device").set_value("cpu").run()
     assert not at.exception and at.sidebar.number_input(key="shared.samples").value == 100_000
     assert any(c.value == "Samples brought to 100,000: the most cpu takes on this server." for c in at.sidebar.caption)
+    assert "Data in use** — generated: 100000 samples" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_the_autograd_page_trains_on_the_cpu_within_its_limit(monkeypatch):
+    """The sidebar's samples may be an accelerator's 10⁶; the fit by hand runs on the CPU: at most its 10⁵."""
+    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
+    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
+    at = open_page("autograd")
+    at.number_input(key="ag.steps").set_value(5).run()
+    at.sidebar.selectbox(key="shared.device").set_value("cuda:0").run()
+    at.sidebar.number_input(key="shared.samples").set_value(500_000).run()
+    assert not at.exception
+    said = "This page trains on the CPU: 100,000 samples, the most the CPU takes on this server."
+    assert said in [c.value for c in at.caption]
 
 
 @pytest.mark.parametrize("page", list(PAGES))

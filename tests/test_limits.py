@@ -11,8 +11,9 @@ import sys
 import pytest
 from apptest_helpers import open_page, open_tab
 
-from lab.app import limits, query, runs
+from lab.app import limits, query, runs, view
 from lab.app.limits import Limits
+from lab.core import cli
 from lab.core.config import DataConfig, RunConfig, max_samples
 
 
@@ -141,10 +142,18 @@ def test_the_accelerators_limit_names_its_variable_and_the_samples_flag(small):
     assert value == 400 and notice is not None
     assert notice.startswith("samples = 500 is over this server's limit of 400 (LAB_MAX_ACCELERATOR_SAMPLES).")
     assert "python -m lab compare --samples 500 --out results/" in notice
+    for name in ("samples", "accelerator_samples"):  # more than a CPU run takes: the command names a GPU
+        assert "python -m lab compare --samples 500000 --device cuda --out results/" in limits.within(name, 500_000)[1]
+    big = RunConfig(data=DataConfig(samples=500_000), device="cuda:0")
+    assert "--samples 500000 --device cuda:0 --out results/" in cli.command(big)
+    assert view.same_run(big, big.replace(device="cuda"))  # the same question on another device, no limit re-read
+    assert max_samples("CPU") == max_samples("none") == max_samples("") == 100_000  # only cuda and mps take more
 
 
 def test_a_link_reads_its_samples_against_its_device():
     assert query.from_query({"device": "cuda:0", "samples": "500000"}).config.data.samples == 500_000
+    few = query.from_query({"samples": "5", "batch": "2"})  # fewer samples than the default batch of 10
+    assert (few.config.data.samples, few.config.batch_size, few.notices) == (5, 2, [])
     cpu = query.from_query({"samples": "500000"})
     assert cpu.config.data.samples == 50
     assert any("Ignored samples='500000'" in n and "on the CPU" in n for n in cpu.notices), cpu.notices
@@ -157,3 +166,6 @@ def test_a_link_for_an_accelerator_on_a_machine_without_one_falls_back_to_the_cp
     assert "Ignored device='cuda:7'" in notices
     assert "samples = 500,000 is over this server's limit of 100,000 (LAB_MAX_SAMPLES)" in notices
     assert at.number_input(key="shared.samples").value == 100_000
+    batch = {"opt": "GD,Mini-batch SGD", "Mini-batch SGD.batch_size": "200000"}
+    at = open_page("optimizers", query={"device": "cuda:7", "samples": "500000", **batch})
+    assert not at.exception and at.number_input(key="shared.samples").value == 100_000

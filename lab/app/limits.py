@@ -135,7 +135,8 @@ def within(name: str, asked: int, limits: Limits | None = None) -> tuple[int, st
     ``compare`` flag drops the ``accelerator_``) brought within the limit, and the notice saying so
     (None when within)."""
     flag = name.removeprefix("accelerator_")
-    notice = refusal(name, asked, flag, f"python -m lab compare --{flag} {asked} --out results/", limits)
+    device = " --device cuda" if flag == "samples" and asked > MAX_SAMPLES else ""  # more than a CPU run takes
+    notice = refusal(name, asked, flag, f"python -m lab compare --{flag} {asked}{device} --out results/", limits)
     limit = getattr(limits or LIMITS, name)
     return (asked, None) if notice is None else (limit, notice + f" Using {limit:,}.")
 

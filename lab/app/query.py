@@ -134,7 +134,7 @@ def _read_data(q: Mapping[str, str], device: str) -> tuple[DataConfig, Notices]:
         if key in q:
             try:
                 value = _parse_value(q[key], getattr(default, attr))
-                RunConfig(data=DataConfig(**{**kw, attr: value}), device=device)
+                RunConfig(data=DataConfig(**{**kw, attr: value}), device=device, batch_size=1)
                 kw[attr] = value
             except ValueError as exc:
                 notices.append(_ignored(key, q[key], str(exc), getattr(default, attr)))
@@ -213,7 +213,7 @@ def from_query(params: Mapping[str, Any]) -> PageState:
     notices += found
     opts, found = _read_optimizers(q)
     notices += found
-    cfg = RunConfig(data=data, device=device)
+    cfg = RunConfig(data=data, device=device, batch_size=min(RunConfig.batch_size, data.samples))
     cfg = cfg if opts is None else cfg.replace(optimizers=opts)
     cfg, found = _read_top(q, cfg)
     notices += found

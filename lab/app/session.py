@@ -73,7 +73,11 @@ def init_from_url(
     samples, over = limits.within(limits.samples_limit(device), page.config.data.samples)
     if over is not None:
         data = dataclasses.replace(page.config.data, samples=samples)
-        page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples))
+        opts = tuple(
+            o if o.batch_size is None else dataclasses.replace(o, batch_size=min(o.batch_size, samples))
+            for o in page.config.optimizers
+        )
+        page.config = page.config.replace(data=data, batch_size=min(page.config.batch_size, samples), optimizers=opts)
         page.notices.append(over)
     cfg = page.config
     state.setdefault(DEVICE, device)

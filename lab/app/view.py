@@ -28,7 +28,7 @@ def tab_labels(surface: bool, schedule: bool = False, sweep: bool = False) -> li
 
 def same_run(a: RunConfig, b: RunConfig) -> bool:
     """Whether two configs ask the same question: equal apart from the device they run on."""
-    return a.replace(device="cpu") == b.replace(device="cpu")
+    return {**a.to_dict(), "device": None} == {**b.to_dict(), "device": None}  # no rebuild: no limit re-checked
 
 
 def shown_entries(store: RunStore, run_ids: list[int]) -> list[Entry]:

@@ -177,6 +177,8 @@ def flags(cfg: RunConfig, command: str = "compare") -> list[str]:
         value = getattr(obj, name)
         if value != getattr(base, name):
             out.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    if cfg.device != default.device:
+        out.append(f"--device {cfg.device}")
     if cfg.scheduler is not None:
         out.append(f"--scheduler '{cfg.scheduler.text}'")
     return out

@@ -19,6 +19,7 @@ from lab.core import optimizers, schedulers
 MAX_STEPS = 100_000
 MAX_SAMPLES = 100_000  # on the CPU
 MAX_ACCELERATOR_SAMPLES = 1_000_000  # on a GPU (cuda, mps): the sizes where one pays off (the GPU page)
+ACCELERATORS = ("cuda", "mps")  # the device types that take MAX_ACCELERATOR_SAMPLES
 MAX_REPEATS = 32
 MAX_LANES = 128  # optimizers x repeats trained together
 REGRESSION = "regression"  # the tutorial's model; every other objective is a landscape
@@ -27,8 +28,9 @@ DTYPES = ("float32", "float64")
 
 
 def max_samples(device: str) -> int:
-    """The most samples a run may have on ``device`` (a name: "cpu", "cuda:0", "mps")."""
-    return MAX_SAMPLES if device.split(":")[0] == "cpu" else MAX_ACCELERATOR_SAMPLES
+    """The most samples a run may have on ``device`` (a name: "cpu", "cuda:0", "mps"); a name that is
+    not an accelerator's gets the CPU's."""
+    return MAX_ACCELERATOR_SAMPLES if device.split(":")[0].strip() in ACCELERATORS else MAX_SAMPLES
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
@@ -315,8 +317,9 @@ class RunConfig:
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be a name such as 'cpu' or 'cuda:0', got {self.device!r}")
         if self.data.samples > max_samples(self.device):
+            where = "the CPU" if self.device.split(":")[0] == "cpu" else f"device {self.device!r}"
             raise ValueError(
-                f"data.samples = {self.data.samples} is outside the allowed range [2, {MAX_SAMPLES}] on the CPU "
+                f"data.samples = {self.data.samples} is outside the allowed range [2, {MAX_SAMPLES}] on {where} "
                 f"(on an accelerator, device cuda or mps: up to {MAX_ACCELERATOR_SAMPLES})"
             )
         object.__setattr__(self, "dtype", _check_choice("dtype", self.dtype, DTYPES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import torch
@@ -198,15 +199,17 @@ def measure_engine(
     device_names: list[str],
     cases: tuple[tuple[int, int], ...] = ENGINE_CASES,
     progress: Callable[[float], None] | None = None,
+    caps: tuple[int, ...] | None = None,
 ) -> pd.DataFrame:
     """:func:`engine_time` for every device and (samples, steps); a case over a device's limit on
-    samples (the CPU's is lower) is not run, and its note says why."""
+    samples (``caps``, one per device: a server's own; else the engine's, where the CPU's is the
+    lower) is not run, and its note says why."""
+    limit = dict(zip(device_names, caps or [max_samples(d) for d in device_names], strict=True))
     rows = []
     cells = [(d, n, k) for d in device_names for n, k in cases]
     for i, (dev, n, k) in enumerate(cells):
-        limit = max_samples(dev)
-        if n > limit:
-            row = {"seconds": float("nan"), "note": f"not run: over the {limit:,} samples a run may have on {dev}"}
+        if n > limit[dev]:
+            row = {"seconds": float("nan"), "note": f"not run: over the {limit[dev]:,} samples a run may have on {dev}"}
         else:
             row = {"seconds": engine_time(dev, n, k), "note": ""}
         rows.append({"device": dev, "samples": n, "steps": k, **row, "us_per_step": 1e6 * row["seconds"] / k})
@@ -238,7 +241,7 @@ def engine_verdict(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-_MEASURED: dict[tuple[Callable, tuple[str, ...]], tuple[float, pd.DataFrame]] = {}
+_MEASURED: dict[tuple[Callable, tuple[str, ...], tuple], tuple[float, pd.DataFrame]] = {}
 _MEASURING = threading.Lock()  # one measurement at a time: concurrent ones would skew each other
 
 
@@ -248,13 +251,15 @@ def measured(
     refresh: bool = False,
     progress: Callable[[float], None] | None = None,
     what: Callable[..., pd.DataFrame] = measure,
+    **options: Any,
 ) -> pd.DataFrame:
-    """``what`` (:func:`measure`, or :func:`measure_engine`), run at most once per device set and
-    ``ttl`` seconds for the whole process (every visitor of a shared server sees the same table)."""
-    key = (what, device_names)
+    """``what`` (:func:`measure`, or :func:`measure_engine`) with ``options``, run at most once per
+    device set, options and ``ttl`` seconds for the whole process (every visitor of a shared server
+    sees the same table)."""
+    key = (what, device_names, tuple(sorted(options.items())))
     with _MEASURING:
         hit = _MEASURED.get(key)
         if hit is None or refresh or time.monotonic() - hit[0] > ttl:
-            hit = (time.monotonic(), what(list(device_names), progress=progress))
+            hit = (time.monotonic(), what(list(device_names), progress=progress, **options))
             _MEASURED[key] = hit
         return hit[1].copy()

@@ -45,11 +45,16 @@ KEEP_SOCKETS = """
 
 @pytest.fixture(scope="module")
 def cluster():
+    """The module's cluster, on a data folder of its own. The crash test stops it (and restarts a
+    cluster of its own on the folder): it comes last, and a test after it would find it gone."""
     folder = Path(tempfile.mkdtemp(prefix="lab-cluster-"))
-    running = start_cluster(ARTIFACTS / "cluster", data=folder)
-    yield running
-    running.stop()  # cluster.sh stops HAProxy and every replica (again, if a test stopped it)
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        running = start_cluster(ARTIFACTS / "cluster", data=folder)
+        yield running
+        if running.proc.poll() is None:  # not already stopped by the crash test
+            running.stop()  # cluster.sh stops HAProxy and every replica
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_sessions_stay_on_their_replica_through_train_download_and_reconnect(browser, cluster, tmp_path):
