@@ -20,6 +20,28 @@ def show_code(*objects) -> None:
             st.code(inspect.getsource(obj), language="python")
 
 
+COUNTS = ("samples", "steps")  # the index columns that are counts (shown with thousands separators)
+
+
+def device_table(table: pd.DataFrame, index: list[str], value: str, unit: str) -> None:
+    """A measurement as one row per ``index`` and a column of ``value`` per device; the cells not
+    run, and why, below it."""
+    wide = table.pivot(index=index, columns="device", values=value)  # the rows measured, in order
+    st.dataframe(
+        wide.reset_index().rename_axis(columns=None),
+        hide_index=True,
+        width="stretch",
+        column_config={k: st.column_config.NumberColumn(format="localized") for k in index if k in COUNTS}
+        | {d: st.column_config.NumberColumn(f"{d} ({unit})", format="%.3f") for d in wide.columns},
+    )
+    skipped = [
+        ", ".join([r["device"], *(f"{r[k]:,} {k}" if k in COUNTS else str(r[k]) for k in index)]) + f" — {r['note']}"
+        for _, r in table[table["note"] != ""].iterrows()
+    ]
+    if skipped:
+        st.caption("Empty cells were not run: " + "; ".join(skipped))
+
+
 st.title("GPU")
 infos = devices.available_devices()
 accelerators = [d for d in infos if d.name != "cpu"]
@@ -80,20 +102,7 @@ bar = st.empty()
 table = gpu.measured(names, refresh=again, progress=lambda f: bar.progress(f, text=f"Measuring … {f:.0%}"))
 bar.empty()
 st.altair_chart(charts.timing_chart(table), width="stretch")
-wide = table.pivot_table(index=["model", "samples"], columns="device", values="ms_per_step", dropna=False)
-st.dataframe(
-    wide.reset_index().rename_axis(columns=None),
-    hide_index=True,
-    width="stretch",
-    column_config={"samples": st.column_config.NumberColumn(format="localized")}
-    | {d: st.column_config.NumberColumn(f"{d} (ms/step)", format="%.3f") for d in names},
-)
-skipped = table[table["note"] != ""]
-if len(skipped):
-    st.caption(
-        "Empty cells were not run: "
-        + "; ".join(f"{r.device}, {r.model}, {r.samples:,} samples — {r.note}" for r in skipped.itertuples())
-    )
+device_table(table, ["model", "samples"], "ms_per_step", "ms/step")
 st.markdown(gpu.verdict(table))
 show_code(gpu.step_time, gpu.measure, gpu.crossover)
 
@@ -119,17 +128,7 @@ def engine_timings() -> None:
         names, what=gpu.measure_engine, caps=caps, progress=lambda f: bar.progress(f, text=f"Training … {f:.0%}")
     )
     bar.empty()
-    wide = table.pivot(index=["samples", "steps"], columns="device", values="seconds")  # the cases run, in order
-    st.dataframe(
-        wide.reset_index().rename_axis(columns=None),
-        hide_index=True,
-        width="stretch",
-        column_config={k: st.column_config.NumberColumn(format="localized") for k in ("samples", "steps")}
-        | {d: st.column_config.NumberColumn(f"{d} (s)", format="%.3f") for d in names},
-    )
-    skipped = table[table["note"] != ""]
-    if len(skipped):
-        st.caption("; ".join(f"{r.device}, {r.samples:,} samples: {r.note}" for r in skipped.itertuples()))
+    device_table(table, ["samples", "steps"], "seconds", "s")
     st.markdown(gpu.engine_verdict(table))
 
 
