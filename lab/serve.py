@@ -19,8 +19,8 @@ HOME = Path(__file__).resolve().parent / "Home.py"
 def warm_up() -> None:
     """Import what every page needs and run the engine once in each precision (its first call
     allocates and fills caches, and loads or compiles the compiled step loop and LBFGS's for that
-    dtype: compiling both takes ~10 s the first time, after which the code is read from
-    ``lab/core/__pycache__``)."""
+    dtype: compiling them for both dtypes takes ~20 s the first time (21 s measured here), after
+    which the code is read from ``lab/core/__pycache__``, ~4 s)."""
     from lab.app import charts, runs, steps, tables, view  # noqa: F401  (imported for their side effects)
     from lab.core import engine, optimizers
     from lab.core.config import OptimizerConfig, RunConfig
