@@ -7,6 +7,10 @@ accelerator's speed-up over the CPU measured in the same run.
 2. The lab's own engine: seconds to train the seven presets side by side, 30 000 steps on the
    tutorial's 50 samples and 300 steps on 10⁵ and 10⁶ (``engine_time``, ``measure_engine``; the
    CPU takes at most 10⁵ samples, an accelerator 10⁶).
+3. On a CUDA device, the tensor loop's ways of launching its kernels (lab/core/tensor_loop.py):
+   one by one from Python, a chunk as one CUDA graph replay, and that with the products fused with
+   their sums, against the CPU's compiled loop in the same run — at 50 samples and at 10⁶ (the
+   CPU's limit of 10⁵ lifted for this comparison only).
 
 Both on the CPU and on every accelerator torch sees here.
 
@@ -19,13 +23,16 @@ On a machine without an accelerator it prints the CPU's figures and says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import pandas as pd
 import torch
 
-from lab.core import devices
+from lab.core import config, devices, tensor_loop
 from lab.lessons import gpu
+
+LAUNCHES = (("one by one", False, False), ("graph replays", True, False), ("graph replays, fused", True, True))
 
 
 def markdown(table, index=("model", "samples"), value="ms_per_step", unit="ms/step") -> str:
@@ -42,6 +49,39 @@ def markdown(table, index=("model", "samples"), value="ms_per_step", unit="ms/st
             cells.append("—" if pd.isna(row[d]) or pd.isna(row["cpu"]) else f"{row['cpu'] / row[d]:.2f}×")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _settings(module, **values):
+    """``module``'s attributes set to ``values`` for the block, then restored."""
+    old = {name: getattr(module, name) for name in values}
+    for name, value in values.items():
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(module, name, value)
+
+
+def launches(cuda: list[str], cases=((50, 30_000), (1_000_000, 300))) -> pd.DataFrame:
+    """Seconds for the seven presets (``gpu.engine_time``) on each CUDA device for each way of
+    launching the tensor loop's kernels, and on the CPU (compiled) as the baseline of each case."""
+    rows = []
+    for samples, steps in cases:
+        with _settings(config, MAX_SAMPLES=config.MAX_ACCELERATOR_SAMPLES):
+            cpu = gpu.engine_time("cpu", samples, steps)
+        rows.append({"samples": samples, "steps": steps, "device": "cpu", "launch": "compiled", "seconds": cpu})
+        for dev in cuda:
+            for label, graphs, fused in LAUNCHES:
+                with _settings(tensor_loop, GRAPHS=graphs, FUSED=fused):
+                    seconds = gpu.engine_time(dev, samples, steps)
+                rows.append({"samples": samples, "steps": steps, "device": dev, "launch": label, "seconds": seconds})
+    table = pd.DataFrame(rows)
+    base = table[table.device == "cpu"].set_index(["samples", "steps"])["seconds"]
+    table["cpu_over_this"] = [base[(r.samples, r.steps)] / r.seconds for r in table.itertuples()]
+    table["us_per_step"] = 1e6 * table.seconds / table.steps
+    return table
 
 
 def main() -> None:
@@ -67,6 +107,19 @@ def main() -> None:
     for r in engine[engine.note != ""].itertuples():
         print(f"\n{r.device}, {r.samples:,} samples: {r.note}", end="")
     print("\n\n" + gpu.engine_verdict(engine))
+
+    cuda = [d.name for d in infos if d.name.startswith("cuda")]
+    if cuda:
+        t0 = time.perf_counter()
+        table = launches(cuda)
+        print(f"\n## The tensor loop's launches on CUDA (measured in {time.perf_counter() - t0:.1f} s)\n")
+        print("| samples | steps | device | launch | seconds | µs/step | CPU's time over this |")
+        print("|---|---|---|---|---|---|---|")
+        for r in table.itertuples():
+            print(
+                f"| {r.samples:,} | {r.steps:,} | {r.device} | {r.launch} | {r.seconds:.3f} | {r.us_per_step:.1f} "
+                f"| {r.cpu_over_this:.2f}× |"
+            )
 
 
 if __name__ == "__main__":

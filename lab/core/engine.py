@@ -32,6 +32,7 @@ from lab.core.config import OptimizerConfig, RunConfig, SchedulerConfig
 from lab.core.data import BatchStream
 from lab.core.results import LaneResult, RunResult
 from lab.core.rules import ETA_N, ETA_Q, GENERIC, KIND_CONSTS, C, D, E, K, Rule, rule_for
+from lab.core.tensor_loop import Moments, TensorLoop, update
 
 CHUNK = 512  # steps between progress reports, cancel checks and batch-table refills
 COMPILED_WORK = 1 << 23  # compiled chunks: about this many residuals (a few ms), at most MAX_CHUNK steps
@@ -90,12 +91,16 @@ class _Stacked:
         if len(rules) != len(lanes):
             raise ValueError("a lane without an update rule cannot be stacked: it runs through torch.optim")
         self.rules = rules
-        self.lam, self.a = self._row([r.lam for r in rules]), self._row([r.a for r in rules])
-        self.beta, self.gamma = self._row([r.beta for r in rules]), self._row([r.gamma for r in rules])
         generic = [r for r in rules if r.kind == GENERIC]  # the other kinds keep their own terms
-        self.use_lam = any(r.lam for r in generic)
-        self.use_m = any(r.a for r in generic) or any(r.table(0, 1)[0, C] for r in generic)
-        self.use_v = any(r.gamma or r.v0 for r in generic)
+        self.moments = Moments(
+            lam=self._row([r.lam for r in rules]),
+            a=self._row([r.a for r in rules]),
+            beta=self._row([r.beta for r in rules]),
+            gamma=self._row([r.gamma for r in rules]),
+            use_lam=any(r.lam for r in generic),
+            use_m=any(r.a for r in generic) or any(r.table(0, 1)[0, C] for r in generic),
+            use_v=any(r.gamma or r.v0 for r in generic),
+        )
         self.p = torch.tensor([ln.start for ln in lanes], dtype=dtype, device=device).t().contiguous()
         self.m = torch.tensor([r.m0 for r in rules], dtype=dtype, device=device).expand_as(self.p).clone()
         self.v = torch.tensor([r.v0 for r in rules], dtype=dtype, device=device).expand_as(self.p).clone()
@@ -107,8 +112,14 @@ class _Stacked:
         if len(generic) < len(rules) and not self.compiled:
             raise ValueError("a rule of another kind than the generic one runs only in the compiled loop")
         self.chunk = CHUNK
+        self.tensors = None  # the regression on tensors (a GPU): chunks from fixed buffers, CUDA graphs
         if self.compiled:
             self._compiled_layout()
+        elif not self.numpy and isinstance(obj, objectives.Regression):
+            state = (self.p, self.m, self.v)
+            ordered = [self.streams[k] for k in self.keys]
+            self.tensors = TensorLoop(obj, ordered, self.lane_batch, self.moments, state, CHUNK)
+            self.chunk = self.tensors.size
 
     def _compiled_layout(self) -> None:
         """What the compiled loop needs besides the state: the data, and for each lane whether it
@@ -143,6 +154,9 @@ class _Stacked:
         batches = [self.streams[k].take_padded(count) for k in self.keys] if self.obj.stochastic else []
         if self.compiled:
             self._compiled_steps(done, table, batches)
+        elif self.tensors is not None:
+            self.tensors.advance(table, batches, self.hist[done + 1 : done + 1 + count])
+            self.alive = bool(torch.isfinite(self.p).any())  # syncs with the device once per chunk
         else:
             self._loop(done, count, table, batches)
         self.seconds += time.perf_counter() - t0
@@ -155,13 +169,7 @@ class _Stacked:
         chosen = self.layout.batches(batches, len(table), self.dtype)
         update = kernel.Update(
             coef=table.astype(state.p.dtype),
-            lam=self.lam,
-            a=self.a,
-            beta=self.beta,
-            gamma=self.gamma,
-            use_lam=self.use_lam,
-            use_m=self.use_m,
-            use_v=self.use_v,
+            **vars(self.moments),
             kind=self.kind,
             consts=self.consts,
             wide=table,
@@ -170,7 +178,8 @@ class _Stacked:
         self.alive = bool(np.isfinite(state.p).any())
 
     def _loop(self, done: int, count: int, table: np.ndarray, batches: list) -> None:
-        """The batched steps one at a time, on NumPy views (CPU) or on the tensors (elsewhere)."""
+        """The batched steps one at a time, on NumPy views (CPU), or on the tensors of a surface
+        elsewhere (the regression's run in :class:`TensorLoop` there)."""
         coef = self._array(torch.from_numpy(table).to(self.device, self.dtype))
         # A coefficient equal at every step of the chunk is one array; the others one row per step.
         columns = [
@@ -181,31 +190,11 @@ class _Stacked:
         grad = self.obj.gradients(batches, self.lane_batch, count, self.numpy)
         xp = self.xp
         p, m, v, hist = self._array(self.p), self._array(self.m), self._array(self.v), self._array(self.hist)
-        lam, a, beta, gamma = self.lam, self.a, self.beta, self.gamma
-        use_lam, use_m, use_v = self.use_lam, self.use_m, self.use_v
         with np.errstate(all="ignore"):  # a diverging lane overflows: non-finite is data, not a warning
-            for i, (c, d, n, q, k, e) in enumerate(zip(*columns, strict=True)):
-                g = grad(i, p)
-                if use_lam:
-                    g = g + lam * p
-                if use_m:
-                    m *= a
-                    m += c * g
-                    num = m * n
-                    num += q * g
-                else:
-                    num = q * g
-                if use_v:
-                    v *= beta
-                    v += gamma * g * g  # (γ·g)·g, as torch's addcmul_ rounds
-                    den = xp.sqrt(v)
-                    den *= k
-                    den += e
-                else:
-                    den = e
+            for i, coefs in enumerate(zip(*columns, strict=True)):
                 # The new p is written straight into the history (p is a view of its previous row,
                 # so it is never changed in place).
-                p = xp.subtract(p if skip_d else p * d, num / den, out=hist[done + 1 + i])
+                p = update(xp, grad(i, p), p, m, v, self.moments, coefs, hist[done + 1 + i], decay=not skip_d)
         self.p = torch.from_numpy(p) if self.numpy else p
         self.alive = bool(xp.isfinite(p).any())  # syncs with the device once per chunk
 
