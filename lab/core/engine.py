@@ -118,7 +118,7 @@ class _Stacked:
         elif not self.numpy and isinstance(obj, objectives.Regression):
             state = (self.p, self.m, self.v)
             ordered = [self.streams[k] for k in self.keys]
-            self.tensors = TensorLoop(obj, ordered, self.lane_batch, self.moments, state, CHUNK)
+            self.tensors = TensorLoop(obj, ordered, self.lane_batch, self.moments, state, min(CHUNK, steps))
             self.chunk = self.tensors.size
 
     def _compiled_layout(self) -> None:

@@ -106,8 +106,9 @@ class TensorLoop:
         total, lanes = sum(widths), len(lane_batch)
         self.size = max(1, min(chunk, GRAPH_ELEMENTS // (total * (lanes + 4))))  # steps per chunk
         size = self.size
-        self.idx = [torch.empty(size, w, dtype=torch.long, device=dev) for w in widths]
-        self.sizes = [torch.empty(size, dtype=torch.float64, device=dev) for _ in widths]
+        # Rows a short chunk leaves unfilled hold padding (index n, the zero row) and size 1.
+        self.idx = [torch.full((size, w), self.n, dtype=torch.long, device=dev) for w in widths]
+        self.sizes = [torch.ones(size, dtype=torch.float64, device=dev) for _ in widths]
         for s, idx, sizes in zip(self.streams, self.idx, self.sizes, strict=True):
             if s.full:  # every sample, every step: filled once
                 idx.copy_(torch.arange(self.n, device=dev).expand(size, -1))
