@@ -109,8 +109,8 @@ show_code(gpu.step_time, gpu.measure, gpu.crossover)
 st.header("4. The lab's own engine on each device")
 st.markdown(
     "The Optimizers page trains with the lab's engine, not with the loop above: every optimizer side "
-    "by side, compiled on the CPU, a few tensor operations a step on an accelerator. Here it trains "
-    "the seven presets on the tutorial's data, then on large data sets (on this server an accelerator "
+    "by side, compiled on the CPU, on a CUDA device a chunk of steps replayed as one CUDA graph. Here "
+    "it trains the seven presets on the tutorial's data, then on large data sets (on this server an accelerator "
     f"takes up to {LIMITS.accelerator_samples:,} samples, the CPU {LIMITS.samples:,})."
 )
 

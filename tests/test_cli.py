@@ -159,6 +159,11 @@ def test_list_shows_presets_and_the_unapplicable(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "Mini-batch SGD" in out and "SparseAdam" in out and "cannot apply" in out
+    # Where each class runs: the generic rule in the GPU's graph loop too, the other kinds only on the CPU.
+    lines = out.splitlines()
+    where = {lines[i].split()[0]: lines[i + 1].strip() for i in range(len(lines) - 1) if lines[i + 1].startswith(" ")}
+    assert where["Adam"] == "compiled on the CPU, a CUDA graph on a GPU (the regression)"
+    assert where["Adamax"] == where["LBFGS"] == "compiled on the CPU, torch.optim on a GPU (the regression)"
 
 
 def test_summary_csv_gives_back_the_exact_config(tmp_path):

@@ -234,7 +234,9 @@ def _list() -> int:
         tag = "preset" if s.preset else "      "
         print(f"{s.name:16s} {tag} torch.optim.{s.torch_class:10s} batch={s.batch:6s} {dict(s.defaults)}")
         why = rules.not_compiled(s.torch_class, s.defaults)
-        print(f"{'':23s} {'compiled (the regression on the CPU)' if why is None else 'not compiled: ' + why}")
+        gpu = rules.rule_for(s.torch_class, dict(s.defaults)) is not None  # the generic rule: the tensor loop's
+        where = "compiled on the CPU, a CUDA graph on a GPU" if gpu else "compiled on the CPU, torch.optim on a GPU"
+        print(f"{'':23s} {where + ' (the regression)' if why is None else 'not compiled: ' + why}")
     for name, why in reg.unavailable.items():
         print(f"{name:16s} cannot apply: {why}")
     print("\nlearning-rate schedules (--scheduler NAME[:key=value,...]; one step per optimizer step):")

@@ -234,9 +234,9 @@ def engine_verdict(table: pd.DataFrame) -> str:
         lines.append(f"- **{r.device}**, {r.steps:,} steps on {r.samples:,} samples: {r.seconds:.2f} s ({versus}).")
     if len(lines) == 1:
         lines.append(
-            "\nNo accelerator here to compare with. On one, each step is a few tensor operations on the "
-            "device, each paying a fixed cost to launch: they pay off only where a step has a lot of "
-            "arithmetic, on large data."
+            "\nNo accelerator here to compare with. On one, each step is a few dozen small tensor "
+            "operations, replayed as a CUDA graph a chunk of steps at a time; each still costs the "
+            "device microseconds, so it pays off only where a step has a lot of arithmetic, on large data."
         )
     return "\n".join(lines)
 
