@@ -47,16 +47,18 @@ def _cfg(dtype: str, steps: int, device: str = "cpu") -> RunConfig:
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_chunks_of_any_length_give_the_same_bits(monkeypatch, dtype):
+@pytest.mark.parametrize("steps, chunks", [(600, 2), (300, 1)])
+def test_chunks_of_any_length_give_the_same_bits(monkeypatch, dtype, steps, chunks):
     """The buffers are refilled chunk after chunk (coefficients, each stream's batches, the state):
-    chunks of one step give the very numbers of chunks of 512."""
-    cfg = _cfg(dtype, 600)
+    chunks of one step give the very numbers of chunks of 512 (600 steps: 512 + 88) or of a run
+    shorter than a chunk."""
+    cfg = _cfg(dtype, steps)
     calls: list[float] = []
     whole = _run(monkeypatch, cfg, progress=calls.append)
-    assert len(calls) == 2  # 512 + 88 steps
+    assert len(calls) == chunks
     calls.clear()
     single = _run(monkeypatch, cfg, progress=calls.append, GRAPH_ELEMENTS=1)
-    assert len(calls) == 600
+    assert len(calls) == steps
     for i, opt, r in _lanes(cfg):
         np.testing.assert_array_equal(whole[i], single[i], err_msg=f"{opt.display}, repeat {r}")
 
@@ -90,3 +92,21 @@ def test_graph_replays_equal_the_eager_loop_bit_for_bit(monkeypatch, device, fus
         short = cfg.replace(steps=600)
         for i, opt, r in _lanes(cfg):
             assert_follows_torch(graphed[i][:601], short, opt, 1e-8, repeat=r)
+
+
+def test_a_float32_run_keeps_no_float64_on_the_device(monkeypatch):
+    """MPS has no float64: every floating-point buffer the loop keeps on the device is in the run's
+    dtype (2/|B| is worked out in float64 on the host)."""
+    loops: list[tensor_loop.TensorLoop] = []
+    init = tensor_loop.TensorLoop.__init__
+
+    def recording(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        loops.append(self)
+
+    monkeypatch.setattr(tensor_loop.TensorLoop, "__init__", recording)
+    _run(monkeypatch, _cfg("float32", 20))
+    (loop,) = loops
+    buffers = [t for v in vars(loop).values() for t in (v if isinstance(v, list) else [v]) if torch.is_tensor(t)]
+    floating = [t for t in buffers if t.is_floating_point()]
+    assert len(floating) >= 7 and {t.dtype for t in floating} == {torch.float32}

@@ -2,13 +2,15 @@
 
 One step of every rule-based lane is ~20 tiny tensor operations (the residuals, a matrix product
 for the batch sums, the update). Launched from Python one by one, each costs a GPU far more than
-its arithmetic: the seven presets took 6.1 s for 30 000 steps on an H200, against 0.85 s compiled
-on the CPU. So the loop here reads everything a chunk of steps needs from buffers that stay in
+its arithmetic: the seven presets took 6.9 s for 30 000 steps on an H200, against 0.31 s compiled
+on its CPU. So the loop here reads everything a chunk of steps needs from buffers that stay in
 place — the chunk's coefficient table, each batch stream's sample indices and batch sizes, the
 state — and writes every step's parameters into an output buffer. On a CUDA device those fixed
 addresses let a whole chunk be captured once as a CUDA graph (``torch.cuda.CUDAGraph``) and
-replayed chunk after chunk: one launch for thousands of kernels. The first full chunk runs
-eagerly (it also warms cuBLAS up, which capture requires), a shorter last chunk too.
+replayed chunk after chunk: one launch for thousands of kernels (1.2 s for those 30 000 steps).
+The first full chunk runs eagerly (it also warms cuBLAS up, which capture requires), a shorter last
+chunk too. A chunk's gathered tables are bounded (``GRAPH_ELEMENTS``): on 10⁶ samples a chunk is a
+single step, whose arithmetic then outweighs its launches anyway.
 
 The arithmetic is the step-by-step loop's, operation for operation (:func:`update`, shared with
 it): the batch tables are gathered on the device from the indices, rows ``(xⱼ, 1)`` per sample,
@@ -19,6 +21,7 @@ torch.optim.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +34,7 @@ from lab.core.rules import COEFFS, ETA_N, ETA_Q, C, D, E, K
 GRAPHS = True  # capture chunks as CUDA graphs on a CUDA device (tests switch it off to compare)
 FUSED = False  # the products fused with their sums (``update``'s ``fused``): fewer kernels a step
 GRAPH_ELEMENTS = 1 << 24  # bound on a chunk's gathered tables: steps x samples x lanes
+_CAPTURE = threading.Lock()  # torch captures one CUDA graph at a time per process
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,12 @@ def _fused_update(g, p, m, v, mo: Moments, coef: Sequence, out):
     return torch.addcdiv(p * d, num, den, value=-1, out=out)
 
 
+def _two_over(sizes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """2/|B| for float64 batch sizes, rounded to ``dtype``: the scale MSELoss's backward gives each
+    residual."""
+    return (2.0 / sizes).to(dtype)
+
+
 class TensorLoop:
     """The batched regression steps of a stack on torch tensors, a chunk at a time from fixed
     buffers (a CUDA graph per chunk length on a CUDA device).
@@ -106,13 +116,15 @@ class TensorLoop:
         total, lanes = sum(widths), len(lane_batch)
         self.size = max(1, min(chunk, GRAPH_ELEMENTS // (total * (lanes + 4))))  # steps per chunk
         size = self.size
-        # Rows a short chunk leaves unfilled hold padding (index n, the zero row) and size 1.
+        # Each stream's sample indices and 2/|B| (worked out in float64 on the host, then rounded to
+        # the run's dtype: MPS has no float64) of every step. Rows a short chunk leaves unfilled hold
+        # padding (index n, the zero row).
         self.idx = [torch.full((size, w), self.n, dtype=torch.long, device=dev) for w in widths]
-        self.sizes = [torch.ones(size, dtype=torch.float64, device=dev) for _ in widths]
-        for s, idx, sizes in zip(self.streams, self.idx, self.sizes, strict=True):
+        self.half = [torch.zeros(size, dtype=dt, device=dev) for _ in widths]
+        for s, idx, half in zip(self.streams, self.idx, self.half, strict=True):
             if s.full:  # every sample, every step: filled once
                 idx.copy_(torch.arange(self.n, device=dev).expand(size, -1))
-                sizes.fill_(float(self.n))
+                half.fill_(_two_over(torch.tensor([float(self.n)], dtype=torch.float64), dt).item())
         self.coef = torch.empty(size, len(COEFFS), lanes, dtype=dt, device=dev)
         self.out = torch.empty(size, 2, lanes, dtype=dt, device=dev)
         own = torch.zeros(total, lanes, dtype=dt)  # 1 where a sample is in the lane's own batch stream
@@ -130,10 +142,10 @@ class TensorLoop:
         and each stream's padded batches; every step's parameters go to ``hist_rows``."""
         count = len(table)
         self.coef[:count].copy_(torch.from_numpy(table))
-        for s, idx, sizes, (i, b) in zip(self.streams, self.idx, self.sizes, batches, strict=True):
+        for s, idx, half, (i, b) in zip(self.streams, self.idx, self.half, batches, strict=True):
             if not s.full:
                 idx[:count].copy_(i)
-                sizes[:count].copy_(b)
+                half[:count].copy_(_two_over(b, half.dtype))
         if self.capture and count == self.size:
             self._replay(count)
         else:
@@ -154,9 +166,12 @@ class TensorLoop:
                 return
             if graph is None:
                 graph = self.graphs[count] = torch.cuda.CUDAGraph()
-                # Records the kernels without running them; other threads (other users' runs) may
-                # use the device meanwhile.
-                with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+                # Records the kernels without running them, on a stream of this run's device. One
+                # capture at a time in the process (torch's rule); other threads' runs go on meanwhile.
+                with (
+                    _CAPTURE,
+                    torch.cuda.graph(graph, stream=torch.cuda.Stream(dev), capture_error_mode="thread_local"),
+                ):
                     self._steps(count)
             graph.replay()
 
@@ -168,7 +183,7 @@ class TensorLoop:
         real = [(idx < self.n).to(dt) for idx in self.idx]
         x = torch.cat([self.obj._xp[idx] for idx in self.idx], 1)
         neg_y = -torch.cat([self.obj._yp[idx] for idx in self.idx], 1)
-        scale = torch.cat([(2.0 / b).to(dt).unsqueeze(1) * r for b, r in zip(self.sizes, real, strict=True)], 1)
+        scale = torch.cat([h.unsqueeze(1) * r for h, r in zip(self.half, real, strict=True)], 1)
         rows = torch.stack([x, torch.cat(real, 1)], 1)
         return x.unsqueeze(2), rows, neg_y.unsqueeze(2), scale.unsqueeze(2) * self.own
 
