@@ -74,9 +74,11 @@ class _Stacked:
     The state lives in torch tensors on the run's device. On the CPU the step loop works on NumPy
     views of them (same memory, same dtype): the arrays are tiny, so a step's cost is the number of
     operations, and a NumPy operation costs a fraction of a torch one. Elsewhere it works on the
-    tensors themselves. The loop is written once, with operators both understand. For the
-    regression on the CPU the same steps run compiled instead (:mod:`lab.core.kernel`), a chunk of
-    thousands of steps per call: the Python loop's cost per step was its ~20 operations' overhead.
+    tensors themselves. The update is written once (:func:`lab.core.tensor_loop.update`), with
+    operators both understand. For the regression on the CPU the same steps run compiled instead
+    (:mod:`lab.core.kernel`), a chunk of thousands of steps per call: the Python loop's cost per
+    step was its ~20 operations' overhead; on a GPU they run from fixed buffers, a chunk replayed as
+    one CUDA graph (:class:`lab.core.tensor_loop.TensorLoop`).
     """
 
     def __init__(self, lanes: list[_Lane], obj, streams: dict, steps: int, dtype, device):
