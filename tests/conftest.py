@@ -85,6 +85,17 @@ def lab_cli(capsys):
     return run
 
 
+@pytest.fixture(autouse=True)
+def _default_costs():
+    """The cost model's calibration (``python -m lab compare --dry-run``, a server's start) is
+    process-wide: one made by a test, timed under the whole suite's load, must not judge the next
+    test's runs (a worker's calibration once made every optimizer × 30 000 steps "not short")."""
+    from lab.core import cost
+
+    yield
+    cost._calibrated = None
+
+
 @pytest.fixture
 def fresh_shared_cache():
     """Every process-wide cache empty before and after the test, as in a fresh server (a page test
