@@ -40,16 +40,19 @@ def torch_loop(
         params = [model.weight, model.bias]
         criterion = nn.MSELoss()
         stream = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, repeat)
-        batches = stream.take(cfg.steps)
+        batches = [] if stream.full else stream.take(cfg.steps)
+
+        def batch(i):  # every sample in order, every step: x and y themselves (the same values)
+            return (x, y) if stream.full else (x[batches[i]], y[batches[i]])
 
         def loss_of(i):
-            idx = batches[i]
-            return criterion(model(x[idx]), y[idx])  # (input, target): the right order
+            xb, yb = batch(i)
+            return criterion(model(xb), yb)  # (input, target): the right order
 
         def terms_of(i):  # d/dw and d/db of the mean of (w x + b − y)², term by term
-            idx = batches[i]
-            r = (model(x[idx]) - y[idx]).detach()
-            return [float(2 * (r * x[idx]).abs().mean()), float(2 * r.abs().mean())]
+            xb, yb = batch(i)
+            r = (model(xb) - yb).detach()
+            return [float(2 * (r * xb).abs().mean()), float(2 * r.abs().mean())]
     else:
         land = get_landscape(cfg.objective)
         w0, b0 = cfg.init if cfg.init is not None else land.start
@@ -85,7 +88,7 @@ def torch_loop(
             scheduler.step(loss.item())
         elif scheduler is not None:
             scheduler.step()
-        out.append([float(params[0].detach().reshape(-1)[0]), float(params[1].detach().reshape(-1)[0])])
+        out.append([params[0].item(), params[1].item()])
         if until is not None and until(i + 1, *out[-1]):
             break
     return np.array(out)
