@@ -39,7 +39,7 @@ def device_table(table: pd.DataFrame, index: list[str], value: str, unit: str) -
         for _, r in table[table["note"] != ""].iterrows()
     ]
     if skipped:
-        st.caption("Empty cells were not run: " + "; ".join(skipped))
+        st.caption("Cells showing None were not run: " + "; ".join(skipped))
 
 
 st.title("GPU")

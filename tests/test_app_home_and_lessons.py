@@ -178,7 +178,7 @@ def test_gpu_page_times_the_engine_when_asked(monkeypatch):
     assert not at.exception and asked[-1] is short
     timed = at.dataframe[tables].value
     assert list(timed.columns) == ["samples", "steps", "cpu"] and timed["cpu"].iloc[0] > 0
-    said = "Empty cells were not run: cpu, 200,000 samples, 5 steps — "
+    said = "Cells showing None were not run: cpu, 200,000 samples, 5 steps — "
     said += "not run: over the 100,000 samples a run may have on cpu"
     assert said in [c.value for c in at.caption]
     assert any("No accelerator here" in m.value for m in at.markdown)
