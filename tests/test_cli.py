@@ -132,6 +132,7 @@ def _compare_stderr(tmp_path, *args: str) -> str:
     return proc.stderr
 
 
+@pytest.mark.slow  # seconds of real training in a real process; the rule itself is checked just below
 def test_runs_that_last_report_progress_on_stderr(tmp_path):
     # On a surface LBFGS still steps through torch.optim (~1 ms a step here; on the regression it is
     # compiled): 6 000 steps take seconds, reported from the first second on.
