@@ -19,6 +19,13 @@ from lab.lessons import autograd as ag
 pytestmark = pytest.mark.usefixtures("fresh_shared_cache")  # no run found in a cache another test filled
 
 
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """No GPU here: a fake cuda:0 in the device list, to run the pages' accelerator branches."""
+    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
+    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
+
+
 def test_home_links_every_section_and_shares_a_sidebar():
     at = open_page()
     assert not at.exception
@@ -31,10 +38,8 @@ def test_home_links_every_section_and_shares_a_sidebar():
     assert [o.split(" — ")[0] for o in device.options] == devices.device_names() and device.value == "cpu"
 
 
-def test_the_sidebars_samples_follow_the_device_chosen(monkeypatch):
+def test_the_sidebars_samples_follow_the_device_chosen(fake_gpu):
     """An accelerator takes up to 10⁶ samples, the CPU 10⁵: back on the CPU, more is brought down, said so."""
-    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
-    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
     at = open_page()
     at.sidebar.selectbox(key="shared.device").set_value("cuda:0").run()
     at.sidebar.number_input(key="shared.samples").set_value(500_000).run()
@@ -46,10 +51,8 @@ def test_the_sidebars_samples_follow_the_device_chosen(monkeypatch):
     assert "Data in use** — generated: 100000 samples" in " ".join(c.value for c in at.sidebar.caption)
 
 
-def test_the_autograd_page_trains_on_the_cpu_within_its_limit(monkeypatch):
+def test_the_autograd_page_trains_on_the_cpu_within_its_limit(fake_gpu):
     """The sidebar's samples may be an accelerator's 10⁶; the fit by hand runs on the CPU: at most its 10⁵."""
-    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
-    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
     at = open_page("autograd")
     at.number_input(key="ag.steps").set_value(5).run()
     at.sidebar.selectbox(key="shared.device").set_value("cuda:0").run()
@@ -184,10 +187,8 @@ def test_gpu_page_times_the_engine_when_asked(monkeypatch):
     assert any("No accelerator here" in m.value for m in at.markdown)
 
 
-def test_gpu_page_with_an_accelerator_shows_its_column_and_verdict(monkeypatch):
-    """No GPU here: fake one in the device list and the measurement, to run the page's GPU branch."""
-    fake = devices.DeviceInfo("cuda:0", "Test GPU, 80.0 GiB", 80.0)
-    monkeypatch.setattr(devices, "available_devices", lambda: [devices.DeviceInfo("cpu", "CPU"), fake])
+def test_gpu_page_with_an_accelerator_shows_its_column_and_verdict(monkeypatch, fake_gpu):
+    """No GPU here: a fake one in the device list and the measurement, to run the page's GPU branch."""
     rows = [(d, m, n, t) for d in ("cpu", "cuda:0") for m in gpu.MODELS for n, t in [(50, 0.1), (10**6, 9.0)]]
     rows = [(d, m, n, t / 10 if d != "cpu" and n > 50 else t, "") for d, m, n, t in rows]
     table = pd.DataFrame(rows, columns=["device", "model", "samples", "ms_per_step", "note"])
