@@ -4,6 +4,7 @@ and a verdict that calls a hovering optimizer hovering."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_present_mode_on_a_projector(browser, app_server):
         page = ctx.new_page()
         open_page(page, app_server, "optimizers?run=1&present=1")
         assert chart_drawn(page, 0) and exceptions(page) == []
-        assert not page.locator("section[data-testid=stSidebar]").is_visible()
+        expect(page.locator("section[data-testid=stSidebar]")).to_be_hidden()
         chart = page.locator(CHART).bounding_box()
         assert chart["width"] >= 700 and 0 <= chart["y"] < 576, chart
         legend = page.locator(f"{CHART} .role-legend").first.bounding_box()
@@ -95,15 +96,19 @@ def test_the_present_switch_redraws_the_whole_page(page, app_server):
     page.get_by_text("Present", exact=True).click()
     page.wait_for_timeout(100)
     wait_idle(page)
+    # expect() waits: the page's old elements (the style that hides the sidebar) leave at the end of
+    # the rerun, a moment after the new title is drawn
+    sidebar = page.locator("section[data-testid=stSidebar]")
     expect(page.locator(".st-key-opt-qr img")).to_have_count(1)  # the QR code of the run
-    assert not page.locator("section[data-testid=stSidebar]").is_visible()  # the page around it too
+    expect(sidebar).to_be_hidden()  # the page around it too
     expect(page.locator("[data-testid=stMain] h1")).to_have_count(0)
-    assert "present=1" in page.url
+    expect(page).to_have_url(re.compile(r"[?&]present=1"))
     page.get_by_text("Present", exact=True).click()
     page.wait_for_timeout(100)
     wait_idle(page)
     expect(page.locator("[data-testid=stMain] h1")).to_have_count(1)
-    assert page.locator("section[data-testid=stSidebar]").is_visible() and "present=1" not in page.url
+    expect(sidebar).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"[?&]present=1"))
 
 
 def test_stop_interrupts_a_sweep(page, app_server):
