@@ -54,7 +54,17 @@ mkdir -p "$logs"
 logs=$(cd "$logs" && pwd)
 
 say() { echo "$(date +%T) $*" >&2; }
-free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free loopback port that is none of those already given out: the balancer's own (--port, bound
+# only after the replicas are up) and the replicas' and PostgreSQL's so far. The kernel may hand out
+# the front port again while it is still unbound; a replica on it once answered the readiness check
+# in HAProxy's place, and HAProxy could not bind.
+free_port() {
+  local p
+  while :; do
+    p=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    case " $port ${ports[*]} $pgport " in *" $p "*) ;; *) echo "$p"; return ;; esac
+  done
+}
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
 pgdir="$data/postgres"
