@@ -2,7 +2,9 @@
 1 000 steps, each with its own seed), then the teacher's board is refreshed — once as a fragment
 tick finds it unchanged (one count query), once after a new post (every run read again, the frames
 and the three charts' specs built). Target: a refresh after a post in at most 1 s. Also reported:
-the time of one post and the database's size per run.
+the time of one post and the database's size per run; and the garbage collection Streamlit runs
+after every script run, a tick included (``runner.postScriptGC``), in a process that has loaded what
+a server loads, before and after the lab freezes it out (lab.app.runs.freeze_loaded), in the same run.
 
     python benchmarks/bench_board.py [--students 30] [--runs 10] [--db URL]
 
@@ -12,13 +14,14 @@ Without ``--db``: a SQLite file in a temporary folder; ``--db postgresql+psycopg
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from lab import store as db
-from lab.app import charts, rooms
+from lab.app import charts, rooms, runs
 from lab.core import caches, engine
 from lab.core.config import RunConfig
 from lab.store import rooms as room_store
@@ -60,6 +63,16 @@ def timed(fn, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def collections() -> tuple[float, float]:
+    """Median seconds of Streamlit's collection after a script run (``gc.collect(2)``) with the
+    server's modules and the lab loaded: as they are, then frozen as the app's first run does."""
+    from streamlit.web import bootstrap  # noqa: F401  (the server's modules, as in a running server)
+
+    before = timed(lambda: gc.collect(2))
+    runs.freeze_loaded()
+    return before, timed(lambda: gc.collect(2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
@@ -88,6 +101,11 @@ def main() -> None:
         size = sum(p.stat().st_size for p in folder.glob("runs.sqlite*"))
         print(f"database: {size / 2**20:.1f} MB, {size / total / 1e3:.0f} kB per run")
     store.close()
+    before, after = collections()
+    print(
+        f"Streamlit's collection after each script run (every tick): {before * 1e3:.1f} ms as loaded, "
+        f"{after * 1e6:.0f} µs once frozen"
+    )
 
 
 if __name__ == "__main__":
