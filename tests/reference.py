@@ -132,23 +132,29 @@ def horizon(cfg: RunConfig, opt: OptimizerConfig, ref: np.ndarray, repeat: int =
     return int(apart[0]) if len(apart) else len(ref)
 
 
+def agreeing_steps(
+    a: np.ndarray, b: np.ndarray, tol: float, cfg: RunConfig, opt: OptimizerConfig, repeat: int = 0, ref=None
+) -> int:
+    """How many leading rows of two (steps + 1, 2) paths of one lane must agree within ``tol``: every
+    row when they do (the strictest comparison there is), else the rows before the lane's horizon,
+    from torch's path ``ref`` (run here when not given). The horizon is a second, nudged torch.optim
+    run as long as the first wherever the lane never turns chaotic: looked for only when needed."""
+    if a.shape == b.shape and (np.abs(a - b) <= tol).all():
+        return len(a)
+    return horizon(cfg, opt, torch_loop(cfg, opt, repeat) if ref is None else ref, repeat)
+
+
 def assert_follows_torch(
     ours: np.ndarray, cfg: RunConfig, opt: OptimizerConfig, tol: float, repeat: int = 0, label: str = ""
 ) -> int:
     """``ours`` is torch.optim's path within ``tol`` up to the lane's horizon; past it (where only the
     hover's size is defined) it stays as far from where torch settles as torch does, within a factor
-    of 3 (or both within ``tol``). Returns the step up to which the paths had to agree (the horizon),
-    for a test to check it came after the learning.
-
-    A path within ``tol`` of torch's at every step passes whatever the horizon, which is then not
-    looked for (it is a second, nudged torch.optim run, as long as the first where the lane never
-    turns chaotic): the whole path counts, the strictest comparison there is."""
+    of 3 (or both within ``tol``). Returns the number of rows that had to agree (:func:`agreeing_steps`:
+    every row where the paths agree throughout), for a test to check it came after the learning."""
     ref = torch_loop(cfg, opt, repeat)
     label = label or opt.display
     assert ours.shape == ref.shape, f"{label}: {len(ours)} rows against torch's {len(ref)}"
-    if (np.abs(ours - ref) <= tol).all():
-        return len(ref)
-    h = horizon(cfg, opt, ref, repeat)
+    h = agreeing_steps(ours, ref, tol, cfg, opt, repeat, ref=ref)
     np.testing.assert_allclose(ours[:h], ref[:h], rtol=0, atol=tol, err_msg=f"{label}, steps 0–{h - 1}")
     if h < len(ref):
         center = np.median(ref[h:], axis=0)

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch, assert_hovers_like_torch, horizon, torch_loop
+from reference import agreeing_steps, assert_follows_torch, assert_hovers_like_torch, torch_loop
 
 from lab.core import devices, engine, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -119,7 +119,7 @@ def test_the_compiled_steps_equal_the_numpy_loop(monkeypatch, dtype, steps, tol)
     lanes = [(o, r) for o in cfg.optimizers for r in range(cfg.repeats)]  # the engine's lane order
     for ours, theirs, (opt, repeat) in zip(compiled.lanes, loop.lanes, lanes, strict=True):
         assert ours.status == theirs.status and ours.optimizer == opt.display and ours.repeat == repeat
-        h = horizon(cfg, opt, torch_loop(cfg, opt, repeat), repeat)
+        h = agreeing_steps(np.stack([ours.w, ours.b], 1), np.stack([theirs.w, theirs.b], 1), tol, cfg, opt, repeat)
         assert h > steps // 2, (opt.display, h)  # most of the run is compared
         np.testing.assert_allclose(ours.w[:h], theirs.w[:h], rtol=0, atol=tol, err_msg=ours.optimizer)
         np.testing.assert_allclose(ours.b[:h], theirs.b[:h], rtol=0, atol=tol, err_msg=ours.optimizer)
