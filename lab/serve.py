@@ -22,11 +22,12 @@ def warm_up() -> None:
     dtype: compiling them for both dtypes takes ~20 s the first time (21 s measured here), after
     which the code is read from ``lab/core/__pycache__``, ~4 s)."""
     from lab.app import charts, runs, steps, tables, view  # noqa: F401  (imported for their side effects)
-    from lab.core import engine, optimizers
+    from lab.core import engine, optimizers, schedulers
     from lab.core.config import OptimizerConfig, RunConfig
 
     optimizers.registry().names()
     optimizers.unavailable()
+    schedulers.registry()  # probed once per install, as the optimizers are (the Dockerfile's build)
     runs.configure_process()
     for dtype in ("float32", "float64"):
         opts = (OptimizerConfig("GD"), OptimizerConfig("Adam"), OptimizerConfig("LBFGS"))

@@ -297,3 +297,32 @@ def test_one_pass_serves_every_lane_of_a_class_as_single_lanes_would():
     lbfgs = [OptimizerConfig("LBFGS").kwargs, OptimizerConfig.of("LBFGS", lr=0.5).kwargs]
     found = schedulers.schedules("StepLR", {"step_size": 10, "gamma": 0.5}, "LBFGS", lbfgs, 30)
     assert [s.lr[10] for s in found] == [0.5, 0.25]
+
+
+def test_schedule_probes_are_kept_on_disk_once_per_install(tmp_path, monkeypatch):
+    """A process that lists the schedules (a server's first Optimizers page, a run with a schedule)
+    reads what an earlier one probed instead of building torch.optim objects (whose first one
+    imports torch._dynamo, most of a second)."""
+    from lab.core import optimizers as o
+
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = schedulers._probe
+    monkeypatch.setattr(schedulers, "_probe", lambda spec: calls.append(spec.name) or real(spec))
+
+    def new_process() -> schedulers.Registry:
+        o._probes_on_disk.cache_clear()
+        schedulers.registry.cache_clear()
+        return schedulers.registry()
+
+    try:
+        first = new_process()
+        assert "CosineAnnealingLR" in calls and "CosineAnnealingLR" in first.names()  # probed, and offered
+        written = json.loads(o.probe_cache_path().read_text())
+        assert any(key.startswith("lr_scheduler.CosineAnnealingLR{") for key in written)
+        calls.clear()
+        again = new_process()
+        assert calls == [] and again.names() == first.names() and again.unavailable == first.unavailable
+    finally:
+        o._probes_on_disk.cache_clear()
+        schedulers.registry.cache_clear()

@@ -21,7 +21,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -318,11 +318,11 @@ def _probes_on_disk() -> dict[str, str | None]:
     return found if isinstance(found, dict) else {}
 
 
-def _remember(cls_name: str, why: str | None) -> None:
+def _remember(key: str, why: str | None) -> None:
     """Add one probe's result to the file (best effort: a read-only disk only costs the next start
     its probes)."""
     known = _probes_on_disk()
-    known[cls_name] = why
+    known[key] = why
     path = probe_cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,17 +333,23 @@ def _remember(cls_name: str, why: str | None) -> None:
         pass
 
 
+def remembered(key: str, probe: Callable[[], str | None]) -> str | None:
+    """``probe()``'s answer (an error's text, or None) once per install, kept on disk per torch
+    version under ``key``: the first torch.optim object a process builds imports torch._dynamo, most
+    of a second, and probing every class costs about as much again — a server's first visitor (or
+    every ``python -m lab`` with a schedule) would wait for it. A missing or damaged file: probed."""
+    known = _probes_on_disk()
+    if key in known:
+        return known[key]
+    why = probe()
+    _remember(key, why)
+    return why
+
+
 @functools.cache
 def _probe_class(cls_name: str) -> str | None:
-    """:func:`_probe` once per class and install: the first torch.optim object a process builds
-    imports torch._dynamo, most of a second, and probing every class costs about as much again —
-    a server's first visitor would wait for it. The result is kept on disk per torch version."""
-    known = _probes_on_disk()
-    if cls_name in known:
-        return known[cls_name]
-    why = _probe(getattr(torch.optim, cls_name))
-    _remember(cls_name, why)
-    return why
+    """:func:`_probe` once per class and install (:func:`remembered`)."""
+    return remembered(cls_name, lambda: _probe(getattr(torch.optim, cls_name)))
 
 
 class Registry:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
-from lab.core import caches
+from lab.core import caches, optimizers
 from lab.core.optimizers import HyperParam, infer_range
 
 MAX_LENGTH = 100_000  # the longest length in steps a form offers (a run's steps are capped there too)
@@ -259,18 +259,29 @@ def _spec_of(cls: type) -> SchedulerSpec | str:
     )
 
 
+PROBE_STEPS = 20
+
+
 def _probe(spec: SchedulerSpec) -> str | None:
     """A few real steps of ``spec`` with its defaults on an SGD with momentum; the error, or None."""
     try:
-        steps = 20
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
-        attached = Attached(spec.build(opt, spec.kwargs({}, steps)), spec.reacts_to_loss)
-        for _ in range(steps):
+        attached = Attached(spec.build(opt, spec.kwargs({}, PROBE_STEPS)), spec.reacts_to_loss)
+        for _ in range(PROBE_STEPS):
             opt.step(_no_loss)
             attached.step(1.0)
     except Exception as exc:  # any failure means "cannot offer"; torch says why
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+def _probe_once(spec: SchedulerSpec) -> str | None:
+    """:func:`_probe` once per install, on disk beside the optimizers' probes: probing builds a
+    torch.optim object, and the first one a process builds imports torch._dynamo (most of a second
+    that a server's first visit to the Optimizers page, or a ``python -m lab`` run with a schedule,
+    would wait for). The key holds the arguments probed, so a change to the lab's defaults probes again."""
+    probed = json.dumps(spec.kwargs({}, PROBE_STEPS), sort_keys=True, default=str)
+    return optimizers.remembered(f"lr_scheduler.{spec.name}{probed}", lambda: _probe(spec))
 
 
 def _no_loss() -> torch.Tensor:
@@ -308,7 +319,7 @@ def registry() -> Registry:
     specs, unavailable = [_PRESET], {}
     for name in sorted(found):
         spec = _spec_of(found[name])
-        why = spec if isinstance(spec, str) else _probe(spec)
+        why = spec if isinstance(spec, str) else _probe_once(spec)
         if why is not None:
             unavailable[name] = why
         elif not isinstance(spec, str):
