@@ -59,11 +59,14 @@ say() { echo "$(date +%T) $*" >&2; }
 # the front port again while it is still unbound; a replica on it once answered the readiness check
 # in HAProxy's place, and HAProxy could not bind.
 free_port() {
-  local p
-  while :; do
-    p=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    case " $port ${ports[*]} $pgport " in *" $p "*) ;; *) echo "$p"; return ;; esac
+  local p _
+  for _ in $(seq 1 100); do
+    p=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') &&
+      [ -n "$p" ] || { echo "error: $python could not pick a free port" >&2; exit 1; }
+    case " $port ${ports[*]-} ${pgport-} " in *" $p "*) ;; *) echo "$p"; return ;; esac
   done
+  echo "error: no free port outside those already given out, in 100 tries" >&2
+  exit 1
 }
 
 # ------------------------------------------------------------------------------------------ PostgreSQL

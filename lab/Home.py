@@ -18,7 +18,7 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 st.set_page_config(page_title="Optimizer Lab", layout="wide")  # default favicon: served locally
 runs.configure_process()
-runs.freeze_loaded()  # once, now that the server and the lab are loaded
+runs.freeze_loaded()  # once a process, now that the server and the lab are loaded (lab.serve: before its start)
 
 SECTIONS = [
     (

@@ -38,6 +38,9 @@ def main() -> None:
     warm_up()
     from streamlit.web import cli
 
+    from lab.app import runs
+
+    runs.freeze_loaded()  # the loaded modules out of every rerun's collection, before any session exists
     sys.argv = ["streamlit", "run", str(HOME), *sys.argv[1:]]
     sys.exit(cli.main())
 

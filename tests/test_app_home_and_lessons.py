@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from apptest_helpers import PAGES, open_page
 
-from lab.app import experiments, runs
+from lab.app import experiments
 from lab.core import devices
 from lab.lessons import api, gpu
 from lab.lessons import autograd as ag
@@ -283,12 +284,32 @@ def test_api_page_says_how_long_the_tutorial_run_took(monkeypatch):
     assert 0.3 <= seconds <= wall + 0.01 and per_step == pytest.approx(seconds, rel=0.01)
 
 
-def test_the_first_run_freezes_what_the_server_has_loaded():
+def test_the_first_run_freezes_what_the_server_has_loaded(monkeypatch):
     """Streamlit collects garbage after every script run; what is loaded by the first run (torch,
-    pandas, Altair, Streamlit, the lab) is frozen out of those collections (lab.app.runs.freeze_loaded),
-    else every rerun of every session walks it again (~125 ms of CPU)."""
-    runs.freeze_loaded.cache_clear()
+    pandas, Altair, Streamlit, the lab) is frozen out of those collections, once a process
+    (lab.app.runs.freeze_loaded), else every rerun of every session walks it again (125-156 ms)."""
+    real, calls = gc.freeze, []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(1) or real())
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
+    at = open_page()
+    at.run()  # a rerun, and another session's first run: nothing frozen again
     open_page()
-    assert gc.get_freeze_count() > 100_000
+    assert calls == [1] and gc.get_freeze_count() > 100_000
+
+
+def test_the_hosted_launcher_freezes_before_its_server_starts(monkeypatch):
+    """``python -m lab.serve`` freezes when no session exists yet (under ``streamlit run`` the first
+    session's own state would be frozen with the modules, and kept for the process's life)."""
+    from streamlit.web import cli
+
+    from lab import serve
+
+    seen = []
+    monkeypatch.setattr(serve, "warm_up", lambda: None)
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.get_freeze_count()) or 0)
+    monkeypatch.setattr(sys, "argv", ["lab.serve"])
+    gc.unfreeze()
+    with pytest.raises(SystemExit):
+        serve.main()
+    assert seen and seen[0] > 100_000

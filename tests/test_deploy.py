@@ -42,22 +42,34 @@ def test_cluster_sh_help_names_every_database_choice():
         assert word in done.stdout
 
 
-def test_cluster_sh_never_gives_a_replica_a_port_already_given_out(tmp_path):
-    """cluster.sh's free_port, on a stand-in for Python whose "free" ports are first the balancer's
-    own port (not yet bound while the replicas start), then a replica's, then PostgreSQL's: it skips
-    them all. (A replica once got the front port, answered the readiness check in HAProxy's place,
-    and HAProxy could not bind.)"""
-    handed = tmp_path / "handed"
-    handed.write_text("8080\n5001\n5002\n5003\n")
-    fake = tmp_path / "python"  # prints the next port of the list at each call
-    fake.write_text(f"#!/bin/sh\nhead -1 {handed}; sed -i 1d {handed}\n")
+def _free_port(tmp_path, handed: list[str], given: str) -> subprocess.CompletedProcess:
+    """cluster.sh's free_port alone, on a stand-in for Python that prints the next of ``handed`` at
+    each call (an empty list: it fails), after ``given`` (the script's variables so far)."""
+    left = tmp_path / "handed"
+    left.write_text("".join(f"{p}\n" for p in handed))
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n[ -s {left} ] || exit 3\nhead -1 {left}; sed -i 1d {left}\n")
     fake.chmod(0o755)
     source = DEPLOY.joinpath("cluster.sh").read_text()
     function = re.search(r"^free_port\(\) \{\n.*?^\}\n", source, re.M | re.S)
     assert function is not None
-    script = f"set -euo pipefail\n{function.group(0)}python={fake}\nport=8080\nports=(5001)\npgport=5002\nfree_port\n"
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    script = f'set -euo pipefail\n{function.group(0)}python={fake}\n{given}\nfound=$(free_port)\necho "$found"\n'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+
+
+def test_cluster_sh_never_gives_a_replica_a_port_already_given_out(tmp_path):
+    """The "free" ports handed out are first the balancer's own port (not yet bound while the
+    replicas start), then a replica's, then PostgreSQL's: free_port skips them all. (A replica once
+    got the front port, answered the readiness check in HAProxy's place, and HAProxy could not bind.)"""
+    done = _free_port(tmp_path, ["8080", "5001", "5002", "5003"], "port=8080\nports=(5001)\npgport=5002")
     assert (done.returncode, done.stdout.strip()) == (0, "5003"), done.stderr
+    first = _free_port(tmp_path, ["8080", "5004"], 'port=8080\nports=()\npgport=""')  # the first call
+    assert (first.returncode, first.stdout.strip()) == (0, "5004"), first.stderr
+
+
+def test_cluster_sh_stops_when_python_cannot_pick_a_port(tmp_path):
+    done = _free_port(tmp_path, [], 'port=8080\nports=()\npgport=""')
+    assert done.returncode == 1 and "could not pick a free port" in done.stderr
 
 
 def test_the_container_keeps_its_sqlite_file_in_its_volume():

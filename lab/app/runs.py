@@ -251,19 +251,29 @@ def configure_process() -> None:
         threading.Thread(target=_calibrate, name="calibrate", daemon=False).start()
 
 
-@functools.cache
+_FROZEN = threading.Lock()
+
+
 def freeze_loaded() -> None:
     """Streamlit runs a full garbage collection after every script run (``runner.postScriptGC``),
-    a fragment's included: with torch, pandas and Altair loaded that walks ~260 000 objects, ~125 ms
-    of CPU holding the GIL on every rerun of every session (a teacher's board reruns every second),
-    while all of those objects live as long as the process. Moved to the permanent generation
-    (``gc.freeze``), they are no longer walked: what the runs create still is. Called once, from the
-    first script run (the server's own modules are loaded by then); the modules every page imports
-    are loaded first, so that they are among them. Measured with a teacher's board open: the server
-    spent 0.14 CPU-s in 10 s instead of 2.0."""
-    from lab.app import charts, steps, tables, view  # noqa: F401  (loaded for what they allocate)
+    a fragment's included: with torch, pandas and Altair loaded that walked ~260 000 objects, 125-156
+    ms of CPU (measured) holding the GIL on every rerun of every session (a teacher's board reruns
+    every second), while all of those objects live as long as the process. Moved to the permanent
+    generation (``gc.freeze``), they are no longer walked: what the runs create still is. Measured
+    with a teacher's board open and idle: its server spent 0.11-0.17 CPU-s in 10 s instead of 2.06.
 
-    gc.freeze()
+    Once per process, and as early as everything is loaded: ``python -m lab.serve`` (the hosted
+    set-ups) before its server starts, when no session exists yet; under ``streamlit run`` at the
+    first script run (from lab/Home.py), with the modules every page imports loaded first. Frozen
+    objects are never collected, so there the first session's own state stays for the process's life
+    (one session, at most its history's budget, :data:`SESSION_BYTES`)."""
+    with _FROZEN:
+        if gc.get_freeze_count():
+            return
+        from lab.app import charts, steps, tables, view  # noqa: F401  (loaded for what they allocate)
+
+        gc.collect()  # what is garbage already is not kept
+        gc.freeze()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -326,23 +327,25 @@ def _remember(key: str, why: str | None) -> None:
     path = probe_cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         tmp.write_text(json.dumps(known, sort_keys=True))
         tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
     except OSError:
         pass
 
 
-def remembered(key: str, probe: Callable[[], str | None]) -> str | None:
+def remembered(key: str, probe: Callable[[], str | None], keep_failure: bool = True) -> str | None:
     """``probe()``'s answer (an error's text, or None) once per install, kept on disk per torch
     version under ``key``: the first torch.optim object a process builds imports torch._dynamo, most
     of a second, and probing every class costs about as much again — a server's first visitor (or
-    every ``python -m lab`` with a schedule) would wait for it. A missing or damaged file: probed."""
+    every ``python -m lab`` with a schedule) would wait for it. A missing or damaged file: probed.
+    ``keep_failure=False``: only a success is kept."""
     known = _probes_on_disk()
     if key in known:
         return known[key]
     why = probe()
-    _remember(key, why)
+    if why is None or keep_failure:
+        _remember(key, why)
     return why
 
 

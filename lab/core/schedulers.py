@@ -276,12 +276,17 @@ def _probe(spec: SchedulerSpec) -> str | None:
 
 
 def _probe_once(spec: SchedulerSpec) -> str | None:
-    """:func:`_probe` once per install, on disk beside the optimizers' probes: probing builds a
+    """:func:`_probe`, its success kept on disk beside the optimizers' probes: probing builds a
     torch.optim object, and the first one a process builds imports torch._dynamo (most of a second
     that a server's first visit to the Optimizers page, or a ``python -m lab`` run with a schedule,
-    would wait for). The key holds the arguments probed, so a change to the lab's defaults probes again."""
-    probed = json.dumps(spec.kwargs({}, PROBE_STEPS), sort_keys=True, default=str)
-    return optimizers.remembered(f"lr_scheduler.{spec.name}{probed}", lambda: _probe(spec))
+    would wait for). The key holds the arguments probed, so a change to the lab's defaults probes
+    again; a failure is probed again in every process (it may come from the lab's own code, fixed
+    since)."""
+    try:
+        probed = json.dumps(spec.kwargs({}, PROBE_STEPS), sort_keys=True, default=str)
+    except Exception as exc:  # the lab's defaults for it cannot be built: not offered, torch's words
+        return f"{type(exc).__name__}: {exc}"
+    return optimizers.remembered(f"lr_scheduler.{spec.name}{probed}", lambda: _probe(spec), keep_failure=False)
 
 
 def _no_loss() -> torch.Tensor:
