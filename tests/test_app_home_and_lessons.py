@@ -290,7 +290,7 @@ def test_the_first_run_freezes_what_the_server_has_loaded(monkeypatch):
     (lab.app.runs.freeze_loaded), else every rerun of every session walks it again (125-156 ms)."""
     real, calls = gc.freeze, []
     monkeypatch.setattr(gc, "freeze", lambda: calls.append(1) or real())
-    monkeypatch.setattr(runs, "_frozen", [])  # a new process
+    monkeypatch.setattr(runs, "_frozen", False)  # a new process
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
     at = open_page()
@@ -310,7 +310,7 @@ def test_the_hosted_launcher_freezes_before_its_server_starts(monkeypatch):
     monkeypatch.setattr(serve, "warm_up", lambda: None)
     monkeypatch.setattr(cli, "main", lambda: seen.append(gc.get_freeze_count()) or 0)
     monkeypatch.setattr(sys, "argv", ["lab.serve"])
-    monkeypatch.setattr(runs, "_frozen", [])  # a new process
+    monkeypatch.setattr(runs, "_frozen", False)  # a new process
     gc.unfreeze()
     with pytest.raises(SystemExit):
         serve.main()

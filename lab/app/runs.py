@@ -252,7 +252,7 @@ def configure_process() -> None:
 
 
 _FREEZING = threading.Lock()
-_frozen: list[bool] = []  # [True] once frozen (gc.get_freeze_count() walks every frozen object: ~20 ms)
+_frozen = False  # a flag of its own: gc.get_freeze_count() walks every frozen object (~20 ms)
 
 
 def freeze_loaded() -> None:
@@ -268,6 +268,7 @@ def freeze_loaded() -> None:
     first script run (from lab/Home.py), with the modules every page imports loaded first. Frozen
     objects are never collected, so there the first session's own state stays for the process's life
     (one session, at most its history's budget, :data:`SESSION_BYTES`)."""
+    global _frozen
     if _frozen:
         return
     with _FREEZING:
@@ -277,7 +278,7 @@ def freeze_loaded() -> None:
 
         gc.collect()  # what is garbage already is not kept
         gc.freeze()
-        _frozen.append(True)
+        _frozen = True
 
 
 @contextlib.contextmanager
