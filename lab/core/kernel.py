@@ -22,13 +22,20 @@ coefficient table's columns are read by the names :mod:`lab.core.rules` gives th
 ints, which Numba freezes into the compiled code).
 
 The loop holds no Python objects, so it runs without the GIL: while it runs, other visitors'
-sessions go on on another core. Compiled once per dtype (about half a second) and kept in ``__pycache__`` (or
-Numba's cache directory; where neither can be written, each process compiles it again).
+sessions go on on another core. Compiled once per dtype (a few seconds) and kept in ``__pycache__`` (or
+Numba's cache directory; where neither can be written, each process compiles it again). Processes that
+start together (a server's replicas, a test run's workers) compile one at a time
+(:func:`_one_compiler_at_a_time`): the first compiles and keeps the code, the others then load it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import os
+import threading
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numba
@@ -111,10 +118,61 @@ class Update(NamedTuple):
     wide: np.ndarray
 
 
+_COMPILING = threading.RLock()  # this process's compiles, one thread at a time
+_compiling_here = 0  # how deep this process is in :func:`_cache_lock` (a compile may start another)
+
+
+@contextlib.contextmanager
+def _cache_lock(folder: str) -> Iterator[None]:
+    """An exclusive lock on ``folder/compile.lock`` for this process, taken once however deeply
+    compiles nest (flock conflicts with a second open of the same file, even in one process). A
+    folder that cannot be written: no lock, each process compiles on its own as before."""
+    global _compiling_here
+    with _COMPILING:
+        if _compiling_here:
+            yield
+            return
+        try:
+            lock = open(os.path.join(folder, "compile.lock"), "a")  # noqa: SIM115 (closed below, releasing it)
+        except OSError:
+            yield
+            return
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _compiling_here += 1
+            try:
+                yield
+            finally:
+                _compiling_here -= 1
+
+
+def _one_compiler_at_a_time(dispatcher):
+    """``dispatcher`` (a Numba function called from Python) compiles a new signature under a lock
+    shared by every process using the same cache folder: one that finds the lock taken waits, then
+    Numba's compile finds the code the other kept and loads it. Without it, processes that start at
+    once each compile for seconds on the same cores (two replicas behind a balancer on a fresh
+    install: both, at the same time). Numba calls ``_compile_for_args`` only when no compiled
+    version fits the arguments, so a call that finds one pays nothing."""
+    cache = getattr(dispatcher, "_cache", None)
+    folder = getattr(cache, "cache_path", None)  # Numba's NullCache (no cache=True) has none
+    if folder is None:
+        return dispatcher
+    compile_for_args = dispatcher._compile_for_args
+
+    def locked(*args, **kws):
+        with contextlib.suppress(OSError):
+            os.makedirs(folder, exist_ok=True)
+        with _cache_lock(folder):
+            return compile_for_args(*args, **kws)
+
+    dispatcher._compile_for_args = locked  # an instance attribute: Numba's C dispatcher looks it up by name
+    return dispatcher
+
+
 def _compiled(fn):
     options = {"nogil": True, "error_model": "numpy"}
     try:
-        return numba.njit(cache=True, **options)(fn)
+        return _one_compiler_at_a_time(numba.njit(cache=True, **options)(fn))
     except RuntimeError:  # nowhere to keep the compiled code (a read-only install): compile per process
         return numba.njit(**options)(fn)
 
@@ -163,6 +221,7 @@ def _cascade(a, start, stride, rows, power):
     return l0 + l3
 
 
+@_one_compiler_at_a_time  # also called from Python (sums_match_torch)
 @numba.njit(cache=True)
 def torch_sum(a, count, lanes):
     """``a[:count].sum()`` as torch's CPU kernel adds it while the sum runs on one thread (fewer than
@@ -189,6 +248,7 @@ def torch_sum(a, count, lanes):
     return zero + total
 
 
+@_one_compiler_at_a_time
 @numba.njit(cache=True)
 def _dot(g, x, count):
     """Σ g[i]·x[i] in sample order, each product rounded before it is added."""
