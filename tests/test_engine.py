@@ -471,6 +471,43 @@ def test_probes_are_kept_on_disk_once_per_install(tmp_path, monkeypatch):
         o._probe_class.cache_clear()
 
 
+def test_processes_probing_at_once_probe_each_class_once_and_keep_every_answer(tmp_path, monkeypatch):
+    """Two processes starting together (a server's replicas): one that finds another probing waits
+    for it and reads its answer instead of probing again; and one that read the file before
+    another wrote to it adds its answers without writing over the other's."""
+    import threading
+
+    from lab.core import caches
+    from lab.core import optimizers as o
+
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    o._probes_on_disk.cache_clear()
+    path = o.probe_cache_path()
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return "probed here"
+
+    try:
+        assert o._probes_on_disk() == {}  # this process has read the (missing) file
+        path.write_text(json.dumps({"Other": None}))  # another process kept an answer since
+        assert o.remembered("Mine", probe) == "probed here" and len(calls) == 1
+        assert json.loads(path.read_text()) == {"Other": None, "Mine": "probed here"}
+
+        answers = []
+        with caches.disk_lock(path.with_suffix(".lock")):  # another process is probing "Theirs"
+            asking = threading.Thread(target=lambda: answers.append(o.remembered("Theirs", probe)))
+            asking.start()
+            asking.join(0.5)
+            assert asking.is_alive()  # waiting for it, not probing
+            path.write_text(json.dumps({**json.loads(path.read_text()), "Theirs": "their answer"}))
+        asking.join(10)
+        assert answers == ["their answer"] and len(calls) == 1
+    finally:
+        o._probes_on_disk.cache_clear()
+
+
 def test_the_compiled_loop_still_compiles_where_its_cache_cannot_be_written(monkeypatch):
     from lab.core import kernel
 

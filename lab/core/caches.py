@@ -5,14 +5,22 @@ Streamlit runs each visitor's session as a thread of one process, so whatever on
 is either an :class:`LRU` map (thread-safe, bounded by entries and optionally by size) or a
 function memoised with :func:`memo`. Both register under a name, so :func:`clear_all` empties every
 one of them — what a test does to start from a cold process — and :func:`sizes` says how full each is.
+
+Two caches outlive the process, on disk and shared by every process of an install: the torch.optim
+and scheduler probes (:func:`lab.core.optimizers.remembered`) and Numba's compiled loops
+(:mod:`lab.core.kernel`). Processes that start together (a server's replicas, a test run's workers)
+fill them one at a time under :func:`disk_lock`, so the work is done once and the others read it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -101,3 +109,23 @@ def clear_all() -> None:
 def sizes() -> dict[str, int]:
     """Entries held now, by cache name."""
     return {name: size() for name, size in _SIZES.items()}
+
+
+@contextlib.contextmanager
+def disk_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An exclusive lock on the file ``path``, for every process that fills the same cache on disk
+    (``flock``: released when the file is closed, also when its holder dies). Where the file cannot
+    be made (a read-only install) there is no lock, and each process does its own work as it would
+    without one. ``flock`` conflicts with a second open of the same file even in one process: a
+    caller that may take it again while holding it keeps count itself (``kernel._cache_lock``)."""
+    try:
+        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+        lock = open(path, "a")  # noqa: SIM115 (closed by the with below, which releases the lock)
+    except OSError:
+        lock = None
+    if lock is None:
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

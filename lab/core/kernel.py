@@ -31,7 +31,6 @@ start together (a server's replicas, a test run's workers) compile one at a time
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import threading
@@ -42,6 +41,7 @@ import numba
 import numpy as np
 from numba.extending import intrinsic
 
+from lab.core import caches
 from lab.core.rules import ADADELTA, ADAFACTOR, ADAMAX, AMSGRAD, ETA, ETA_N, ETA_Q, GENERIC, RMSPROP, RPROP, C, D, E, K
 
 
@@ -124,21 +124,14 @@ _compiling_here = 0  # how deep this process is in :func:`_cache_lock` (a compil
 
 @contextlib.contextmanager
 def _cache_lock(folder: str) -> Iterator[None]:
-    """An exclusive lock on ``folder/compile.lock`` for this process, taken once however deeply
-    compiles nest (flock conflicts with a second open of the same file, even in one process). A
-    folder that cannot be written: no lock, each process compiles on its own as before."""
+    """:func:`lab.core.caches.disk_lock` on ``folder/compile.lock``, taken once by this process
+    however deeply its compiles nest."""
     global _compiling_here
     with _COMPILING:
         if _compiling_here:
             yield
             return
-        try:
-            lock = open(os.path.join(folder, "compile.lock"), "a")  # noqa: SIM115 (closed below, releasing it)
-        except OSError:
-            yield
-            return
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with caches.disk_lock(os.path.join(folder, "compile.lock")):
             _compiling_here += 1
             try:
                 yield
@@ -160,8 +153,6 @@ def _one_compiler_at_a_time(dispatcher):
     compile_for_args = dispatcher._compile_for_args
 
     def locked(*args, **kws):
-        with contextlib.suppress(OSError):
-            os.makedirs(folder, exist_ok=True)
         with _cache_lock(folder):
             return compile_for_args(*args, **kws)
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import torch
 
+from lab.core import caches
+
 BATCH_MODES = ("full", "single", "mini")
 
 # Keyword arguments of torch.optim classes that are about *how* the step runs, not *what* it
@@ -310,18 +312,24 @@ def probe_cache_path() -> Path:
     return root / f"probes-torch{torch.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}.json"
 
 
-@functools.cache
-def _probes_on_disk() -> dict[str, str | None]:
+def _read_probes(path: Path) -> dict[str, str | None]:
     try:
-        found = json.loads(probe_cache_path().read_text())
+        found = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
 
 
+@functools.cache
+def _probes_on_disk() -> dict[str, str | None]:
+    """The file as this process first read it, and what it has added since."""
+    return _read_probes(probe_cache_path())
+
+
 def _remember(key: str, why: str | None) -> None:
     """Add one probe's result to the file (best effort: a read-only disk only costs the next start
-    its probes)."""
+    its probes). Called under :func:`remembered`'s lock, after it read what others kept: no
+    process's results are written over."""
     known = _probes_on_disk()
     known[key] = why
     path = probe_cache_path()
@@ -343,9 +351,14 @@ def remembered(key: str, probe: Callable[[], str | None], keep_failure: bool = T
     known = _probes_on_disk()
     if key in known:
         return known[key]
-    why = probe()
-    if why is None or keep_failure:
-        _remember(key, why)
+    path = probe_cache_path()
+    with caches.disk_lock(path.with_suffix(".lock")):  # processes starting together probe once
+        known.update(_read_probes(path))  # what another process kept meanwhile
+        if key in known:
+            return known[key]
+        why = probe()
+        if why is None or keep_failure:
+            _remember(key, why)
     return why
 
 
