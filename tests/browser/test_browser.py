@@ -24,11 +24,63 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGES = ["", "autograd", "pytorch-api", "optimizers", "gpu", "class"]
 
 
+def _metric(page, label: str) -> str:
+    box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def _autograd_page_works(page) -> None:
+    """x.grad from backward() beside the formula worked out by hand, the graph drawn; forgetting to
+    zero the gradients gives torch's own final loss."""
+    from lab.lessons import autograd as ag
+
+    grad = page.locator("[data-testid=stMetricValue]").filter(has_text="4.5, 4.5, 4.5, 4.5")
+    grad.nth(1).wait_for()  # components load lazily: wait for both, then count
+    expect(grad).to_have_count(2)
+    page.locator("[data-testid=stGraphVizChart] svg").nth(1).wait_for()
+    page.get_by_text("forget to zero the gradients").click()
+    wait_idle(page)
+    expect(page.get_by_text("exactly SGD with momentum 1")).to_have_count(1)
+    forgot = ag.fit_by_hand(zero_grad=False)
+    assert _metric(page, "final loss") == f"{forgot.loss[-1]:.3e}"
+
+
+def _pytorch_api_page_works(page) -> None:
+    """A step of the optimizer, the cross-entropy of the class chosen, the tutorial's 30 000 steps
+    (with a progress bar): each against torch's numbers."""
+    from lab.lessons import api
+
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Steps taken: 1.").wait_for()
+    page.get_by_role("radiogroup").get_by_text("2", exact=True).click()  # the true class
+    wait_idle(page)
+    expected = api.cross_entropy([2.0, 0.5, -1.0], 2)["loss"]
+    assert float(_metric(page, "nn.CrossEntropyLoss()(logits, target)")) == pytest.approx(expected, rel=1e-5)
+    click_and_wait(page, "Run")
+    run = api.tutorial_training()
+    expect(page.get_by_text("With the tutorial's lr = 1e-3 plain gradient descent is slow")).to_have_count(1)
+    assert (_metric(page, "w"), _metric(page, "b")) == (f"{run['w']:.4f}", f"{run['b']:.4f}")
+
+
+def _gpu_page_works(page) -> None:
+    page.get_by_text("torch.cuda.is_available()").first.wait_for()
+    page.locator("[data-testid=stVegaLiteChart] :is(canvas, svg.marks)").first.wait_for()
+
+
+WORKS = {"autograd": _autograd_page_works, "pytorch-api": _pytorch_api_page_works, "gpu": _gpu_page_works}
+
+
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "home")
-def test_page_loads_without_exception(page, app_server, path):
+def test_page_loads_without_exception_and_its_controls_work(page, app_server, path):
+    """Every page on first load, with defaults; on a section page, then its key values and one
+    press of each kind of control, on the same page (a page load is most of a browser test's cost)."""
     open_page(page, app_server, path)
     assert exceptions(page) == []
     expect(page.locator("[data-testid=stSidebar]").get_by_text("Device", exact=True)).to_have_count(1)
+    if path in WORKS:
+        WORKS[path](page)
+        assert exceptions(page) == []
 
 
 def _train_defaults(page, app_server):
@@ -38,7 +90,7 @@ def _train_defaults(page, app_server):
     return results_table(page)
 
 
-def test_train_all_draws_chart_fit_and_table(page, app_server):
+def test_train_all_draws_chart_fit_and_table_and_the_csvs_match_it(page, app_server, tmp_path):
     rows = _train_defaults(page, app_server)
     assert exceptions(page) == []
     assert [r["optimizer"] for r in rows] and len(rows) == 7
@@ -50,9 +102,8 @@ def test_train_all_draws_chart_fit_and_table(page, app_server):
     expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2)  # and the fit, drawn when opened
     assert chart_drawn(page, 1) and exceptions(page) == []
 
-
-def test_csv_downloads_through_the_browser_and_matches_the_table(page, app_server, tmp_path):
-    rows = {r["optimizer"]: r for r in _train_defaults(page, app_server)}
+    # The downloads, through the browser, say what the table shows.
+    shown = {r["optimizer"]: r for r in rows}
     open_tab(page, "Downloads & history")
     with page.expect_download() as info:
         page.get_by_role("button", name="Summary CSV", exact=True).click()
@@ -61,9 +112,9 @@ def test_csv_downloads_through_the_browser_and_matches_the_table(page, app_serve
     summary = pd.read_csv(path)
     assert len(summary) == 7 and "run_id" in summary.columns and "hyperparams" in summary.columns
     for _, row in summary.iterrows():
-        shown = rows[row["optimizer"]]
-        assert f"{row['w']:.6f}" == shown["w"] and f"{row['b']:.6f}" == shown["b"]
-        assert f"{row['final_loss']:.3e}" == shown["final loss"]
+        lane = shown[row["optimizer"]]
+        assert f"{row['w']:.6f}" == lane["w"] and f"{row['b']:.6f}" == lane["b"]
+        assert f"{row['final_loss']:.3e}" == lane["final loss"]
     with page.expect_download() as info:
         page.get_by_role("button", name="Curves CSV", exact=True).click()
     curves = pd.read_csv(info.value.path())
@@ -155,22 +206,6 @@ def test_stop_interrupts_a_long_training_and_keeps_earlier_runs(page, app_server
     expect(page.get_by_text("Run history (1 kept)")).to_have_count(1)
 
 
-def test_section_pages_show_their_key_values(page, app_server):
-    open_page(page, app_server, "autograd")
-    grad = page.locator("[data-testid=stMetricValue]").filter(has_text="4.5, 4.5, 4.5, 4.5")
-    grad.nth(1).wait_for()  # components load lazily: wait for both, then count
-    expect(grad).to_have_count(2)  # x.grad from backward() and the formula worked out by hand
-    page.locator("[data-testid=stGraphVizChart] svg").nth(1).wait_for()
-    open_page(page, app_server, "pytorch-api")
-    page.get_by_role("button", name="Step", exact=True).click()
-    wait_idle(page)
-    page.get_by_text("Steps taken: 1.").wait_for()
-    open_page(page, app_server, "gpu")
-    page.get_by_text("torch.cuda.is_available()").first.wait_for()
-    page.locator("[data-testid=stVegaLiteChart] :is(canvas, svg.marks)").first.wait_for()
-    assert exceptions(page) == []
-
-
 def test_tune_learning_rates_shows_the_sweep_and_sets_each_best(page, app_server):
     from lab.core import tuning
     from lab.core.config import RunConfig
@@ -226,35 +261,6 @@ def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, ap
     for lane in engine.run(experiments.get("noise").state().config).lanes:
         assert rows[lane.optimizer]["status"] == tables.status_word(lane)
     expect(page.get_by_text("Noisy data: why SGD never settles — what to look for.")).to_have_count(1)
-    assert exceptions(page) == []
-
-
-def _metric(page, label: str) -> str:
-    box = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
-    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
-
-
-def test_section_page_controls_work_in_the_browser(page, app_server):
-    """One press of each kind of control on the section pages, checked against torch's numbers."""
-    from lab.lessons import api
-    from lab.lessons import autograd as ag
-
-    open_page(page, app_server, "autograd")
-    page.get_by_text("forget to zero the gradients").click()
-    wait_idle(page)
-    expect(page.get_by_text("exactly SGD with momentum 1")).to_have_count(1)
-    forgot = ag.fit_by_hand(zero_grad=False)
-    assert _metric(page, "final loss") == f"{forgot.loss[-1]:.3e}"
-
-    open_page(page, app_server, "pytorch-api")
-    page.get_by_role("radiogroup").get_by_text("2", exact=True).click()  # the true class
-    wait_idle(page)
-    expected = api.cross_entropy([2.0, 0.5, -1.0], 2)["loss"]
-    assert float(_metric(page, "nn.CrossEntropyLoss()(logits, target)")) == pytest.approx(expected, rel=1e-5)
-    click_and_wait(page, "Run")  # the tutorial's 30 000 steps, with a progress bar
-    run = api.tutorial_training()
-    expect(page.get_by_text("With the tutorial's lr = 1e-3 plain gradient descent is slow")).to_have_count(1)
-    assert (_metric(page, "w"), _metric(page, "b")) == (f"{run['w']:.4f}", f"{run['b']:.4f}")
     assert exceptions(page) == []
 
 
@@ -352,31 +358,33 @@ def _explain_table(page) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("name", ["Adam", "Momentum", "RMSProp"])
-def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_server, name):
-    """After Train all with defaults: choose an optimizer and step 25, read the formula (KaTeX
-    drawn), torch's state, the effective step sizes and our implementation's difference (0)."""
+def test_explain_step_25_shows_the_formula_torchs_state_and_our_step(page, app_server):
+    """After Train all with defaults, for Adam (chosen first), then Momentum and RMSProp chosen in
+    turn on the same page: step 25's formula (KaTeX drawn), torch's state, the effective step sizes
+    and our implementation's difference (0)."""
     _train_defaults(page, app_server)
     open_tab(page, "Explain a step")
-    if name != "Adam":  # Adam is chosen first
-        _choose(page, page.locator(".st-key-opt-explain_view [data-testid=stSelectbox]").first, name)
     view = page.locator(".st-key-opt-explain_view")
-    expect(view.locator(".katex").first).to_be_visible()
-    expect(view.locator("[data-testid=stNumberInput] input").first).to_have_value("25")
-    rows = _explain_table(page)
     state = {
         "Adam": "state after: exp_avg_sq",
         "Momentum": "state after: momentum_buffer",
         "RMSProp": "state after: square_avg",
     }
-    assert state[name] in rows and "effective step size" in rows
-    ours, torchs = (list(map(float, rows[f"parameters after ({who})"])) for who in ("ours", "torch"))
-    assert ours == pytest.approx(torchs, abs=1e-6)  # float32: at most a last-bit rounding apart
-    expect(view.get_by_text("largest |ours − torch| after the step", exact=False)).to_be_visible()
-    expect(view.locator("code").filter(has_text="def ").first).to_be_visible()
-    assert chart_drawn(page, 1)  # the step-size chart, after the loss chart
-    assert exceptions(page) == []
-    view.screenshot(path=str(ARTIFACTS / f"explain-{name}-step25.png"))
+    for name, kept in state.items():
+        if name != "Adam":  # Adam is chosen first
+            _choose(page, view.locator("[data-testid=stSelectbox]").first, name)
+        expect(view.locator("[data-testid=stTable] th").filter(has_text=kept)).to_have_count(1)  # its table
+        expect(view.locator(".katex").first).to_be_visible()
+        expect(view.locator("[data-testid=stNumberInput] input").first).to_have_value("25")
+        rows = _explain_table(page)
+        assert kept in rows and "effective step size" in rows, name
+        ours, torchs = (list(map(float, rows[f"parameters after ({who})"])) for who in ("ours", "torch"))
+        assert ours == pytest.approx(torchs, abs=1e-6), name  # float32: at most a last-bit rounding apart
+        expect(view.get_by_text("largest |ours − torch| after the step", exact=False)).to_be_visible()
+        expect(view.locator("code").filter(has_text="def ").first).to_be_visible()
+        assert chart_drawn(page, 1), name  # the step-size chart, after the loss chart
+        assert exceptions(page) == [], name
+        view.screenshot(path=str(ARTIFACTS / f"explain-{name}-step25.png"))
 
 
 def test_a_learner_uploads_their_own_csv_and_trains_on_it(page, app_server, tmp_path):
