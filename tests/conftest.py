@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
 
@@ -260,23 +260,53 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return BrowserTestsTogether(config, log)
 
 
+_HELD: list = []  # while a test runs in a worker of a parallel run: its open (gate, cpus) lock files
+
+
 @contextlib.contextmanager
 def _share_of_the_cpus(item: pytest.Item) -> Iterator[None]:
-    """In a worker of a parallel run, every test holds a shared lock and an ``alone`` test the
-    exclusive one: it waits for the others' tests to end, and none starts until it is done. A gate
-    taken first keeps a waiting ``alone`` test from being starved by tests that keep starting."""
+    """In a worker of a parallel run, every test holds a shared lock on the run's CPUs, taken
+    through a gate; :func:`alone` turns it into the exclusive one for a measured stretch."""
     basetemp = item.config.getoption("basetemp", None)
     if not os.environ.get("PYTEST_XDIST_WORKER") or not basetemp:
         yield
         return
     run = Path(basetemp).parent  # this run's temporary folder, shared by its workers
-    alone = item.get_closest_marker("alone") is not None
     with (run / "cpu-gate.lock").open("a") as gate, (run / "cpu.lock").open("a") as cpus:
         fcntl.flock(gate, fcntl.LOCK_EX)
-        fcntl.flock(cpus, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        if not alone:
+        fcntl.flock(cpus, fcntl.LOCK_SH)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        _HELD[:] = [gate, cpus]
+        try:
+            yield  # closing the files releases their locks
+        finally:
+            _HELD.clear()
+
+
+@pytest.fixture
+def alone() -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """``with alone(): …`` runs a measured stretch of a test with no other test beside it in a
+    parallel run: it waits for the tests in flight in the other workers, and none starts until it
+    is done (the gate, taken first, keeps it from being starved by tests that keep starting). Only
+    the stretch that measures a time: the rest of the test runs beside the others, which wait for
+    it no longer than they must. Outside a parallel run it does nothing."""
+
+    @contextlib.contextmanager
+    def stretch() -> Iterator[None]:
+        if not _HELD:
+            yield
+            return
+        gate, cpus = _HELD
+        fcntl.flock(cpus, fcntl.LOCK_UN)  # not held while waiting at the gate: no two waiters deadlock
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(cpus, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(cpus, fcntl.LOCK_SH)
             fcntl.flock(gate, fcntl.LOCK_UN)
-        yield  # closing the files releases their locks
+
+    return stretch
 
 
 @pytest.hookimpl(wrapper=True)

@@ -13,7 +13,7 @@ from app import exceptions
 from conftest import ARTIFACTS, _require_browser
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.alone]  # a latency measured with no other test beside it
+pytestmark = pytest.mark.browser
 HEAVY = [
     # five classes (compiled, with their curves on 5 000 samples) at every limit: refused at once
     "optimizers?opt=LBFGS,Rprop,Adadelta,Adafactor,Adamax&steps=30000&samples=5000&repeats=8&run=1",
@@ -57,7 +57,7 @@ def _open(browser, base: str, link: str):
     return ctx, page
 
 
-def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, hosted_server):
+def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, hosted_server, alone):
     contexts = []
     try:
         ctx, page = _open(browser, hosted_server, HEAVY[0])
@@ -68,16 +68,17 @@ def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, ho
         page.screenshot(path=str(ARTIFACTS / "budget-refused.png"))
         assert exceptions(page) == []
         ctx.close()  # read and closed
-        heavy = [_open(browser, hosted_server, link) for link in HEAVY[2:]]  # left open: they train
-        contexts += [c for c, _ in heavy]
-        heavy[0][1].locator("[data-testid=stProgress]").first.wait_for(timeout=15_000)  # one is training
-        student = browser.new_context(viewport={"width": 1400, "height": 900})
-        contexts.append(student)
-        page = student.new_page()
-        t0 = time.monotonic()
-        page.goto(f"{hosted_server}/optimizers?run=1")
-        expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1, timeout=15_000)
-        waited = time.monotonic() - t0
+        with alone():  # a latency, measured with no other test beside it
+            heavy = [_open(browser, hosted_server, link) for link in HEAVY[2:]]  # left open: they train
+            contexts += [c for c, _ in heavy]
+            heavy[0][1].locator("[data-testid=stProgress]").first.wait_for(timeout=15_000)  # one is training
+            student = browser.new_context(viewport={"width": 1400, "height": 900})
+            contexts.append(student)
+            page = student.new_page()
+            t0 = time.monotonic()
+            page.goto(f"{hosted_server}/optimizers?run=1")
+            expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1, timeout=15_000)
+            waited = time.monotonic() - t0
         assert waited <= 3.0, f"the default link took {waited:.1f} s behind the heavy ones"
         assert exceptions(page) == []
         outcomes = refused + [_settled(p, 2 * BUDGET + 10) for _, p in heavy]
