@@ -190,12 +190,18 @@ def _drives_a_page(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test in one tier (docs/testing.md): ``browser`` (tests/browser), ``app`` (drives a page
     with Streamlit's AppTest), else ``unit``; and ``slow`` for the numeric comparisons over long runs
-    and the tests marked slow by hand. ``-m "not slow and not browser"`` is the edit-test loop."""
+    and the tests marked slow by hand. ``-m "not slow and not browser"`` is the edit-test loop.
+
+    A test with an :func:`alone` stretch runs last (of its worker's scope, in a parallel run): its
+    stretch waits for the tests in flight in the other workers, and late in a run those are short
+    ones; the long ones go out first (``LONGEST``). Run mid-way, it waited for a cluster test while
+    no other test could start: ~15 s with one core idle."""
     for item in items:
         if item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.app if _drives_a_page(item) else pytest.mark.unit)
         if item.get_closest_marker("numeric") is not None:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: "alone" in getattr(item, "fixturenames", ()))  # stable: the rest keep their order
 
 
 # ------------------------------------------------------------------------- parallel runs (pytest-xdist)
