@@ -175,8 +175,18 @@ def test_a_sweep_past_its_time_limit_is_refused_not_kept():
                      time_limit=0.1)  # fmt: skip
 
 
-def test_a_class_asking_the_same_run_at_once_trains_it_once(monkeypatch, engine_calls):
+def test_a_class_asking_the_same_run_at_once_trains_it_once(monkeypatch, engine_calls, fresh_shared_cache):
+    """The others wait for the first one's slot, then find its run in the shared cache: it is kept
+    there before the slot is freed (kept just after, a loaded server let the next one in the queue
+    find the cache still empty and train it again; the slowed-down ``put`` makes that moment long)."""
     monkeypatch.setattr(runs, "QUEUE", fairqueue.FairQueue(slots=1, short_slots=0))
+    real_put = runs.SHARED.put
+
+    def slow_put(*args, **kwargs):
+        time.sleep(0.2)
+        return real_put(*args, **kwargs)
+
+    monkeypatch.setattr(runs.SHARED, "put", slow_put)
     cfg = RunConfig(optimizers=(OptimizerConfig("LBFGS"),), steps=1_000, objective="rosenbrock")  # ~1 s: they overlap
     sources = []
 

@@ -386,8 +386,8 @@ def _shared_or_computed(
         if value is not None:
             return value, False
         value = compute()
-    if getattr(value, "stopped", None) is None:
-        shared.put(key, value)
+        if getattr(value, "stopped", None) is None:
+            shared.put(key, value)  # before the slot is freed: the next in the queue finds it there
     return value, True
 
 
