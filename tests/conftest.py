@@ -302,15 +302,18 @@ def alone() -> Callable[[], contextlib.AbstractContextManager[None]]:
         if not _HELD:
             yield
             return
+        assert len(_HELD) == 2, "alone() is not nested: the inner stretch would end the outer one's"
         gate, cpus = _HELD
-        fcntl.flock(cpus, fcntl.LOCK_UN)  # not held while waiting at the gate: no two waiters deadlock
-        fcntl.flock(gate, fcntl.LOCK_EX)
-        fcntl.flock(cpus, fcntl.LOCK_EX)
+        _HELD.append("alone")
         try:
+            fcntl.flock(cpus, fcntl.LOCK_UN)  # not held while waiting at the gate: no two waiters deadlock
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(cpus, fcntl.LOCK_EX)
             yield
         finally:
             fcntl.flock(cpus, fcntl.LOCK_SH)
             fcntl.flock(gate, fcntl.LOCK_UN)
+            _HELD.pop()
 
     return stretch
 

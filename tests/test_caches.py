@@ -38,3 +38,43 @@ def test_an_unnamed_map_is_private():
     private.put("a", 1)
     caches.clear_all()
     assert private.get("a") == 1 and set(caches.sizes()) == set(before)
+
+
+def test_a_disk_lock_waits_for_its_holder_and_never_stops_the_work(tmp_path, monkeypatch):
+    """Exclusive between holders (flock: a second open file conflicts as another process's would);
+    a holder that keeps it past the wait (a process stopped mid-compile), a folder that cannot be
+    made, or a platform without flock: the work goes on without the lock instead of hanging or failing."""
+    import fcntl
+    import threading
+    import time
+
+    path = tmp_path / "cache" / "fill.lock"
+    order = []
+
+    def second():
+        with caches.disk_lock(path, wait=5):
+            order.append("second")
+
+    with caches.disk_lock(path):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(0.3)
+        assert waiter.is_alive()  # waiting for the first holder
+        order.append("first")
+    waiter.join(5)
+    assert order == ["first", "second"]
+
+    with path.open("a") as held:  # held elsewhere and never let go
+        fcntl.flock(held, fcntl.LOCK_EX)
+        t0 = time.monotonic()
+        with caches.disk_lock(path, wait=0.2):
+            waited = time.monotonic() - t0
+        assert 0.2 <= waited < 2
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    with caches.disk_lock(blocker / "cannot" / "be.lock"):  # its folder cannot be made: no lock, no error
+        pass
+    monkeypatch.setattr(caches, "fcntl", None)
+    with caches.disk_lock(path):
+        pass

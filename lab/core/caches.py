@@ -15,15 +15,21 @@ fill them one at a time under :func:`disk_lock`, so the work is done once and th
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; each process does its own work, as without a lock
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
+LOCK_WAIT = 120.0  # seconds a process waits for another's lock before it goes on without it
 
 _CLEARS: dict[str, Callable[[], None]] = {}
 _SIZES: dict[str, Callable[[], int]] = {}
@@ -112,20 +118,35 @@ def sizes() -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def disk_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def disk_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterator[None]:
     """An exclusive lock on the file ``path``, for every process that fills the same cache on disk
-    (``flock``: released when the file is closed, also when its holder dies). Where the file cannot
-    be made (a read-only install) there is no lock, and each process does its own work as it would
-    without one. ``flock`` conflicts with a second open of the same file even in one process: a
-    caller that may take it again while holding it keeps count itself (``kernel._cache_lock``)."""
-    try:
-        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-        lock = open(path, "a")  # noqa: SIM115 (closed by the with below, which releases the lock)
-    except OSError:
-        lock = None
+    (``flock``: released when the file is closed, also when its holder dies). Best effort: where
+    the file cannot be made (a read-only install), the file system refuses locks, the platform has
+    no ``flock``, or another process has held it for ``wait`` seconds (:data:`LOCK_WAIT`; one
+    stopped mid-compile with Ctrl-Z), it goes on without it, each process doing its own work as it
+    would without a lock. ``flock`` conflicts with a second open of the same file even in one
+    process: a caller that may take it again while holding it keeps count itself
+    (``kernel._cache_lock``, ``optimizers.remembered``)."""
+    lock = None
+    if fcntl is not None:
+        try:
+            os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+            lock = open(path, "a")  # noqa: SIM115 (closed below, which releases the lock)
+        except OSError:
+            lock = None
     if lock is None:
         yield
         return
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # held by another process: wait for it, up to the deadline
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            except OSError:  # a file system without locks
+                break
         yield

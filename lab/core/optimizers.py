@@ -13,6 +13,7 @@ hyperparameters with default, range and slider scale, and a batch mode.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
@@ -322,7 +323,8 @@ def _read_probes(path: Path) -> dict[str, str | None]:
 
 @functools.cache
 def _probes_on_disk() -> dict[str, str | None]:
-    """The file as this process first read it, and what it has added since."""
+    """The file as this process first read it, what :func:`remembered` read from it since (under its
+    lock) and what this process has added."""
     return _read_probes(probe_cache_path())
 
 
@@ -352,14 +354,22 @@ def remembered(key: str, probe: Callable[[], str | None], keep_failure: bool = T
     if key in known:
         return known[key]
     path = probe_cache_path()
-    with caches.disk_lock(path.with_suffix(".lock")):  # processes starting together probe once
-        known.update(_read_probes(path))  # what another process kept meanwhile
-        if key in known:
-            return known[key]
-        why = probe()
-        if why is None or keep_failure:
-            _remember(key, why)
+    nested = getattr(_PROBING, "now", False)  # a probe asking for another: this thread holds the lock
+    with contextlib.nullcontext() if nested else caches.disk_lock(path.with_suffix(".lock")):
+        _PROBING.now = True  # processes starting together probe once: the others wait, then read
+        try:
+            known.update(_read_probes(path))  # what another process kept meanwhile
+            if key in known:
+                return known[key]
+            why = probe()
+            if why is None or keep_failure:
+                _remember(key, why)
+        finally:
+            _PROBING.now = nested
     return why
+
+
+_PROBING = threading.local()  # whether this thread is inside remembered()'s lock
 
 
 @functools.cache
