@@ -192,9 +192,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     with Streamlit's AppTest), else ``unit``; and ``slow`` for the numeric comparisons over long runs
     and the tests marked slow by hand. ``-m "not slow and not browser"`` is the edit-test loop.
 
-    A test with an :func:`alone` stretch runs last (of its worker's scope, in a parallel run): its
-    stretch waits for the tests in flight in the other workers, and late in a run those are short
-    ones; the long ones go out first (``LONGEST``). Run mid-way, it waited for a cluster test while
+    A test with an :func:`alone` stretch runs last in its scope (the browser tests', in a parallel
+    run): its stretch waits for the tests in flight in the other workers, and late in a run those are
+    short ones; the long ones go out first (``LONGEST``). Run mid-way, it waited for a cluster test while
     no other test could start: ~15 s with one core idle."""
     for item in items:
         if item.get_closest_marker("browser") is None:
