@@ -41,9 +41,10 @@ def test_an_unnamed_map_is_private():
 
 
 def test_a_disk_lock_waits_for_its_holder_and_never_stops_the_work(tmp_path, monkeypatch):
-    """Exclusive between holders (flock: a second open file conflicts as another process's would);
-    a holder that keeps it past the wait (a process stopped mid-compile), a folder that cannot be
-    made, or a platform without flock: the work goes on without the lock instead of hanging or failing."""
+    """Exclusive between holders (flock: a second open file conflicts as another process's would),
+    held already for the thread that holds it; a holder that keeps it past the wait (a process
+    stopped mid-compile), a folder that cannot be made, or a platform without flock: the work goes
+    on without the lock instead of hanging or failing."""
     import fcntl
     import threading
     import time
@@ -60,6 +61,10 @@ def test_a_disk_lock_waits_for_its_holder_and_never_stops_the_work(tmp_path, mon
         waiter.start()
         waiter.join(0.3)
         assert waiter.is_alive()  # waiting for the first holder
+        t0 = time.monotonic()
+        with caches.disk_lock(path, wait=5):  # asked again by its holder (a compile starting another)
+            assert time.monotonic() - t0 < 1  # held already: no wait for itself
+        assert waiter.is_alive()  # and still held after that inner stretch
         order.append("first")
     waiter.join(5)
     assert order == ["first", "second"]

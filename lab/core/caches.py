@@ -117,6 +117,9 @@ def sizes() -> dict[str, int]:
     return {name: size() for name, size in _SIZES.items()}
 
 
+_HELD_HERE = threading.local()  # the paths this thread holds a disk_lock on
+
+
 @contextlib.contextmanager
 def disk_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterator[None]:
     """An exclusive lock on the file ``path``, for every process that fills the same cache on disk
@@ -124,14 +127,16 @@ def disk_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterat
     the file cannot be made (a read-only install), the file system refuses locks, the platform has
     no ``flock``, or another process has held it for ``wait`` seconds (:data:`LOCK_WAIT`; one
     stopped mid-compile with Ctrl-Z), it goes on without it, each process doing its own work as it
-    would without a lock. ``flock`` conflicts with a second open of the same file even in one
-    process: a caller that may take it again while holding it keeps count itself
-    (``kernel._cache_lock``, ``optimizers.remembered``)."""
+    would without a lock. Asked again by the thread that holds it (a compile that starts another, a
+    probe that asks for another), it is held already: ``flock`` would conflict with a second open
+    of the same file even in one process. Another thread of the process waits as another process does."""
+    held = _HELD_HERE.__dict__.setdefault("paths", set())
+    key = os.path.abspath(os.fspath(path))
     lock = None
-    if fcntl is not None:
+    if fcntl is not None and key not in held:
         try:
-            os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-            lock = open(path, "a")  # noqa: SIM115 (closed below, which releases the lock)
+            os.makedirs(os.path.dirname(key), exist_ok=True)
+            lock = open(key, "a")  # noqa: SIM115 (closed below, which releases the lock)
         except OSError:
             lock = None
     if lock is None:
@@ -149,4 +154,8 @@ def disk_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterat
                 time.sleep(0.05)
             except OSError:  # a file system without locks
                 break
-        yield
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)

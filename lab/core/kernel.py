@@ -30,11 +30,8 @@ start together (a server's replicas, a test run's workers) compile one at a time
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import threading
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numba
@@ -118,27 +115,6 @@ class Update(NamedTuple):
     wide: np.ndarray
 
 
-_COMPILING = threading.RLock()  # this process's compiles, one thread at a time
-_compiling_here = 0  # how deep this process is in :func:`_cache_lock` (a compile may start another)
-
-
-@contextlib.contextmanager
-def _cache_lock(folder: str) -> Iterator[None]:
-    """:func:`lab.core.caches.disk_lock` on ``folder/compile.lock``, taken once by this process
-    however deeply its compiles nest."""
-    global _compiling_here
-    with _COMPILING:
-        if _compiling_here:
-            yield
-            return
-        with caches.disk_lock(os.path.join(folder, "compile.lock")):
-            _compiling_here += 1
-            try:
-                yield
-            finally:
-                _compiling_here -= 1
-
-
 def _one_compiler_at_a_time(dispatcher):
     """``dispatcher`` (a Numba function called from Python) compiles a new signature under a lock
     shared by every process using the same cache folder: one that finds the lock taken waits, then
@@ -153,7 +129,7 @@ def _one_compiler_at_a_time(dispatcher):
     compile_for_args = dispatcher._compile_for_args
 
     def locked(*args, **kws):
-        with _cache_lock(folder):
+        with caches.disk_lock(os.path.join(folder, "compile.lock")):  # a compile that starts another: held
             return compile_for_args(*args, **kws)
 
     dispatcher._compile_for_args = locked  # an instance attribute: Numba's C dispatcher looks it up by name

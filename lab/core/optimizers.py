@@ -13,7 +13,6 @@ hyperparameters with default, range and slider scale, and a batch mode.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import itertools
@@ -354,22 +353,14 @@ def remembered(key: str, probe: Callable[[], str | None], keep_failure: bool = T
     if key in known:
         return known[key]
     path = probe_cache_path()
-    nested = getattr(_PROBING, "now", False)  # a probe asking for another: this thread holds the lock
-    with contextlib.nullcontext() if nested else caches.disk_lock(path.with_suffix(".lock")):
-        _PROBING.now = True  # processes starting together probe once: the others wait, then read
-        try:
-            known.update(_read_probes(path))  # what another process kept meanwhile
-            if key in known:
-                return known[key]
-            why = probe()
-            if why is None or keep_failure:
-                _remember(key, why)
-        finally:
-            _PROBING.now = nested
+    with caches.disk_lock(path.with_suffix(".lock")):  # processes starting together probe once
+        known.update(_read_probes(path))  # what another process kept meanwhile
+        if key in known:
+            return known[key]
+        why = probe()
+        if why is None or keep_failure:
+            _remember(key, why)
     return why
-
-
-_PROBING = threading.local()  # whether this thread is inside remembered()'s lock
 
 
 @functools.cache
