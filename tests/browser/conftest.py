@@ -2,7 +2,7 @@
 
 The server is started once per test session on a free loopback port with production-like
 settings and stopped afterwards. Each test gets a fresh browser context. On failure a screenshot
-and the server log are kept under ``test-artifacts/`` and their paths printed.
+and the text of each page, and the server log, are kept under ``test-artifacts/`` and their paths printed.
 
 Without Chromium the tests are skipped, except when ``REQUIRE_BROWSER=1`` (CI), where they fail.
 """
@@ -71,16 +71,22 @@ def context(browser, request):
     yield ctx
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for i, pg in enumerate(ctx.pages):
-            shot = ARTIFACTS / f"{request.node.name}-{i}.png"
-            try:
-                pg.screenshot(path=str(shot), full_page=True)
-                print(f"\nscreenshot: {shot}")
-            except Exception as exc:  # the page may be gone; the log still helps
-                print(f"\nno screenshot ({exc})")
+        keep_pages(ctx, request.node.name)
         print(f"server log: {ARTIFACTS / 'server.log'}")
     ctx.close()
+
+
+def keep_pages(ctx, name: str) -> None:
+    """A failing test's pages as they were: a screenshot and the text of each, under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for i, pg in enumerate(ctx.pages):
+        shot = ARTIFACTS / f"{name}-{i}.png"
+        try:
+            pg.screenshot(path=str(shot), full_page=True)
+            shot.with_suffix(".txt").write_text(f"{pg.url}\n\n{pg.locator('body').inner_text(timeout=5_000)}")
+            print(f"\nscreenshot and text: {shot} (.txt)")
+        except Exception as exc:  # the page may be gone; the log still helps
+            print(f"\nno screenshot ({exc})")
 
 
 @pytest.fixture
