@@ -1,7 +1,8 @@
 """A real app server and a real Chromium (Debian's, driven by Playwright) for browser tests.
 
 The server is started once per test session on a free loopback port with production-like
-settings and stopped afterwards. Each test gets a fresh browser context. On failure a screenshot
+settings and stopped afterwards. Each test gets a browser context as a fresh one (a module's tests share one, emptied
+between them). On failure a screenshot
 and the text of each page, and the server log, are kept under ``test-artifacts/`` and their paths printed.
 
 Without Chromium the tests are skipped, except when ``REQUIRE_BROWSER=1`` (CI), where they fail.
@@ -9,6 +10,7 @@ Without Chromium the tests are skipped, except when ``REQUIRE_BROWSER=1`` (CI), 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -64,16 +66,31 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def context(browser, request):
+@pytest.fixture(scope="module")
+def module_context(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def context(module_context, request):
+    """The module's browser context, as a fresh one: no page open, no cookie, nothing stored. A
+    context's first page load fetches and compiles the app's scripts again (~0.4 CPU-s, the server's
+    share included); its cache is all a test inherits from the one before."""
+    ctx = module_context
+    assert ctx.pages == [] and ctx.cookies() == [], "a test left the module's context in use"
     yield ctx
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         keep_pages(ctx, request.node.name)
         print(f"server log: {ARTIFACTS / 'server.log'}")
-    ctx.close()
+    for pg in ctx.pages:
+        with contextlib.suppress(Exception):  # a page that is gone has nothing stored
+            pg.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+        pg.close()
+    ctx.clear_cookies()
 
 
 def keep_pages(ctx, name: str) -> None:

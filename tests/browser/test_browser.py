@@ -292,40 +292,35 @@ def test_users_training_at_once_each_get_their_own_run(browser, app_server):
 
 
 @pytest.mark.parametrize("size", [(1024, 576), (1280, 720)])
-def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(browser, app_server, size):
+def test_on_a_projector_the_charts_get_the_width_and_the_results_are_in_view(page, app_server, size):
     """A class projector: 1280 x 720 (or 125 % zoom of it, 1024 x 576), the sidebar open. After a
     guided experiment's link, the results are on the first screen and each chart spans the page."""
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    try:
-        page = ctx.new_page()
-        open_page(page, app_server, "optimizers?exp=noise")
-        assert exceptions(page) == []
-        assert chart_drawn(page, 0)
-        heading = page.get_by_text("Results — run #1").first.bounding_box()
-        assert heading is not None and heading["y"] < size[1]  # on the first screen
-        main = page.locator("[data-testid=stMainBlockContainer] > [data-testid=stVerticalBlock]").first.bounding_box()
-        # the loss chart: the results stack above the controls, full width, below 1 100 px; else beside them
-        box = page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()
-        least = 0.8 * main["width"] if size[0] < 1100 else 300
-        assert box["width"] > least, (box, main)
-        tune = page.get_by_role("button", name="Tune learning rates", exact=True).bounding_box()
-        assert page.get_by_role("button", name="Tune learning rates", exact=True).evaluate(
-            "b => b.scrollWidth <= b.clientWidth + 1"
-        ), tune  # its label is not cut
-        # The optimizer picker shows every chosen optimizer (its tags wrap instead of scrolling away).
-        open_page(page, app_server, "optimizers")
-        picker = page.locator("[data-testid=stMultiSelect]").first
-        box = picker.locator("[data-testid=stMultiSelectTagsContainer]").bounding_box()
-        tags = picker.locator("[data-testid=stMultiSelectTagsContainer] span[title]").all()
-        assert len(tags) == 7
-        for tag in tags:
-            t = tag.bounding_box()
-            assert (
-                t["x"] + t["width"] <= box["x"] + box["width"] + 1
-                and t["y"] + t["height"] <= box["y"] + box["height"] + 1
-            )
-    finally:
-        ctx.close()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    open_page(page, app_server, "optimizers?exp=noise")
+    assert exceptions(page) == []
+    assert chart_drawn(page, 0)
+    heading = page.get_by_text("Results — run #1").first.bounding_box()
+    assert heading is not None and heading["y"] < size[1]  # on the first screen
+    main = page.locator("[data-testid=stMainBlockContainer] > [data-testid=stVerticalBlock]").first.bounding_box()
+    # the loss chart: the results stack above the controls, full width, below 1 100 px; else beside them
+    box = page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()
+    least = 0.8 * main["width"] if size[0] < 1100 else 300
+    assert box["width"] > least, (box, main)
+    tune = page.get_by_role("button", name="Tune learning rates", exact=True).bounding_box()
+    assert page.get_by_role("button", name="Tune learning rates", exact=True).evaluate(
+        "b => b.scrollWidth <= b.clientWidth + 1"
+    ), tune  # its label is not cut
+    # The optimizer picker shows every chosen optimizer (its tags wrap instead of scrolling away).
+    open_page(page, app_server, "optimizers")
+    picker = page.locator("[data-testid=stMultiSelect]").first
+    box = picker.locator("[data-testid=stMultiSelectTagsContainer]").bounding_box()
+    tags = picker.locator("[data-testid=stMultiSelectTagsContainer] span[title]").all()
+    assert len(tags) == 7
+    for tag in tags:
+        t = tag.bounding_box()
+        assert (
+            t["x"] + t["width"] <= box["x"] + box["width"] + 1 and t["y"] + t["height"] <= box["y"] + box["height"] + 1
+        )
 
 
 def test_play_replays_the_race_on_a_log_spaced_step_slider(page, app_server):
@@ -474,17 +469,13 @@ def test_eight_repeats_of_sgd_and_mini_batch_sgd_draw_bands_and_spread(page, app
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (1024, 576)])
-def test_home_cuts_no_text(browser, app_server, size):
+def test_home_cuts_no_text(page, app_server, size):
     """Every section card and guided-experiment link on Home is whole: a link's label wraps instead
     of being cut mid-word (it was, at both sizes)."""
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    try:
-        page = ctx.new_page()
-        open_page(page, app_server, "")
-        labels = page.locator("[data-testid=stPageLink] p")
-        expect(labels).to_have_count(11)  # five sections (the Class page too), six experiments
-        cut = labels.evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)")
-        assert cut == [], cut
-        assert exceptions(page) == []
-    finally:
-        ctx.close()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    open_page(page, app_server, "")
+    labels = page.locator("[data-testid=stPageLink] p")
+    expect(labels).to_have_count(11)  # five sections (the Class page too), six experiments
+    cut = labels.evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)")
+    assert cut == [], cut
+    assert exceptions(page) == []

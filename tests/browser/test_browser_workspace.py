@@ -24,20 +24,16 @@ def _in_view(box, screen_height: int) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= screen_height
 
 
-def test_train_all_and_the_loss_chart_share_the_first_screen(browser, app_server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    try:
-        page = ctx.new_page()
-        open_page(page, app_server, "optimizers?run=1")
-        assert chart_drawn(page, 0) and exceptions(page) == []
-        train = page.get_by_role("button", name="Train all", exact=True).bounding_box()
-        chart = page.locator(CHART).bounding_box()
-        assert _in_view(train, 900), train
-        assert _in_view(chart, 900), chart  # the whole chart, legend included
-        assert _height(page) <= 1600
-        page.screenshot(path=str(ARTIFACTS / "workspace-1400x900.png"))
-    finally:
-        ctx.close()
+def test_train_all_and_the_loss_chart_share_the_first_screen(page, app_server):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_page(page, app_server, "optimizers?run=1")
+    assert chart_drawn(page, 0) and exceptions(page) == []
+    train = page.get_by_role("button", name="Train all", exact=True).bounding_box()
+    chart = page.locator(CHART).bounding_box()
+    assert _in_view(train, 900), train
+    assert _in_view(chart, 900), chart  # the whole chart, legend included
+    assert _height(page) <= 1600
+    page.screenshot(path=str(ARTIFACTS / "workspace-1400x900.png"))
 
 
 def test_an_edit_retrains_and_redraws_without_a_press(page, app_server):
@@ -54,32 +50,28 @@ def test_an_edit_retrains_and_redraws_without_a_press(page, app_server):
     assert chart_drawn(page, 0) and exceptions(page) == []
 
 
-def test_present_mode_on_a_projector(browser, app_server):
+def test_present_mode_on_a_projector(page, app_server):
     """1024 x 576 (a 1280 x 720 projector at 125 %): no sidebar, the loss chart first and at least
     700 px wide, its legend beside it on the first screen, large labels, and a QR code of the run."""
-    ctx = browser.new_context(viewport={"width": 1024, "height": 576})
-    try:
-        page = ctx.new_page()
-        open_page(page, app_server, "optimizers?run=1&present=1")
-        assert chart_drawn(page, 0) and exceptions(page) == []
-        expect(page.locator("section[data-testid=stSidebar]")).to_be_hidden()
-        chart = page.locator(CHART).bounding_box()
-        assert chart["width"] >= 700 and 0 <= chart["y"] < 576, chart
-        legend = page.locator(f"{CHART} .role-legend").first.bounding_box()
-        assert _in_view(legend, 576) and legend["x"] > chart["x"] + chart["width"] / 2, legend  # beside the plot
-        sizes = page.locator(f"{CHART} .role-legend-label text").evaluate_all(
-            "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))"
-        )
-        assert sizes and min(sizes) >= 16, sizes
-        labels = page.locator("[data-testid=stWidgetLabel] p")
-        assert labels.first.evaluate("p => parseFloat(getComputedStyle(p).fontSize)") >= 16
-        page.screenshot(path=str(ARTIFACTS / "present-1024x576.png"))
-        qr = page.locator(".st-key-opt-qr img")
-        qr.scroll_into_view_if_needed()
-        assert qr.bounding_box()["width"] >= 100
-        expect(page.get_by_text("Open this run on your phone")).to_have_count(1)
-    finally:
-        ctx.close()
+    page.set_viewport_size({"width": 1024, "height": 576})
+    open_page(page, app_server, "optimizers?run=1&present=1")
+    assert chart_drawn(page, 0) and exceptions(page) == []
+    expect(page.locator("section[data-testid=stSidebar]")).to_be_hidden()
+    chart = page.locator(CHART).bounding_box()
+    assert chart["width"] >= 700 and 0 <= chart["y"] < 576, chart
+    legend = page.locator(f"{CHART} .role-legend").first.bounding_box()
+    assert _in_view(legend, 576) and legend["x"] > chart["x"] + chart["width"] / 2, legend  # beside the plot
+    sizes = page.locator(f"{CHART} .role-legend-label text").evaluate_all(
+        "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))"
+    )
+    assert sizes and min(sizes) >= 16, sizes
+    labels = page.locator("[data-testid=stWidgetLabel] p")
+    assert labels.first.evaluate("p => parseFloat(getComputedStyle(p).fontSize)") >= 16
+    page.screenshot(path=str(ARTIFACTS / "present-1024x576.png"))
+    qr = page.locator(".st-key-opt-qr img")
+    qr.scroll_into_view_if_needed()
+    assert qr.bounding_box()["width"] >= 100
+    expect(page.get_by_text("Open this run on your phone")).to_have_count(1)
 
 
 def test_the_hover_experiment_calls_adam_hovering(page, app_server):
