@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 # enough for Live, or over a budget, must not change halfway through a test because a calibration
 # finished. tests/test_budget.py calibrates on purpose.
 os.environ.setdefault("LAB_CALIBRATE", "0")
-# Bytecode caches on, for the run and every process it starts. A run starts some forty Python
+# Bytecode caches on, for the run and every process it starts. A run starts dozens of Python
 # processes (its workers, app servers, replicas, command lines); where PYTHONDONTWRITEBYTECODE is set
 # (this machine's image sets it) each compiled the lab, and each worker the tests and their rewritten
 # asserts, from source again: ~1.8 CPU-s a worker. ``__pycache__`` is git-ignored.
