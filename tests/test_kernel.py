@@ -36,7 +36,7 @@ print(sum(kernel.regression_steps.stats.cache_hits.values()))
 def test_processes_that_start_together_compile_once_and_the_others_load_the_code(tmp_path):
     """Its arguments are records (named tuples of arrays), which Numba's cache keys and reloads. Two
     processes started at once on an empty cache (two replicas on a fresh install): one compiles and
-    keeps the code while the other waits for it (kernel._one_compiler_at_a_time), then loads it,
+    keeps the code while the other waits for it (caches.one_compiler_at_a_time), then loads it,
     instead of both compiling at once."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
 

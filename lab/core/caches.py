@@ -159,3 +159,24 @@ def disk_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterat
             yield
         finally:
             held.discard(key)
+
+
+def one_compiler_at_a_time(dispatcher):
+    """``dispatcher`` (a Numba function called from Python) compiles a new signature under a lock
+    shared by every process using the same cache folder: one that finds the lock taken waits, then
+    Numba's compile finds the code the other kept and loads it. Without it, processes that start at
+    once each compile for seconds on the same cores (two replicas behind a balancer on a fresh
+    install: both, at the same time). Numba calls ``_compile_for_args`` only when no compiled
+    version fits the arguments, so a call that finds one pays nothing."""
+    cache = getattr(dispatcher, "_cache", None)
+    folder = getattr(cache, "cache_path", None)  # Numba's NullCache (no cache=True) has none
+    if folder is None:
+        return dispatcher
+    compile_for_args = dispatcher._compile_for_args
+
+    def locked(*args, **kws):
+        with disk_lock(os.path.join(folder, "compile.lock")):  # a compile that starts another: held
+            return compile_for_args(*args, **kws)
+
+    dispatcher._compile_for_args = locked  # an instance attribute: Numba's C dispatcher looks it up by name
+    return dispatcher

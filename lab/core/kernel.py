@@ -25,13 +25,12 @@ The loop holds no Python objects, so it runs without the GIL: while it runs, oth
 sessions go on on another core. Compiled once per dtype (a few seconds) and kept in ``__pycache__`` (or
 Numba's cache directory; where neither can be written, each process compiles it again). Processes that
 start together (a server's replicas, a test run's workers) compile one at a time
-(:func:`_one_compiler_at_a_time`): the first compiles and keeps the code, the others then load it.
+(:func:`lab.core.caches.one_compiler_at_a_time`): the first compiles and keeps the code, the others then load it.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from typing import NamedTuple
 
 import numba
@@ -115,31 +114,10 @@ class Update(NamedTuple):
     wide: np.ndarray
 
 
-def _one_compiler_at_a_time(dispatcher):
-    """``dispatcher`` (a Numba function called from Python) compiles a new signature under a lock
-    shared by every process using the same cache folder: one that finds the lock taken waits, then
-    Numba's compile finds the code the other kept and loads it. Without it, processes that start at
-    once each compile for seconds on the same cores (two replicas behind a balancer on a fresh
-    install: both, at the same time). Numba calls ``_compile_for_args`` only when no compiled
-    version fits the arguments, so a call that finds one pays nothing."""
-    cache = getattr(dispatcher, "_cache", None)
-    folder = getattr(cache, "cache_path", None)  # Numba's NullCache (no cache=True) has none
-    if folder is None:
-        return dispatcher
-    compile_for_args = dispatcher._compile_for_args
-
-    def locked(*args, **kws):
-        with caches.disk_lock(os.path.join(folder, "compile.lock")):  # a compile that starts another: held
-            return compile_for_args(*args, **kws)
-
-    dispatcher._compile_for_args = locked  # an instance attribute: Numba's C dispatcher looks it up by name
-    return dispatcher
-
-
 def _compiled(fn):
     options = {"nogil": True, "error_model": "numpy"}
     try:
-        return _one_compiler_at_a_time(numba.njit(cache=True, **options)(fn))
+        return caches.one_compiler_at_a_time(numba.njit(cache=True, **options)(fn))
     except RuntimeError:  # nowhere to keep the compiled code (a read-only install): compile per process
         return numba.njit(**options)(fn)
 
@@ -188,7 +166,7 @@ def _cascade(a, start, stride, rows, power):
     return l0 + l3
 
 
-@_one_compiler_at_a_time  # also called from Python (sums_match_torch)
+@caches.one_compiler_at_a_time  # also called from Python (sums_match_torch)
 @numba.njit(cache=True)
 def torch_sum(a, count, lanes):
     """``a[:count].sum()`` as torch's CPU kernel adds it while the sum runs on one thread (fewer than
@@ -215,7 +193,7 @@ def torch_sum(a, count, lanes):
     return zero + total
 
 
-@_one_compiler_at_a_time
+@caches.one_compiler_at_a_time
 @numba.njit(cache=True)
 def _dot(g, x, count):
     """Σ g[i]·x[i] in sample order, each product rounded before it is added."""
