@@ -22,12 +22,13 @@ BROWSER = TESTS / "browser"  # its tests share one worker (see below), but for t
 # compute (torch.optim's own loops), so that waiting and computing overlap.
 LONGEST = (
     BROWSER,
-    TESTS / "test_engine.py",
+    TESTS / "test_float32.py",
     BROWSER / "test_cluster_class.py",
     TESTS / "test_schedulers.py",
     BROWSER / "test_cluster.py",
     TESTS / "test_compiled_rules.py",
     TESTS / "test_lbfgs.py",
+    TESTS / "test_engine.py",
 )
 # tests/reference.py (plain torch loops) is imported as a helper module by several tests.
 sys.path.insert(0, str(Path(__file__).parent))

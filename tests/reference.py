@@ -94,6 +94,11 @@ def torch_loop(
     return np.array(out)
 
 
+def paths(res) -> list[np.ndarray]:
+    """An engine result's lanes as (steps + 1, 2) paths of (w, b), in the order of its optimizers."""
+    return [np.stack([lane.w, lane.b], 1) for lane in res.lanes]
+
+
 def _scheduler(optimizer, name: str, kwargs: dict):
     """The torch scheduler ``name``, written out here rather than taken from the lab's registry."""
     if name == "WarmupCosine":

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch, assert_hovers_like_torch, torch_loop
+from reference import assert_follows_torch, assert_hovers_like_torch, paths, torch_loop
 
 from lab.core import engine, objectives, rules
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -32,10 +32,6 @@ NEW_KINDS = [  # every kind, with default and non-default hyperparameters, full 
     OptimizerConfig.of("Adafactor", lr=0.02, beta2_decay=-0.95, batch_size=3),  # its update clipped at d = 1
 ]
 LABELLED = tuple(replace(o, label=f"{o.name} kind {i}") for i, o in enumerate(NEW_KINDS))
-
-
-def _paths(res) -> list[np.ndarray]:
-    return [np.stack([lane.w, lane.b], 1) for lane in res.lanes]
 
 
 def test_each_variant_has_a_kind_of_its_own_only_for_the_compiled_loop():
@@ -64,7 +60,7 @@ def test_a_short_run_of_every_kind_is_torch_optims(monkeypatch, compiled):
     """200 float64 steps, compiled and (without Numba) through torch.optim: torch's path within 1e-12."""
     monkeypatch.setattr(engine, "COMPILED_ON_CPU", compiled)
     cfg = RunConfig(optimizers=LABELLED, steps=200, dtype="float64", data=DataConfig(noise=0.3), seed=3)
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         np.testing.assert_allclose(ours, torch_loop(cfg, opt), rtol=0, atol=1e-12, err_msg=opt.display)
 
 
@@ -79,7 +75,7 @@ def test_every_kind_in_float64_is_torch_optim_at_every_step(scheduler):
     cfg = RunConfig(
         optimizers=LABELLED, steps=1_000, dtype="float64", data=DataConfig(noise=0.3), seed=3, scheduler=scheduler
     )
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")
 
 
@@ -92,7 +88,7 @@ def long_runs(request):
     data, seed = request.param
     cfg = RunConfig(optimizers=DEFAULTS, steps=LONG_STEPS, data=data, seed=seed)  # float32, torch's default
     res = engine.run(cfg)
-    return {o.display: (ours, torch_loop(cfg, o), res.optimum) for ours, o in zip(_paths(res), DEFAULTS, strict=True)}
+    return {o.display: (ours, torch_loop(cfg, o), res.optimum) for ours, o in zip(paths(res), DEFAULTS, strict=True)}
 
 
 @pytest.mark.numeric
@@ -119,5 +115,5 @@ def test_asgd_steps_with_the_float32_rate_torch_keeps(scheduler):
     cfg = RunConfig(
         optimizers=opts, steps=1_000, dtype="float64", data=DataConfig(noise=0.3), seed=3, scheduler=scheduler
     )
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")

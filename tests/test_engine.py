@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import agreeing_steps, assert_follows_torch, assert_hovers_like_torch, torch_loop
+from reference import agreeing_steps, assert_follows_torch
 
 from lab.core import devices, engine, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -395,58 +395,6 @@ def test_every_device_this_machine_has_equals_torch_optim_on_the_cpu(device):
     for i, opt in enumerate(opts):
         assert isinstance(res.lanes[i].w, np.ndarray)  # results come back as CPU NumPy
         assert_follows_torch(_trajectory(res, i), cfg, opt, 1e-8)  # torch_loop runs on the CPU
-
-
-# ------------------------------------------------------------------ long float32 runs (issue 9)
-LONG_STEPS = 20_000
-BATCHED = [
-    n for n in optimizers.registry().names() if rule_for(optimizers.get(n).torch_class, optimizers.get(n).defaults)
-]
-
-
-def _long_float32(data: DataConfig, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[float, float]]]:
-    """Per batched registry entry: the engine's and the plain loop's (steps + 1, 2) trajectories,
-    trained side by side in one engine run, and the least-squares optimum."""
-    opts = tuple(OptimizerConfig(n) for n in BATCHED)
-    cfg = RunConfig(optimizers=opts, steps=LONG_STEPS, data=data, seed=seed)  # float32, torch's default
-    res = engine.run(cfg)
-    return {o.name: (_trajectory(res, i), torch_loop(cfg, o), res.optimum) for i, o in enumerate(opts)}
-
-
-@pytest.fixture(scope="module", params=[(DataConfig(), 11), (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)])
-def long_runs(request):
-    return _long_float32(*request.param)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", BATCHED)
-def test_long_float32_runs_round_like_torch_optim(long_runs, name):
-    """Over 20 000 float32 steps: the same path until the optimizer reaches the rounding regime
-    (its gradient is then rounding noise, and adaptive optimizers amplify it: any two ways of
-    rounding part there); after it, the same hovering — the largest distance from the optimum over
-    the second half within a factor of 3 of torch's, or both below 1e-5."""
-    ours, ref, optimum = long_runs[name]
-    # Without a second moment nothing amplifies rounding: those paths agree all the way.
-    rule = rule_for(optimizers.get(name).torch_class, optimizers.get(name).defaults)
-    assert_hovers_like_torch(ours, ref, optimum, name, adaptive=bool(rule.gamma))
-
-
-def test_what_hovers_and_why():
-    """What the lab must show (and showed wrongly before the gradient rounded like autograd's):
-    at a constant learning rate RMSProp never settles — it cycles about the optimum at about half
-    its learning rate, in float32 and float64 alike; Adam settles in float64 but in float32, once its
-    gradient is rounding noise that it divides by its own size, it hovers too."""
-    rms = (OptimizerConfig("RMSProp"),)  # lr 0.01
-    for dtype in ("float32", "float64"):
-        for lr in (0.01, 0.001):
-            res = engine.run(RunConfig(optimizers=(rms[0].with_hyperparams(lr=lr),), steps=12_000, dtype=dtype))
-            hover = np.abs(res.lanes[0].w[8_000:] - res.optimum[0]).max()
-            assert 0.4 * lr < hover < 0.6 * lr, (dtype, lr, hover)
-    adam = (OptimizerConfig("Adam"),)
-    f32 = engine.run(RunConfig(optimizers=adam, steps=20_000))
-    f64 = engine.run(RunConfig(optimizers=adam, steps=20_000, dtype="float64"))
-    assert np.abs(f32.lanes[0].w[10_000:] - f32.optimum[0]).max() > 1e-3
-    assert np.abs(f64.lanes[0].w[10_000:] - f64.optimum[0]).max() < 1e-12
 
 
 def test_probes_are_kept_on_disk_once_per_install(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch, assert_hovers_like_torch, torch_loop
+from reference import assert_follows_torch, assert_hovers_like_torch, paths, torch_loop
 
 from lab.core import engine, rules
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -34,10 +34,6 @@ MINI = tuple(
         ]
     )
 )
-
-
-def _paths(res) -> list[np.ndarray]:
-    return [np.stack([lane.w, lane.b], 1) for lane in res.lanes]
 
 
 def test_the_regression_steps_lbfgs_compiled_and_a_surface_through_torch_optim(monkeypatch):
@@ -77,14 +73,14 @@ def test_short_full_batch_runs_are_torch_optims_bit_for_bit(dtype):
     torch fuses its multiply-adds as the loop does, else within a few ulps."""
     cfg = RunConfig(optimizers=LABELLED, steps=40, dtype=dtype, data=DataConfig(noise=0.3), seed=3)
     tol = 0.0 if _torch_fuses_add_alpha() else {"float64": 1e-12, "float32": 1e-5}[dtype]
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         np.testing.assert_allclose(ours, torch_loop(cfg, opt), rtol=0, atol=tol, err_msg=opt.display)
 
 
 def test_uncompiled_lbfgs_still_steps_through_torch_optim(monkeypatch):
     monkeypatch.setattr(engine, "COMPILED_ON_CPU", False)
     cfg = RunConfig(optimizers=LABELLED[:2], steps=20, dtype="float64", seed=3)
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         np.testing.assert_array_equal(ours, torch_loop(cfg, opt), err_msg=opt.display)
 
 
@@ -97,7 +93,7 @@ def test_lbfgs_in_float64_follows_torch_optim_at_every_step(scheduler):
     cfg = RunConfig(
         optimizers=opts, steps=1_000, dtype="float64", data=DataConfig(noise=0.3), seed=3, scheduler=scheduler
     )
-    for ours, opt in zip(_paths(engine.run(cfg)), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(engine.run(cfg)), cfg.optimizers, strict=True):
         assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")
 
 
@@ -106,5 +102,5 @@ def test_lbfgs_in_float64_follows_torch_optim_at_every_step(scheduler):
 def test_long_float32_lbfgs_runs_round_like_torch_optim(data):
     cfg = RunConfig(optimizers=LABELLED[:2], steps=20_000, data=data, seed=11)
     res = engine.run(cfg)
-    for ours, opt in zip(_paths(res), cfg.optimizers, strict=True):
+    for ours, opt in zip(paths(res), cfg.optimizers, strict=True):
         assert_hovers_like_torch(ours, torch_loop(cfg, opt), res.optimum, opt.display, adaptive=True)
