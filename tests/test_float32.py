@@ -12,6 +12,8 @@ from lab.core import engine, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.rules import rule_for
 
+pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run), as in test_engine.py
+
 LONG_STEPS = 20_000
 BATCHED = [
     n for n in optimizers.registry().names() if rule_for(optimizers.get(n).torch_class, optimizers.get(n).defaults)
