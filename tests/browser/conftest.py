@@ -1,9 +1,9 @@
 """A real app server and a real Chromium (Debian's, driven by Playwright) for browser tests.
 
 The server is started once per test session on a free loopback port with production-like
-settings and stopped afterwards. Each test gets a browser context as a fresh one (a module's tests share one, emptied
-between them). On failure a screenshot
-and the text of each page, and the server log, are kept under ``test-artifacts/`` and their paths printed.
+settings and stopped afterwards. A module's tests share one browser context, emptied for each test
+(:func:`context`). On failure a screenshot and the text of each page, and the server log, are kept
+under ``test-artifacts/`` and their paths printed.
 
 Without Chromium the tests are skipped, except when ``REQUIRE_BROWSER=1`` (CI), where they fail.
 """
@@ -76,9 +76,11 @@ def module_context(browser):
 
 @pytest.fixture
 def context(module_context, request):
-    """The module's browser context, as a fresh one: no page open, no cookie, nothing stored. A
-    context's first page load fetches and compiles the app's scripts again (~0.4 CPU-s, the server's
-    share included); its cache is all a test inherits from the one before."""
+    """The module's browser context, emptied for each test: no page open and no cookie, and the
+    local and session storage of the pages the test left open cleared (the app keeps nothing there).
+    What a test inherits is the cache: a fresh context's first page load fetches and compiles the
+    app's scripts again (~0.4 CPU-s, the server's share included). Anything context-wide (routes,
+    init scripts, permissions) needs a context of the test's own."""
     ctx = module_context
     assert ctx.pages == [] and ctx.cookies() == [], "a test left the module's context in use"
     yield ctx
@@ -87,9 +89,9 @@ def context(module_context, request):
         keep_pages(ctx, request.node.name)
         print(f"server log: {ARTIFACTS / 'server.log'}")
     for pg in ctx.pages:
-        with contextlib.suppress(Exception):  # a page that is gone has nothing stored
+        with contextlib.suppress(Exception):  # a page that is gone has nothing stored, nor to close
             pg.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
-        pg.close()
+            pg.close()
     ctx.clear_cookies()
 
 
@@ -100,10 +102,13 @@ def keep_pages(ctx, name: str) -> None:
         shot = ARTIFACTS / f"{name}-{i}.png"
         try:
             pg.screenshot(path=str(shot), full_page=True)
-            shot.with_suffix(".txt").write_text(f"{pg.url}\n\n{pg.locator('body').inner_text(timeout=5_000)}")
-            print(f"\nscreenshot and text: {shot} (.txt)")
+            print(f"\nscreenshot: {shot}")
         except Exception as exc:  # the page may be gone; the log still helps
             print(f"\nno screenshot ({exc})")
+        try:
+            shot.with_suffix(".txt").write_text(f"{pg.url}\n\n{pg.locator('body').inner_text(timeout=5_000)}")
+        except Exception as exc:
+            print(f"no page text ({exc})")
 
 
 @pytest.fixture
