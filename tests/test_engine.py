@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import agreeing_steps, assert_follows_torch
+from reference import agreeing_steps, assert_follows_torch, paths
 
 from lab.core import devices, engine, optimizers
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -27,14 +27,9 @@ STEPS = 1_000
 TOL = 1e-5
 
 
-def _trajectory(res, i=0):
-    lane = res.lanes[i]
-    return np.stack([lane.w, lane.b], 1)
-
-
 def _assert_matches_torch(cfg: RunConfig, opt: OptimizerConfig) -> None:
     res = engine.run(cfg)
-    assert_follows_torch(_trajectory(res), cfg, opt, TOL, label=f"{opt.display}: {res.lanes[0].status}")
+    assert_follows_torch(paths(res)[0], cfg, opt, TOL, label=f"{opt.display}: {res.lanes[0].status}")
 
 
 @pytest.mark.parametrize("name", optimizers.registry().names())
@@ -89,8 +84,8 @@ def test_the_step_by_step_loops_equal_torch_optim_too(monkeypatch, objective, lo
         opts = tuple(o.with_hyperparams(lr=0.001) for o in opts)
     cfg = RunConfig(optimizers=opts, steps=600, dtype="float64", objective=objective, data=DataConfig(noise=0.2))
     res = engine.run(cfg)
-    for i, opt in enumerate(opts):
-        assert_follows_torch(_trajectory(res, i), cfg, opt, TOL)
+    for ours, opt in zip(paths(res), opts, strict=True):
+        assert_follows_torch(ours, cfg, opt, TOL)
 
 
 RULE_VARIANTS = [  # every variant with a batched rule, labelled apart from the presets, and the presets
@@ -117,9 +112,10 @@ def test_the_compiled_steps_equal_the_numpy_loop(monkeypatch, dtype, steps, tol)
     loop = engine.run(cfg)
     assert len(compiled.lanes) == 2 * len(RULE_VARIANTS)
     lanes = [(o, r) for o in cfg.optimizers for r in range(cfg.repeats)]  # the engine's lane order
-    for k, (ours, theirs, (opt, repeat)) in enumerate(zip(compiled.lanes, loop.lanes, lanes, strict=True)):
+    both = zip(compiled.lanes, loop.lanes, paths(compiled), paths(loop), lanes, strict=True)
+    for ours, theirs, our_path, their_path, (opt, repeat) in both:
         assert ours.status == theirs.status and ours.optimizer == opt.display and ours.repeat == repeat
-        h = agreeing_steps(_trajectory(compiled, k), _trajectory(loop, k), tol, cfg, opt, repeat)
+        h = agreeing_steps(our_path, their_path, tol, cfg, opt, repeat)
         assert h > steps // 2, (opt.display, h)  # most of the run is compared
         np.testing.assert_allclose(ours.w[:h], theirs.w[:h], rtol=0, atol=tol, err_msg=ours.optimizer)
         np.testing.assert_allclose(ours.b[:h], theirs.b[:h], rtol=0, atol=tol, err_msg=ours.optimizer)
@@ -175,8 +171,8 @@ def test_compiled_chunk_boundaries_change_nothing(monkeypatch):
 def test_float32_default_stays_close_to_torch_optim():
     cfg = RunConfig(steps=STEPS)
     res = engine.run(cfg)
-    for i, opt in enumerate(cfg.optimizers):
-        assert_follows_torch(_trajectory(res, i), cfg, opt, 1e-4)
+    for ours, opt in zip(paths(res), cfg.optimizers, strict=True):
+        assert_follows_torch(ours, cfg, opt, 1e-4)
 
 
 def test_every_preset_is_batched_and_converges_with_defaults():
@@ -243,7 +239,7 @@ def test_learning_rate_sweep_is_batched_and_equals_single_runs():
     res = engine.run(cfg)
     for i in (0, 7, 19):
         single = engine.run(cfg.replace(optimizers=(sweep[i],)))
-        np.testing.assert_allclose(_trajectory(res, i), _trajectory(single), atol=1e-12)
+        np.testing.assert_allclose(paths(res)[i], paths(single)[0], atol=1e-12)
 
 
 def test_divergence_is_data_not_a_crash():
@@ -392,9 +388,9 @@ def test_every_device_this_machine_has_equals_torch_optim_on_the_cpu(device):
     cfg = RunConfig(optimizers=opts, steps=300, dtype="float64", data=DataConfig(noise=0.3), device=device)
     res = engine.run(cfg)
     assert res.device == str(devices.resolve(device))
-    for i, opt in enumerate(opts):
-        assert isinstance(res.lanes[i].w, np.ndarray)  # results come back as CPU NumPy
-        assert_follows_torch(_trajectory(res, i), cfg, opt, 1e-8)  # torch_loop runs on the CPU
+    for lane, ours, opt in zip(res.lanes, paths(res), opts, strict=True):
+        assert isinstance(lane.w, np.ndarray)  # results come back as CPU NumPy
+        assert_follows_torch(ours, cfg, opt, 1e-8)  # torch_loop runs on the CPU
 
 
 def test_probes_are_kept_on_disk_once_per_install(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch, torch_loop
+from reference import assert_follows_torch, paths, torch_loop
 from torch.optim import lr_scheduler
 
 from lab.core import cli, engine, explain, reproduce, schedulers
@@ -36,10 +36,6 @@ LANES = (
     OptimizerConfig.of("RMSProp", label="RMSProp centered", centered=True),
     OptimizerConfig("Adafactor"),
 )
-
-
-def _path(res, i):
-    return np.stack([res.lanes[i].w, res.lanes[i].b], 1)
 
 
 def test_the_registry_offers_every_form_friendly_class_and_says_why_not_the_others():
@@ -158,11 +154,11 @@ def test_every_schedule_equals_torch_optim_with_its_scheduler(name):
     scheduler set."""
     cfg = RunConfig(optimizers=LANES, steps=1_000, dtype="float64", scheduler=name, data=DataConfig(noise=0.2), seed=5)
     res = engine.run(cfg)
-    for i, opt in enumerate(LANES):
-        assert res.lanes[i].diverged_at is None, (name, opt.display)
-        assert_follows_torch(_path(res, i), cfg, opt, 1e-7, label=f"{name} {opt.display}")
-        assert res.lanes[i].scheduler == {"class": name, "kwargs": cfg.scheduler.kwargs(1_000)}
-        assert len(res.lanes[i].lr) == 1_000 and np.isfinite(res.lanes[i].lr).all()
+    for lane, ours, opt in zip(res.lanes, paths(res), LANES, strict=True):
+        assert lane.diverged_at is None, (name, opt.display)
+        assert_follows_torch(ours, cfg, opt, 1e-7, label=f"{name} {opt.display}")
+        assert lane.scheduler == {"class": name, "kwargs": cfg.scheduler.kwargs(1_000)}
+        assert len(lane.lr) == 1_000 and np.isfinite(lane.lr).all()
     if name != "ReduceLROnPlateau":
         # the rate of every step, from a plain loop's param group
         params = [torch.zeros(1, requires_grad=True)]
@@ -193,8 +189,8 @@ def test_schedules_that_cycle_momentum_run_through_torch_optim_and_agree():
     for name in ("OneCycleLR", "CyclicLR"):
         cfg = RunConfig(optimizers=opts, steps=600, dtype="float64", scheduler=f"{name}:cycle_momentum=true")
         res = engine.run(cfg)
-        for i, opt in enumerate(opts):
-            assert_follows_torch(_path(res, i), cfg, opt, 1e-9, label=f"{name} {opt.display}")
+        for ours, opt in zip(paths(res), opts, strict=True):
+            assert_follows_torch(ours, cfg, opt, 1e-9, label=f"{name} {opt.display}")
 
 
 def test_one_schedule_per_optimizer():
@@ -207,8 +203,8 @@ def test_one_schedule_per_optimizer():
     res = engine.run(cfg)
     assert [ln.scheduler["class"] for ln in res.lanes] == ["StepLR", "CosineAnnealingLR", "ExponentialLR"]
     assert res.lanes[0].lr[99] == 0.05 and res.lanes[0].lr[100] == 0.025
-    for i, opt in enumerate(opts):
-        assert_follows_torch(_path(res, i), cfg, opt, 1e-9)
+    for ours, opt in zip(paths(res), opts, strict=True):
+        assert_follows_torch(ours, cfg, opt, 1e-9)
     plain = engine.run(cfg.replace(scheduler=None)).lanes[1]
     assert plain.lr is None and plain.scheduler is None
 
@@ -222,8 +218,8 @@ def test_long_float32_runs_with_a_schedule_behave_like_torch_optim():
     opts = (OptimizerConfig("RMSProp"), OptimizerConfig("Adam"), OptimizerConfig("NAdam"))
     cfg = RunConfig(optimizers=opts, steps=20_000, scheduler=name, data=DataConfig(noise=0.1), seed=9)
     res = engine.run(cfg)
-    for i, opt in enumerate(opts):
-        ours, ref = _path(res, i), torch_loop(cfg, opt)
+    for ours, opt in zip(paths(res), opts, strict=True):
+        ref = torch_loop(cfg, opt)
         np.testing.assert_allclose(ours[:300], ref[:300], rtol=0, atol=1e-4, err_msg=f"{name} {opt.display}")
         end_ours = np.abs(ours[-1000:] - res.optimum).max()
         end_ref = np.abs(ref[-1000:] - res.optimum).max()

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch
+from reference import assert_follows_torch, paths
 
 from lab.core import devices, engine, optimizers, tensor_loop
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -33,7 +33,7 @@ def _run(monkeypatch, cfg: RunConfig, progress=None, **flags) -> list[np.ndarray
     for name, value in flags.items():
         monkeypatch.setattr(tensor_loop, name, value)
     res = engine.run(cfg, progress=progress)
-    return [np.stack([ln.w, ln.b], 1) for ln in res.lanes]
+    return paths(res)
 
 
 def _lanes(cfg: RunConfig):
