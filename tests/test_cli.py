@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,24 +16,18 @@ from lab.core import cli, engine
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.data import make_data
 
-REQUIRED = [
-    "optimizer",
-    "torch_class",
-    "hyperparams",
-    "batch_size",
-    "steps",
-    "w0",
-    "b0",
-    "w",
-    "b",
-    "final_loss",
-    "steps_to_tol",
-    "seconds",
-    "status",
-    "seed",
-    "device",
-    "torch_version",
-]
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+
+
+def documented_columns(file: str) -> list[str]:
+    """The columns docs/cli.md gives ``file``, in its order: the names in backticks of the paragraph
+    that starts ``**file**:`` (summary.csv), else of the file's row in the table (curves.csv)."""
+    text = DOCS.read_text()
+    found = re.search(rf"^\*\*{re.escape(file)}\*\*:(.+?)\n\n", text, re.S | re.M)
+    found = found or re.search(rf"^\| `{re.escape(file)}` \|(.+)$", text, re.M)
+    assert found, f"docs/cli.md says nothing of {file}'s columns"
+    names = [n.strip() for quoted in re.findall(r"`([^`]+)`", found.group(1)) for n in quoted.split(",")]
+    return [n for n in names if re.fullmatch(r"[a-z][a-z0-9_]*", n)]
 
 
 def test_compare_writes_the_three_csvs(tmp_path, capsys):
@@ -61,7 +56,7 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     np.testing.assert_array_equal(data["y"].to_numpy(), y.numpy())
 
     summary = pd.read_csv(tmp_path / "summary.csv")
-    assert set(REQUIRED) <= set(summary.columns)
+    assert list(summary.columns) == documented_columns("summary.csv")  # the docs say exactly what is written
     assert list(summary["optimizer"]) == ["GD", "Adam", "Mini-batch SGD"]
     assert list(summary["torch_class"]) == ["SGD", "Adam", "SGD"]
     assert json.loads(summary.loc[1, "hyperparams"]) == {
@@ -83,7 +78,8 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
     res = engine.run(cfg)
     np.testing.assert_array_equal(summary["w"].to_numpy(), [ln.final_w for ln in res.lanes])
     curves = pd.read_csv(tmp_path / "curves.csv")
-    assert list(curves.columns) == ["optimizer", "repeat", "step", "loss", "w", "b", "lr", "scheduler"]
+    assert list(curves.columns) == documented_columns("curves.csv")
+    assert documented_columns("curves.csv") == ["optimizer", "repeat", "step", "loss", "w", "b", "lr", "scheduler"]
     assert len(curves) == 3 * 301
     adam = curves[curves.optimizer == "Adam"]
     np.testing.assert_allclose(adam["loss"].to_numpy(), res.lane("Adam").loss, rtol=1e-8)

@@ -17,15 +17,17 @@ curves), plus a fixed part:
 - the **curves**: every lane's loss at every step on all samples.
 
 :func:`calibrate` times a few milliseconds of each path on this machine (the server does it once at
-start); :data:`DEFAULT` holds values measured on the project's 2-core machine, for when nothing was
-calibrated. ``benchmarks/bench_budget.py`` checks estimates against measured times over a grid.
+start); :data:`DEFAULT` holds values measured on the project's 2-core machine (``costs.json``), for when
+nothing was calibrated. ``benchmarks/bench_budget.py`` checks estimates against measured times over a grid.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -59,22 +61,9 @@ class Costs:
         return Costs(**{k: v * factor for k, v in vars(self).items()})
 
 
-# Measured on the project's 2-core machine (AMD EPYC, torch 2.13 CPU) with calibrate().
-DEFAULT = Costs(
-    setup=0.001,
-    compiled_step=1.0e-7,
-    compiled_sample=1.0e-9,
-    stream_epoch=4.0e-6,
-    stacked_step=3.0e-5,
-    stacked_lane=1.0e-6,
-    torch_step=1.7e-4,
-    torch_sample=2.0e-9,
-    lbfgs_step=1.0e-3,
-    compiled_lbfgs_step=2.6e-6,
-    compiled_lbfgs_sample=4.0e-9,
-    schedule_step=3.0e-6,
-    curve_sample=6.0e-9,
-)
+# Measured once with calibrate() (where: the file's "measured_on"); data, so a new machine's figures
+# replace the file, not code: json.dumps({"measured_on": …, "seconds": vars(calibrate())}).
+DEFAULT = Costs(**json.loads((Path(__file__).with_name("costs.json")).read_text())["seconds"])
 _calibrated: Costs | None = None
 
 
