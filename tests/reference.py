@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from lab.core.config import OptimizerConfig, RunConfig
+from lab.core import engine
+from lab.core.config import DataConfig, OptimizerConfig, RunConfig
 from lab.core.data import BatchStream, initial_params, make_data
 from lab.core.landscapes import get as get_landscape
 
@@ -30,29 +31,8 @@ def torch_loop(
     dtype = getattr(torch, cfg.dtype)
     signs = np.random.default_rng(0)
     if cfg.objective == "regression":
-        x, y = make_data(cfg.data, cfg.seed)
-        x, y = x.to(dtype).unsqueeze(1), y.to(dtype).unsqueeze(1)
-        w0, b0 = cfg.init if cfg.init is not None else initial_params(cfg.seed, cfg.repeats)[repeat].tolist()
-        model = nn.Linear(1, 1).to(dtype)
-        with torch.no_grad():
-            model.weight.fill_(w0)
-            model.bias.fill_(b0)
-        params = [model.weight, model.bias]
-        criterion = nn.MSELoss()
-        stream = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, repeat)
-        batches = [] if stream.full else stream.take(cfg.steps)
-
-        def batch(i):  # every sample in order, every step: x and y themselves (the same values)
-            return (x, y) if stream.full else (x[batches[i]], y[batches[i]])
-
-        def loss_of(i):
-            xb, yb = batch(i)
-            return criterion(model(xb), yb)  # (input, target): the right order
-
-        def terms_of(i):  # d/dw and d/db of the mean of (w x + b − y)², term by term
-            xb, yb = batch(i)
-            r = (model(xb) - yb).detach()
-            return [float(2 * (r * xb).abs().mean()), float(2 * r.abs().mean())]
+        lane = _Lane(cfg, opt, repeat)
+        (w0, b0), params, loss_of, terms_of = lane.start, lane.params, lane.loss, lane.terms
     else:
         land = get_landscape(cfg.objective)
         w0, b0 = cfg.init if cfg.init is not None else land.start
@@ -92,6 +72,88 @@ def torch_loop(
         if until is not None and until(i + 1, *out[-1]):
             break
     return np.array(out)
+
+
+class _Lane:
+    """One regression lane as the tutorial writes it: its data, an ``nn.Linear(1, 1)`` at the lane's
+    start, ``MSELoss``, and the lane's batch order."""
+
+    def __init__(self, cfg: RunConfig, opt: OptimizerConfig, repeat: int) -> None:
+        dtype = getattr(torch, cfg.dtype)
+        x, y = make_data(cfg.data, cfg.seed)
+        self.x, self.y = x.to(dtype).unsqueeze(1), y.to(dtype).unsqueeze(1)
+        w0, b0 = cfg.init if cfg.init is not None else initial_params(cfg.seed, cfg.repeats)[repeat].tolist()
+        self.start = (w0, b0)
+        self.model = nn.Linear(1, 1).to(dtype)
+        with torch.no_grad():
+            self.model.weight.fill_(w0)
+            self.model.bias.fill_(b0)
+        self.params = [self.model.weight, self.model.bias]
+        self.criterion = nn.MSELoss()
+        self.stream = BatchStream(cfg.data.samples, cfg.batch_size_of(opt), cfg.seed, repeat)
+        self.batches = [] if self.stream.full else self.stream.take(cfg.steps)
+
+    def batch(self, i: int):  # every sample in order, every step: x and y themselves (the same values)
+        return (self.x, self.y) if self.stream.full else (self.x[self.batches[i]], self.y[self.batches[i]])
+
+    def loss(self, i: int):
+        xb, yb = self.batch(i)
+        return self.criterion(self.model(xb), yb)  # (input, target): the right order
+
+    def terms(self, i: int) -> list[float]:  # d/dw and d/db of the mean of (w x + b − y)², term by term
+        xb, yb = self.batch(i)
+        r = (self.model(xb) - yb).detach()
+        return [float(2 * (r * xb).abs().mean()), float(2 * r.abs().mean())]
+
+
+def torch_loops(runs: list[tuple[RunConfig, OptimizerConfig]]) -> list[np.ndarray]:
+    """:func:`torch_loop`'s path for each (config, optimizer) pair, computed together: the pairs of one
+    torch.optim class share one optimizer, each lane's (w, b) a param group with the lane's own
+    hyperparameters, and a step sums every lane's loss for one ``backward``. torch.optim updates each
+    group by itself, and each model's gradient is its own loss's (the sum passes 1 to each), so every
+    path is the one torch_loop gives, bit for bit (tests/test_reference.py); what the lanes share is
+    the Python around a step. For the long float32 runs: the regression, no schedule, and a class
+    that evaluates its closure once a step (not LBFGS)."""
+    steps = {cfg.steps for cfg, _ in runs}
+    assert len(steps) == 1, f"lanes of {sorted(steps)} steps: one loop steps them all together"
+    for cfg, opt in runs:
+        assert cfg.objective == "regression" and cfg.scheduler_of(opt) is None and opt.spec.torch_class != "LBFGS"
+    lanes = [_Lane(cfg, opt, 0) for cfg, opt in runs]
+    classes: dict[type, list[int]] = {}
+    for n, (_, opt) in enumerate(runs):
+        classes.setdefault(opt.spec.cls, []).append(n)
+    optimizers = [
+        cls([{"params": lanes[n].params, **runs[n][1].kwargs} for n in members], **runs[members[0]][1].kwargs)
+        for cls, members in classes.items()
+    ]
+    out = [[lane.start] for lane in lanes]
+    for i in range(steps.pop()):
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        sum(lane.loss(i) for lane in lanes).backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        for path, lane in zip(out, lanes, strict=True):
+            path.append((lane.params[0].item(), lane.params[1].item()))
+    return [np.array(path) for path in out]
+
+
+# The long float32 runs' data (issue 9): clean, and noisy with another slope and intercept.
+LONG_DATA = {"clean": (DataConfig(), 11), "noisy": (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)}
+
+
+def long_float32(opts: tuple[OptimizerConfig, ...], steps: int) -> dict[tuple[str, str], tuple]:
+    """Per data set of LONG_DATA and optimizer (its display name): the engine's (steps + 1, 2) path,
+    torch.optim's, and the least-squares optimum, in float32 (torch's default). The engine trains
+    the optimizers side by side, one run a data set; torch.optim steps every lane of both together."""
+    configs = {key: RunConfig(optimizers=opts, steps=steps, data=d, seed=seed) for key, (d, seed) in LONG_DATA.items()}
+    refs = iter(torch_loops([(cfg, o) for cfg in configs.values() for o in opts]))
+    out = {}
+    for key, cfg in configs.items():
+        res = engine.run(cfg)
+        for ours, o in zip(paths(res), opts, strict=True):
+            out[key, o.display] = (ours, next(refs), res.optimum)
+    return out
 
 
 def paths(res) -> list[np.ndarray]:

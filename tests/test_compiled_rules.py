@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from reference import assert_follows_torch, assert_hovers_like_torch, paths, torch_loop
+from reference import LONG_DATA, assert_follows_torch, assert_hovers_like_torch, long_float32, paths, torch_loop
 
 from lab.core import engine, objectives, rules
 from lab.core.config import DataConfig, OptimizerConfig, RunConfig
@@ -83,20 +83,18 @@ LONG_STEPS = 20_000
 DEFAULTS = (*LABELLED[0:1], LABELLED[4], LABELLED[5], LABELLED[7], LABELLED[9], LABELLED[11], LABELLED[13])
 
 
-@pytest.fixture(scope="module", params=[(DataConfig(), 11), (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)])
-def long_runs(request):
-    data, seed = request.param
-    cfg = RunConfig(optimizers=DEFAULTS, steps=LONG_STEPS, data=data, seed=seed)  # float32, torch's default
-    res = engine.run(cfg)
-    return {o.display: (ours, torch_loop(cfg, o), res.optimum) for ours, o in zip(paths(res), DEFAULTS, strict=True)}
+@pytest.fixture(scope="module")
+def long_runs():
+    return long_float32(DEFAULTS, LONG_STEPS)
 
 
 @pytest.mark.numeric
 @pytest.mark.parametrize("label", [o.display for o in DEFAULTS])
-def test_long_float32_runs_of_every_kind_round_like_torch_optim(long_runs, label):
+@pytest.mark.parametrize("data", LONG_DATA)
+def test_long_float32_runs_of_every_kind_round_like_torch_optim(long_runs, data, label):
     """Over 20 000 float32 steps, as the generic rule's lanes: torch's path until the rounding regime,
     then the same hovering."""
-    ours, ref, optimum = long_runs[label]
+    ours, ref, optimum = long_runs[data, label]
     assert_hovers_like_torch(ours, ref, optimum, label, adaptive=True)
 
 

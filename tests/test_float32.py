@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import assert_hovers_like_torch, paths, torch_loop
+from reference import LONG_DATA, assert_hovers_like_torch, long_float32
 
 from lab.core import engine, optimizers
-from lab.core.config import DataConfig, OptimizerConfig, RunConfig
+from lab.core.config import OptimizerConfig, RunConfig
 from lab.core.rules import rule_for
 
 pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run), as in test_engine.py
@@ -20,28 +20,20 @@ BATCHED = [
 ]
 
 
-def _long_float32(data: DataConfig, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[float, float]]]:
-    """Per batched registry entry: the engine's and the plain loop's (steps + 1, 2) trajectories,
-    trained side by side in one engine run, and the least-squares optimum."""
-    opts = tuple(OptimizerConfig(n) for n in BATCHED)
-    cfg = RunConfig(optimizers=opts, steps=LONG_STEPS, data=data, seed=seed)  # float32, torch's default
-    res = engine.run(cfg)
-    return {o.name: (ours, torch_loop(cfg, o), res.optimum) for ours, o in zip(paths(res), opts, strict=True)}
-
-
-@pytest.fixture(scope="module", params=[(DataConfig(), 11), (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)])
-def long_runs(request):
-    return _long_float32(*request.param)
+@pytest.fixture(scope="module")
+def long_runs():
+    return long_float32(tuple(OptimizerConfig(n) for n in BATCHED), LONG_STEPS)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BATCHED)
-def test_long_float32_runs_round_like_torch_optim(long_runs, name):
+@pytest.mark.parametrize("data", LONG_DATA)
+def test_long_float32_runs_round_like_torch_optim(long_runs, data, name):
     """Over 20 000 float32 steps: the same path until the optimizer reaches the rounding regime
     (its gradient is then rounding noise, and adaptive optimizers amplify it: any two ways of
     rounding part there); after it, the same hovering — the largest distance from the optimum over
     the second half within a factor of 3 of torch's, or both below 1e-5."""
-    ours, ref, optimum = long_runs[name]
+    ours, ref, optimum = long_runs[data, name]
     # Without a second moment nothing amplifies rounding: those paths agree all the way.
     rule = rule_for(optimizers.get(name).torch_class, optimizers.get(name).defaults)
     assert_hovers_like_torch(ours, ref, optimum, name, adaptive=bool(rule.gamma))
