@@ -230,9 +230,12 @@ done
 cat >"$logs/haproxy.cfg" <<CFG
 global
     maxconn 4096
+    log stdout format raw local0 info   # one line a request into haproxy.log (-db keeps it in front)
 
 defaults
     mode http
+    log global
+    option httplog           # server, timings and how each request ended (a WebSocket: when it closes)
     option forwardfor
     timeout connect 5s
     timeout client 1h

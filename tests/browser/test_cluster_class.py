@@ -105,13 +105,34 @@ def open_room(teacher, base: str, url: str) -> tuple[str, str]:
     return code, key
 
 
-def take_up(teacher, base: str, code: str, key: str) -> None:
+class Frames:
+    """Every WebSocket frame a page sends and receives from now on, timed, with the test's own notes,
+    for a failure's artifacts: they tell a press the page never sent from one the server never answered."""
+
+    def __init__(self, pg) -> None:
+        self.t0, self.lines = time.monotonic(), []
+
+        def watch(ws) -> None:
+            self.note(f"open {ws.url}")
+            ws.on("framesent", lambda payload: self.note(f"sent {len(payload)} B"))
+            ws.on("framereceived", lambda payload: self.note(f"received {len(payload)} B"))
+            ws.on("close", lambda _: self.note("closed"))
+
+        pg.on("websocket", watch)
+
+    def note(self, what: str) -> None:
+        self.lines.append(f"{time.monotonic() - self.t0:8.3f} s  {what}")
+
+
+def take_up(teacher, base: str, code: str, key: str, frames: Frames | None = None) -> None:
     """The teacher takes the room up again with its code and key (the page's resume form)."""
     open_page(teacher, base, "class")
     form = teacher.locator("[data-testid=stForm]:has(.st-key-class-btn-resume)")
     teacher.locator("[data-testid=stExpander]", has=form).locator("summary").click()
     form.locator("input[type=text]").fill(code)
     form.locator("input[type=password]").fill(key)
+    if frames is not None:
+        frames.note("pressing Take it up")
     form.locator(".st-key-class-btn-resume button").click()
     teacher.wait_for_timeout(100)
     wait_idle(teacher)
@@ -220,9 +241,11 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
 
     again = deploy(kind, data_folder)  # the whole cluster (or server) again, on the same data folder
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    frames = None
     try:
         teacher = ctx.new_page()
-        take_up(teacher, again.base, code, key)
+        frames = Frames(teacher)
+        take_up(teacher, again.base, code, key, frames)
         t0 = time.monotonic()
         board_line(teacher, len(STUDENTS)).wait_for()  # up to the context's 30 s, to see how late it came
         took = time.monotonic() - t0
@@ -237,6 +260,8 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
         assert exceptions(teacher) == [] and exceptions(pg) == []
     except BaseException:
         kept([ctx], f"{kind}-after-restart")
+        if frames is not None:
+            (ARTIFACTS / f"class-{kind}-after-restart-frames.txt").write_text("\n".join(frames.lines) + "\n")
         raise
     finally:
         ctx.close()
