@@ -116,6 +116,27 @@ def page(context):
     return context.new_page()
 
 
+@pytest.fixture
+def new_context(browser, request):
+    """``new_context(**options)``: a browser context of the test's own (another user, a fresh
+    visitor, a tab closed at once), closed at the end; on a failure each one's open pages are kept,
+    as the shared context's are."""
+    made = []
+
+    def make(**options):
+        ctx = browser.new_context(**options)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    for i, ctx in enumerate(made):
+        with contextlib.suppress(Exception):  # a context the test closed has no pages, and closes again quietly
+            if report is not None and report.failed:
+                keep_pages(ctx, f"{request.node.name}-{i}")
+            ctx.close()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

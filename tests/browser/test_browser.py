@@ -91,7 +91,21 @@ def _train_defaults(page, app_server):
 
 
 def test_train_all_draws_chart_fit_and_table_and_the_csvs_match_it(page, app_server, tmp_path):
-    rows = _train_defaults(page, app_server)
+    """A bad value typed into a field is marked and Train all keeps the last valid one (nothing is
+    lost); the chart, the fit, the table and both CSVs of that run agree; clearing every optimizer
+    says what is missing."""
+    open_page(page, app_server, "optimizers")
+    steps = page.get_by_label("Steps", exact=True)
+    steps.fill("999999999")
+    steps.press("Enter")
+    wait_idle(page)
+    assert exceptions(page) == []
+    assert steps.get_attribute("aria-invalid") == "true"  # red field with the reason on hover
+    assert "outside" in page.locator(f"[id='{steps.get_attribute('aria-describedby')}']").inner_text()
+    click_and_wait(page, "Train all")  # the last valid value is used
+    expect(page.get_by_text("7 optimizers × 1,000 steps")).to_have_count(1)
+    page.wait_for_selector("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks")
+    rows = results_table(page)
     assert exceptions(page) == []
     assert [r["optimizer"] for r in rows] and len(rows) == 7
     assert {r["optimizer"] for r in rows} == {"GD", "SGD", "Mini-batch SGD", "Momentum", "AdaGrad", "RMSProp", "Adam"}
@@ -120,8 +134,13 @@ def test_train_all_draws_chart_fit_and_table_and_the_csvs_match_it(page, app_ser
     curves = pd.read_csv(info.value.path())
     assert len(curves) == 7 * 1001
 
+    page.locator("[data-testid=stMultiSelect] [aria-label='Clear all']").first.click()
+    wait_idle(page)
+    expect(page.get_by_text("optimizers must name at least one optimizer")).to_have_count(1)
+    assert exceptions(page) == []
 
-def test_shared_link_reproduces_the_table_in_a_new_context(browser, page, app_server):
+
+def test_shared_link_reproduces_the_table_in_a_new_context(new_context, page, app_server):
     open_page(page, app_server, "optimizers")
     steps = page.get_by_label("Steps", exact=True)
     steps.fill("700")
@@ -131,34 +150,13 @@ def test_shared_link_reproduces_the_table_in_a_new_context(browser, page, app_se
     first = results_table(page)
     link = page.get_by_label("Share this comparison (opens and trains the same run):").input_value()
     assert "steps=700" in link and link.startswith(app_server)
-    fresh = browser.new_context()
-    try:
-        other = fresh.new_page()
-        other.goto(link)
-        wait_idle(other)
-        other.wait_for_selector("[data-testid=stTable]")
-        again = results_table(other)
-    finally:
-        fresh.close()
+    other = new_context().new_page()
+    other.goto(link)
+    wait_idle(other)
+    other.wait_for_selector("[data-testid=stTable]")
+    again = results_table(other)
     strip = [{k: v for k, v in r.items() if k != "time (ms)"} for r in first]
     assert [{k: v for k, v in r.items() if k != "time (ms)"} for r in again] == strip
-
-
-def test_bad_value_typed_into_a_field_shows_a_message(page, app_server):
-    open_page(page, app_server, "optimizers")
-    steps = page.get_by_label("Steps", exact=True)
-    steps.fill("999999999")
-    steps.press("Enter")
-    wait_idle(page)
-    assert exceptions(page) == []
-    assert steps.get_attribute("aria-invalid") == "true"  # red field with the reason on hover
-    assert "outside" in page.locator(f"[id='{steps.get_attribute('aria-describedby')}']").inner_text()
-    click_and_wait(page, "Train all")  # the last valid value is used, nothing is lost
-    expect(page.get_by_text("7 optimizers × 1,000 steps")).to_have_count(1)
-    page.locator("[data-testid=stMultiSelect] [aria-label='Clear all']").first.click()
-    wait_idle(page)
-    expect(page.get_by_text("optimizers must name at least one optimizer")).to_have_count(1)
-    assert exceptions(page) == []
 
 
 def test_bad_url_gives_a_notice_not_an_exception(page, app_server):
@@ -264,31 +262,26 @@ def test_a_guided_experiment_from_home_trains_and_says_what_to_look_for(page, ap
     assert exceptions(page) == []
 
 
-def test_users_training_at_once_each_get_their_own_run(browser, app_server):
+def test_users_training_at_once_each_get_their_own_run(new_context, app_server):
     """A class on one server: four users press Train all together, each with their own seed."""
     from lab.core import engine
     from lab.core.config import RunConfig
 
-    contexts = [browser.new_context() for _ in range(4)]
-    try:
-        pages = [ctx.new_page() for ctx in contexts]
-        for seed, pg in enumerate(pages, start=101):
-            open_page(pg, app_server, f"optimizers?seed={seed}&steps=2000")
-        for pg in pages:  # as close to simultaneous as one driver gets
-            pg.get_by_role("button", name="Train all", exact=True).click(no_wait_after=True)
-        for seed, pg in enumerate(pages, start=101):
-            # Four trainings share two slots on two cores: the last may wait a while, and the page
-            # may not have started running yet when it is first looked at.
-            pg.locator("[data-testid=stTable] table tbody tr").first.wait_for(timeout=120_000)
-            wait_idle(pg)
-            shown = {r["optimizer"]: r for r in results_table(pg)}
-            assert exceptions(pg) == []
-            for lane in engine.run(RunConfig(seed=seed, steps=2000)).lanes:
-                assert shown[lane.optimizer]["w"] == f"{lane.final_w:.6f}", (seed, lane.optimizer)
-                assert shown[lane.optimizer]["b"] == f"{lane.final_b:.6f}", (seed, lane.optimizer)
-    finally:
-        for ctx in contexts:
-            ctx.close()
+    pages = [new_context().new_page() for _ in range(4)]
+    for seed, pg in enumerate(pages, start=101):
+        open_page(pg, app_server, f"optimizers?seed={seed}&steps=2000")
+    for pg in pages:  # as close to simultaneous as one driver gets
+        pg.get_by_role("button", name="Train all", exact=True).click(no_wait_after=True)
+    for seed, pg in enumerate(pages, start=101):
+        # Four trainings share two slots on two cores: the last may wait a while, and the page
+        # may not have started running yet when it is first looked at.
+        pg.locator("[data-testid=stTable] table tbody tr").first.wait_for(timeout=120_000)
+        wait_idle(pg)
+        shown = {r["optimizer"]: r for r in results_table(pg)}
+        assert exceptions(pg) == []
+        for lane in engine.run(RunConfig(seed=seed, steps=2000)).lanes:
+            assert shown[lane.optimizer]["w"] == f"{lane.final_w:.6f}", (seed, lane.optimizer)
+            assert shown[lane.optimizer]["b"] == f"{lane.final_b:.6f}", (seed, lane.optimizer)
 
 
 @pytest.mark.parametrize("size", [(1024, 576), (1280, 720)])

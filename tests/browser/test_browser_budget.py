@@ -50,43 +50,35 @@ def _settled(page, timeout: float) -> str:
     return f"neither after {timeout} s ({refused.count()} refusals on the page)"
 
 
-def _open(browser, base: str, link: str):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+def _open(new_context, base: str, link: str):
+    ctx = new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
     page.goto(f"{base}/{link}")
     return ctx, page
 
 
-def test_heavy_links_from_several_sessions_leave_a_default_link_fast(browser, hosted_server, alone):
-    contexts = []
-    try:
-        ctx, page = _open(browser, hosted_server, HEAVY[0])
-        page.wait_for_selector("[data-testid=stMain] h1")
-        ctx.close()  # a tab closed at once: its work must not hold the server
-        ctx, page = _open(browser, hosted_server, HEAVY[1])
-        refused = [_settled(page, 10)]
-        page.screenshot(path=str(ARTIFACTS / "budget-refused.png"))
-        assert exceptions(page) == []
-        ctx.close()  # read and closed
-        with alone():  # a latency, measured with no other test beside it
-            heavy = [_open(browser, hosted_server, link) for link in HEAVY[2:]]  # left open: they train
-            contexts += [c for c, _ in heavy]
-            heavy[0][1].locator("[data-testid=stProgress]").first.wait_for(timeout=15_000)  # one is training
-            student = browser.new_context(viewport={"width": 1400, "height": 900})
-            contexts.append(student)
-            page = student.new_page()
-            t0 = time.monotonic()
-            page.goto(f"{hosted_server}/optimizers?run=1")
-            expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1, timeout=15_000)
-            waited = time.monotonic() - t0
-        assert waited <= 3.0, f"the default link took {waited:.1f} s behind the heavy ones"
-        assert exceptions(page) == []
-        outcomes = refused + [_settled(p, 2 * BUDGET + 10) for _, p in heavy]
-        assert outcomes[0] == "refused", outcomes
-        assert all(o in ("refused", "trained", "stopped") for o in outcomes), outcomes
-        for _, p in heavy:
-            assert exceptions(p) == []
-        print(f"\ndefault link: results in {waited:.2f} s; heavy links: {outcomes}")  # shown with -s
-    finally:
-        for ctx in contexts:
-            ctx.close()
+def test_heavy_links_from_several_sessions_leave_a_default_link_fast(new_context, hosted_server, alone):
+    ctx, page = _open(new_context, hosted_server, HEAVY[0])
+    page.wait_for_selector("[data-testid=stMain] h1")
+    ctx.close()  # a tab closed at once: its work must not hold the server
+    ctx, page = _open(new_context, hosted_server, HEAVY[1])
+    refused = [_settled(page, 10)]
+    page.screenshot(path=str(ARTIFACTS / "budget-refused.png"))
+    assert exceptions(page) == []
+    ctx.close()  # read and closed
+    with alone():  # a latency, measured with no other test beside it
+        heavy = [_open(new_context, hosted_server, link) for link in HEAVY[2:]]  # left open: they train
+        heavy[0][1].locator("[data-testid=stProgress]").first.wait_for(timeout=15_000)  # one is training
+        page = new_context(viewport={"width": 1400, "height": 900}).new_page()  # a student
+        t0 = time.monotonic()
+        page.goto(f"{hosted_server}/optimizers?run=1")
+        expect(page.get_by_text("Results — run #1", exact=True)).to_have_count(1, timeout=15_000)
+        waited = time.monotonic() - t0
+    assert waited <= 3.0, f"the default link took {waited:.1f} s behind the heavy ones"
+    assert exceptions(page) == []
+    outcomes = refused + [_settled(p, 2 * BUDGET + 10) for _, p in heavy]
+    assert outcomes[0] == "refused", outcomes
+    assert all(o in ("refused", "trained", "stopped") for o in outcomes), outcomes
+    for _, p in heavy:
+        assert exceptions(p) == []
+    print(f"\ndefault link: results in {waited:.2f} s; heavy links: {outcomes}")  # shown with -s

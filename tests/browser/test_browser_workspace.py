@@ -24,10 +24,13 @@ def _in_view(box, screen_height: int) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= screen_height
 
 
-def test_train_all_and_the_loss_chart_share_the_first_screen(page, app_server):
+def test_train_all_and_the_loss_chart_share_the_first_screen_and_an_edit_redraws_it(page, app_server):
+    """Train all and the whole loss chart in view at 1400 x 900; then an edit retrains and redraws
+    without a press (Live)."""
     page.set_viewport_size({"width": 1400, "height": 900})
     open_page(page, app_server, "optimizers?run=1")
     assert chart_drawn(page, 0) and exceptions(page) == []
+    expect(page.get_by_text("Results — run #1")).to_have_count(1)
     train = page.get_by_role("button", name="Train all", exact=True).bounding_box()
     chart = page.locator(CHART).bounding_box()
     assert _in_view(train, 900), train
@@ -35,10 +38,6 @@ def test_train_all_and_the_loss_chart_share_the_first_screen(page, app_server):
     assert _height(page) <= 1600
     page.screenshot(path=str(ARTIFACTS / "workspace-1400x900.png"))
 
-
-def test_an_edit_retrains_and_redraws_without_a_press(page, app_server):
-    open_page(page, app_server, "optimizers?run=1")
-    expect(page.get_by_text("Results — run #1")).to_have_count(1)
     steps = page.locator(".st-key-opt-controls input[aria-label=Steps]")
     steps.fill("1500")
     steps.press("Enter")
