@@ -79,6 +79,15 @@ def test_the_container_keeps_its_sqlite_file_in_its_volume():
     assert f"chown lab:lab {folder}" in text  # the app's user may write there
 
 
+def test_the_image_is_built_without_this_checkouts_caches():
+    """The build context is the repository: the checkout's bytecode, Numba's loops compiled for its
+    CPU, its virtual environment and test artifacts stay out (the image compiles its own)."""
+    ignored = (DEPLOY.parent / ".dockerignore").read_text().split()
+    copied = re.findall(r"^COPY (\S+)", (DEPLOY / "Dockerfile").read_text(), re.M)
+    assert {"**/__pycache__", ".venv", ".git", "test-artifacts"} <= set(ignored)
+    assert "lab" in copied  # … and lab/ is copied whole: without the file, lab/core/__pycache__ with it
+
+
 def test_every_kubernetes_replica_reaches_the_database_the_manifest_defines():
     text = (DEPLOY / "kubernetes.yaml").read_text()
     url = re.search(r"^\s+LAB_DB: (\S+)$", text, re.M).group(1)
