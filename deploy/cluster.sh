@@ -235,7 +235,9 @@ global
 defaults
     mode http
     log global
-    option httplog           # server, timings and how each request ended (a WebSocket: when it closes)
+    # A line a request (a WebSocket's when it closes): the replica, the timings, how it ended. The
+    # path without its query: a link's ?s= is a session's token, and a log must not hand it out.
+    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}HM %{+Q}HPO"
     option forwardfor
     timeout connect 5s
     timeout client 1h

@@ -2,7 +2,7 @@
 
 Written the way the tutorial trains (``nn.Linear``, ``MSELoss``, zero_grad / backward / step,
 a closure for LBFGS), sharing nothing with the engine but the data, the starting point, the
-hyperparameters and the batch order.
+hyperparameters and the batch order; and the helpers that set the engine's paths beside them.
 """
 
 from __future__ import annotations
@@ -122,6 +122,8 @@ def torch_loops(runs: list[tuple[RunConfig, OptimizerConfig]]) -> list[np.ndarra
     classes: dict[type, list[int]] = {}
     for n, (_, opt) in enumerate(runs):
         classes.setdefault(opt.spec.cls, []).append(n)
+    for members in classes.values():  # the optimizer's defaults are its first lane's: every group names them all
+        assert len({frozenset(runs[n][1].kwargs) for n in members}) == 1, [runs[n][1].display for n in members]
     optimizers = [
         cls([{"params": lanes[n].params, **runs[n][1].kwargs} for n in members], **runs[members[0]][1].kwargs)
         for cls, members in classes.items()
@@ -147,12 +149,14 @@ def long_float32(opts: tuple[OptimizerConfig, ...], steps: int) -> dict[tuple[st
     torch.optim's, and the least-squares optimum, in float32 (torch's default). The engine trains
     the optimizers side by side, one run a data set; torch.optim steps every lane of both together."""
     configs = {key: RunConfig(optimizers=opts, steps=steps, data=d, seed=seed) for key, (d, seed) in LONG_DATA.items()}
+    assert len({o.display for o in opts}) == len(opts), "two optimizers of one name"
     refs = iter(torch_loops([(cfg, o) for cfg in configs.values() for o in opts]))
     out = {}
     for key, cfg in configs.items():
         res = engine.run(cfg)
         for ours, o in zip(paths(res), opts, strict=True):
             out[key, o.display] = (ours, next(refs), res.optimum)
+    assert next(refs, None) is None, "a reference path left over"
     return out
 
 

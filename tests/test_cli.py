@@ -57,6 +57,7 @@ def test_compare_writes_the_three_csvs(tmp_path, capsys):
 
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert list(summary.columns) == documented_columns("summary.csv")  # the docs say exactly what is written
+    assert {"w0", "b0", "w", "b", "seed", "device", "torch_version", "config"} <= set(summary.columns)  # to rerun it
     assert list(summary["optimizer"]) == ["GD", "Adam", "Mini-batch SGD"]
     assert list(summary["torch_class"]) == ["SGD", "Adam", "SGD"]
     assert json.loads(summary.loc[1, "hyperparams"]) == {

@@ -82,9 +82,10 @@ def test_the_container_keeps_its_sqlite_file_in_its_volume():
 def test_the_image_is_built_without_this_checkouts_caches():
     """The build context is the repository: the checkout's bytecode, Numba's loops compiled for its
     CPU, its virtual environment and test artifacts stay out (the image compiles its own)."""
-    ignored = (DEPLOY.parent / ".dockerignore").read_text().split()
+    lines = (DEPLOY.parent / ".dockerignore").read_text().splitlines()
+    ignored = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     copied = re.findall(r"^COPY (\S+)", (DEPLOY / "Dockerfile").read_text(), re.M)
-    assert {"**/__pycache__", ".venv", ".git", "test-artifacts"} <= set(ignored)
+    assert {"**/__pycache__", ".venv", ".git", "test-artifacts", ".streamlit/secrets.toml"} <= set(ignored)
     assert "lab" in copied  # … and lab/ is copied whole: without the file, lab/core/__pycache__ with it
 
 

@@ -131,9 +131,10 @@ def new_context(browser, request):
     yield make
     report = getattr(request.node, "rep_call", None)
     for i, ctx in enumerate(made):
-        with contextlib.suppress(Exception):  # a context the test closed has no pages, and closes again quietly
-            if report is not None and report.failed:
+        if report is not None and report.failed:
+            with contextlib.suppress(Exception):  # a context the test closed has no pages left to keep
                 keep_pages(ctx, f"{request.node.name}-{i}")
+        with contextlib.suppress(Exception):  # nor anything to close
             ctx.close()
 
 

@@ -66,8 +66,8 @@ class Deployment:
     cluster: Cluster | None = None
 
 
-def deploy(kind: str, data: Path) -> Deployment:
-    logs = ARTIFACTS / f"class-{kind}"
+def deploy(kind: str, data: Path, logs_name: str) -> Deployment:
+    logs = ARTIFACTS / logs_name
     if kind == "postgres":
         running = start_cluster(logs, "--db", "postgres", data=data)
         return Deployment(running.base, running.db_url(), running.stop, running)
@@ -197,7 +197,7 @@ def kill_students_replica(up: Deployment, pages: list, trained: list) -> None:
 
 @pytest.mark.parametrize("kind", ["postgres", "sqlite"])
 def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, data_folder):
-    up = deploy(kind, data_folder)
+    up = deploy(kind, data_folder, f"class-{kind}")
     contexts = []
 
     def context(on: str):
@@ -239,7 +239,7 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
             ctx.close()
         up.stop()
 
-    again = deploy(kind, data_folder)  # the whole cluster (or server) again, on the same data folder
+    again = deploy(kind, data_folder, f"class-{kind}-again")  # the whole cluster (or server), the same data
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     frames = None
     try:
@@ -260,6 +260,8 @@ def test_a_class_keeps_its_board_through_a_crash_and_a_restart(browser, kind, da
         assert exceptions(teacher) == [] and exceptions(pg) == []
     except BaseException:
         kept([ctx], f"{kind}-after-restart")
+        ctx.close()
+        time.sleep(1)  # HAProxy logs a WebSocket when it closes: the teacher's, before the cluster stops
         if frames is not None:
             (ARTIFACTS / f"class-{kind}-after-restart-frames.txt").write_text("\n".join(frames.lines) + "\n")
         raise
