@@ -140,11 +140,13 @@ def torch_loops(runs: list[tuple[RunConfig, OptimizerConfig]]) -> list[np.ndarra
     return [np.array(path) for path in out]
 
 
-# The long float32 runs' data (issue 9): clean, and noisy with another slope and intercept.
+# The long float32 runs (issue 9): their steps, and their data: clean, and noisy with another slope
+# and intercept.
+LONG_STEPS = 20_000
 LONG_DATA = {"clean": (DataConfig(), 11), "noisy": (DataConfig(noise=0.1, true_w=-1.5, true_b=2.0), 12)}
 
 
-def long_float32(opts: tuple[OptimizerConfig, ...], steps: int) -> dict[tuple[str, str], tuple]:
+def long_float32(opts: tuple[OptimizerConfig, ...], steps: int = LONG_STEPS) -> dict[tuple[str, str], tuple]:
     """Per data set of LONG_DATA and optimizer (its display name): the engine's (steps + 1, 2) path,
     torch.optim's, and the least-squares optimum, in float32 (torch's default). The engine trains
     the optimizers side by side, one run a data set; torch.optim steps every lane of both together."""

@@ -79,13 +79,12 @@ def test_every_kind_in_float64_is_torch_optim_at_every_step(scheduler):
         assert_follows_torch(ours, cfg, opt, 1e-10, label=f"{opt.display} {scheduler}")
 
 
-LONG_STEPS = 20_000
 DEFAULTS = (*LABELLED[0:1], LABELLED[4], LABELLED[5], LABELLED[7], LABELLED[9], LABELLED[11], LABELLED[13])
 
 
 @pytest.fixture(scope="module")
 def long_runs():
-    return long_float32(DEFAULTS, LONG_STEPS)
+    return long_float32(DEFAULTS)
 
 
 @pytest.mark.numeric

@@ -236,10 +236,10 @@ def test_learning_rate_sweep_is_batched_and_equals_single_runs():
     rates = np.geomspace(0.01, 0.7, 20)
     sweep = tuple(OptimizerConfig.of("GD", label=f"lr={lr:.3g}", lr=float(lr)) for lr in rates)
     cfg = RunConfig(optimizers=sweep, steps=200, dtype="float64")
-    res = engine.run(cfg)
+    together = paths(engine.run(cfg))
     for i in (0, 7, 19):
         single = engine.run(cfg.replace(optimizers=(sweep[i],)))
-        np.testing.assert_allclose(paths(res)[i], paths(single)[0], atol=1e-12)
+        np.testing.assert_allclose(together[i], paths(single)[0], atol=1e-12)
 
 
 def test_divergence_is_data_not_a_crash():

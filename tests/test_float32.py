@@ -14,7 +14,6 @@ from lab.core.rules import rule_for
 
 pytestmark = pytest.mark.numeric  # repeated under another CPU capability in CI (.ci/run), as in test_engine.py
 
-LONG_STEPS = 20_000
 BATCHED = [
     n for n in optimizers.registry().names() if rule_for(optimizers.get(n).torch_class, optimizers.get(n).defaults)
 ]
@@ -22,7 +21,7 @@ BATCHED = [
 
 @pytest.fixture(scope="module")
 def long_runs():
-    return long_float32(tuple(OptimizerConfig(n) for n in BATCHED), LONG_STEPS)
+    return long_float32(tuple(OptimizerConfig(n) for n in BATCHED))
 
 
 @pytest.mark.slow
